@@ -1,0 +1,87 @@
+// The policy document as an operator writes it: plain types, no YAML, no DPDK.
+// Runtime structures (what a worker reads) live in dataplane/ and are compiled
+// from this by ctrl/snapshot_compiler.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace meshplane::config {
+
+// Where a value came from in its file; 1-based like compiler diagnostics.
+struct Mark {
+  int line = 0;
+  int column = 0;
+};
+
+using MacAddress = std::array<uint8_t, 6>;
+
+// IPv4 values are kept in host byte order on the control side.
+struct Ipv4Prefix {
+  uint32_t address = 0;
+  uint8_t length = 32;
+};
+
+struct Port {
+  std::string name;
+  std::string device;  // PCI address or vdev string, e.g. "net_af_packet0,iface=dp0"
+  std::optional<MacAddress> mac;  // default: the device's own
+  std::vector<Ipv4Prefix> addresses;  // interface addresses, e.g. 10.0.1.1/24
+  uint16_t mtu = 1500;
+  Mark mark;
+  Mark device_mark;
+  std::vector<Mark> address_marks;
+};
+
+struct Route {
+  Ipv4Prefix prefix;
+  uint32_t via = 0;  // next hop; must sit on a connected subnet
+  std::string port;  // optional: pin the next hop to this port
+  Mark mark;
+  Mark prefix_mark;
+  Mark via_mark;
+  Mark port_mark;
+};
+
+struct StaticNeighbour {
+  uint32_t address = 0;
+  MacAddress mac{};
+  std::string port;
+  Mark mark;
+  Mark port_mark;
+};
+
+struct IcmpSettings {
+  uint32_t errors_per_second = 1000;  // per worker, as Linux's icmp_msgs_per_sec
+  uint32_t errors_burst = 50;
+};
+
+struct NeighbourSettings {
+  uint32_t capacity = 4096;
+  uint32_t reachable_seconds = 30;  // Linux base_reachable_time
+  uint32_t probes = 3;              // ARP requests before an entry is declared failed
+  uint32_t queue_per_neighbour = 3; // packets held while resolving (Linux unres_qlen)
+};
+
+struct DataplaneSettings {
+  uint32_t mbufs = 8191;
+  uint16_t rx_descriptors = 1024;
+  uint16_t tx_descriptors = 1024;
+  uint32_t punt_ring_size = 1024;
+};
+
+struct Policy {
+  std::string source;  // file name for diagnostics
+  std::string node;
+  std::vector<Port> ports;
+  std::vector<Route> routes;
+  std::vector<StaticNeighbour> neighbours;
+  IcmpSettings icmp;
+  NeighbourSettings neighbour_table;
+  DataplaneSettings dataplane;
+};
+
+}  // namespace meshplane::config

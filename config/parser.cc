@@ -1,0 +1,215 @@
+#include "config/parser.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+#include <fstream>
+#include <sstream>
+
+#include "config/address.h"
+#include "config/validate.h"
+#include "config/yaml_fields.h"
+
+namespace meshplane::config {
+namespace {
+
+constexpr uint16_t kMinMtu = 68;    // RFC 791: every host must accept 68 octets
+constexpr uint16_t kMaxMtu = 9000;
+
+bool read_ipv4(const YAML::Node& n, std::string_view what, Diagnostics& d, uint32_t& out) {
+  std::string s;
+  if (!read_string(n, what, d, s)) return false;
+  auto a = parse_ipv4(s);
+  if (!a) {
+    d.error(mark_of(n), fmt::format("{} '{}' is not an IPv4 address (expected a.b.c.d)", what, s));
+    return false;
+  }
+  out = *a;
+  return true;
+}
+
+bool read_prefix(const YAML::Node& n, std::string_view what, Diagnostics& d, Ipv4Prefix& out) {
+  std::string s;
+  if (!read_string(n, what, d, s)) return false;
+  auto p = parse_ipv4_prefix(s);
+  if (!p) {
+    d.error(mark_of(n), fmt::format("{} '{}' is not an IPv4 prefix (expected a.b.c.d/len)", what, s));
+    return false;
+  }
+  out = *p;
+  return true;
+}
+
+bool read_mac(const YAML::Node& n, std::string_view what, Diagnostics& d, MacAddress& out) {
+  std::string s;
+  if (!read_string(n, what, d, s)) return false;
+  auto m = parse_mac(s);
+  if (!m) {
+    d.error(mark_of(n), fmt::format("{} '{}' is not a MAC address (expected xx:xx:xx:xx:xx:xx)", what, s));
+    return false;
+  }
+  out = *m;
+  return true;
+}
+
+void parse_port(const YAML::Node& n, Diagnostics& d, Policy& policy) {
+  Fields f(n, "a port", d, {"name", "device", "mac", "addresses", "mtu"});
+  if (!f.is_map()) return;
+  Port p;
+  p.mark = f.mark();
+  if (auto v = f.require("name"); v.IsDefined()) read_string(v, "port name", d, p.name);
+  if (auto v = f.require("device"); v.IsDefined()) {
+    read_string(v, "port device", d, p.device);
+    p.device_mark = mark_of(v);
+  }
+  if (auto v = f.get("mac"); v.IsDefined()) {
+    MacAddress mac{};
+    if (read_mac(v, "port mac", d, mac)) p.mac = mac;
+  }
+  std::vector<YAML::Node> addresses;
+  if (auto v = f.require("addresses"); v.IsDefined()) read_list(v, "port addresses", d, addresses);
+  for (const auto& a : addresses) {
+    Ipv4Prefix prefix;
+    if (read_prefix(a, "port address", d, prefix)) {
+      p.addresses.push_back(prefix);
+      p.address_marks.push_back(mark_of(a));
+    }
+  }
+  if (auto v = f.get("mtu"); v.IsDefined()) read_uint_as(v, "port mtu", d, kMinMtu, kMaxMtu, p.mtu);
+  policy.ports.push_back(std::move(p));
+}
+
+void parse_route(const YAML::Node& n, Diagnostics& d, Policy& policy) {
+  Fields f(n, "a route", d, {"prefix", "via", "port"});
+  if (!f.is_map()) return;
+  Route r;
+  r.mark = f.mark();
+  if (auto v = f.require("prefix"); v.IsDefined()) {
+    read_prefix(v, "route prefix", d, r.prefix);
+    r.prefix_mark = mark_of(v);
+  }
+  if (auto v = f.require("via"); v.IsDefined()) {
+    read_ipv4(v, "route via", d, r.via);
+    r.via_mark = mark_of(v);
+  }
+  if (auto v = f.get("port"); v.IsDefined()) {
+    read_string(v, "route port", d, r.port);
+    r.port_mark = mark_of(v);
+  }
+  policy.routes.push_back(std::move(r));
+}
+
+void parse_neighbour(const YAML::Node& n, Diagnostics& d, Policy& policy) {
+  Fields f(n, "a static neighbour", d, {"address", "mac", "port"});
+  if (!f.is_map()) return;
+  StaticNeighbour s;
+  s.mark = f.mark();
+  if (auto v = f.require("address"); v.IsDefined()) read_ipv4(v, "neighbour address", d, s.address);
+  if (auto v = f.require("mac"); v.IsDefined()) read_mac(v, "neighbour mac", d, s.mac);
+  if (auto v = f.require("port"); v.IsDefined()) {
+    read_string(v, "neighbour port", d, s.port);
+    s.port_mark = mark_of(v);
+  }
+  policy.neighbours.push_back(std::move(s));
+}
+
+void parse_icmp(const YAML::Node& n, Diagnostics& d, IcmpSettings& icmp) {
+  Fields f(n, "icmp", d, {"errors_per_second", "errors_burst"});
+  if (auto v = f.get("errors_per_second"); v.IsDefined())
+    read_uint_as(v, "icmp.errors_per_second", d, 0, 1'000'000, icmp.errors_per_second);
+  if (auto v = f.get("errors_burst"); v.IsDefined())
+    read_uint_as(v, "icmp.errors_burst", d, 1, 100'000, icmp.errors_burst);
+}
+
+void parse_neighbour_table(const YAML::Node& n, Diagnostics& d, NeighbourSettings& s) {
+  Fields f(n, "neighbour_table", d, {"capacity", "reachable_seconds", "probes", "queue_per_neighbour"});
+  if (auto v = f.get("capacity"); v.IsDefined())
+    read_uint_as(v, "neighbour_table.capacity", d, 16, 1u << 20, s.capacity);
+  if (auto v = f.get("reachable_seconds"); v.IsDefined())
+    read_uint_as(v, "neighbour_table.reachable_seconds", d, 1, 86'400, s.reachable_seconds);
+  if (auto v = f.get("probes"); v.IsDefined())
+    read_uint_as(v, "neighbour_table.probes", d, 1, 20, s.probes);
+  if (auto v = f.get("queue_per_neighbour"); v.IsDefined())
+    read_uint_as(v, "neighbour_table.queue_per_neighbour", d, 0, 64, s.queue_per_neighbour);
+}
+
+void parse_dataplane(const YAML::Node& n, Diagnostics& d, DataplaneSettings& s) {
+  Fields f(n, "dataplane", d, {"mbufs", "rx_descriptors", "tx_descriptors", "punt_ring_size"});
+  if (auto v = f.get("mbufs"); v.IsDefined()) read_uint_as(v, "dataplane.mbufs", d, 1023, 16u << 20, s.mbufs);
+  if (auto v = f.get("rx_descriptors"); v.IsDefined())
+    read_uint_as(v, "dataplane.rx_descriptors", d, 64, 16384, s.rx_descriptors);
+  if (auto v = f.get("tx_descriptors"); v.IsDefined())
+    read_uint_as(v, "dataplane.tx_descriptors", d, 64, 16384, s.tx_descriptors);
+  if (auto v = f.get("punt_ring_size"); v.IsDefined()) {
+    if (read_uint_as(v, "dataplane.punt_ring_size", d, 64, 1u << 20, s.punt_ring_size) &&
+        (s.punt_ring_size & (s.punt_ring_size - 1)) != 0)
+      d.error(mark_of(v), fmt::format("dataplane.punt_ring_size must be a power of two, found {}",
+                                      s.punt_ring_size));
+  }
+}
+
+void parse_document(const YAML::Node& root, Diagnostics& d, Policy& policy) {
+  Fields f(root, "the policy document", d,
+           {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane"});
+  if (!f.is_map()) return;
+  if (auto v = f.get("node"); v.IsDefined()) read_string(v, "node", d, policy.node);
+  std::vector<YAML::Node> items;
+  if (read_list(f.require("ports"), "ports", d, items))
+    for (const auto& n : items) parse_port(n, d, policy);
+  items.clear();
+  if (read_list(f.get("routes"), "routes", d, items))
+    for (const auto& n : items) parse_route(n, d, policy);
+  items.clear();
+  if (read_list(f.get("neighbours"), "neighbours", d, items))
+    for (const auto& n : items) parse_neighbour(n, d, policy);
+  if (auto v = f.get("icmp"); v.IsDefined()) parse_icmp(v, d, policy.icmp);
+  if (auto v = f.get("neighbour_table"); v.IsDefined())
+    parse_neighbour_table(v, d, policy.neighbour_table);
+  if (auto v = f.get("dataplane"); v.IsDefined()) parse_dataplane(v, d, policy.dataplane);
+}
+
+}  // namespace
+
+ParseResult load_policy_text(std::string_view text, const std::string& file) {
+  ParseResult result;
+  result.policy.source = file;
+  Diagnostics d(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    d.error({e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
+    result.errors = d.take();
+    return result;
+  }
+  try {
+    parse_document(root, d, result.policy);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp can still throw on exotic input (e.g. aliases to odd nodes);
+    // report it in the same shape instead of letting it escape.
+    d.error({e.mark.line + 1, e.mark.column + 1}, e.msg);
+  }
+  validate(result.policy, d);
+  result.errors = d.take();
+  std::stable_sort(result.errors.begin(), result.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.mark.line, a.mark.column) < std::tie(b.mark.line, b.mark.column);
+  });
+  return result;
+}
+
+ParseResult load_policy_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    ParseResult r;
+    r.errors.push_back({path, {0, 0}, "cannot open file: " + std::string(std::strerror(errno))});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_policy_text(ss.str(), path);
+}
+
+}  // namespace meshplane::config

@@ -1,0 +1,26 @@
+// YAML policy text -> config::Policy. Structural and type errors only; semantic
+// checks (references, overlaps) are in validate.h. Never throws.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/model.h"
+
+namespace meshplane::config {
+
+struct ParseResult {
+  Policy policy;
+  std::vector<Diagnostic> errors;  // empty when the document is usable
+  bool ok() const { return errors.empty(); }
+};
+
+// Parses and validates: the one entry point the daemon, --check and (later) the
+// API use. `file` names the source in diagnostics.
+ParseResult load_policy_text(std::string_view text, const std::string& file);
+ParseResult load_policy_file(const std::string& path);
+
+}  // namespace meshplane::config

@@ -1,0 +1,17 @@
+// Semantic checks on a parsed policy: names, references, overlaps. Adds every
+// problem to `d` (with the offending value's line:column).
+#pragma once
+
+#include "config/diagnostic.h"
+#include "config/model.h"
+
+namespace meshplane::config {
+
+constexpr size_t kMaxPorts = 16;  // matches dataplane::kMaxPorts
+
+void validate(const Policy& policy, Diagnostics& d);
+
+// Index of the port whose connected subnet holds `address`, or -1.
+int connected_port(const Policy& policy, uint32_t address);
+
+}  // namespace meshplane::config

@@ -1,0 +1,55 @@
+// Typed, position-aware reading of yaml-cpp nodes. Each reader records an error
+// with the node's line:column and returns false instead of throwing.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostic.h"
+
+namespace meshplane::config {
+
+Mark mark_of(const YAML::Node& node);
+
+// A mapping whose keys are checked against the known set on construction:
+// unknown keys ("did you mean ...?") and duplicate keys are errors.
+class Fields {
+ public:
+  Fields(const YAML::Node& node, std::string_view what, Diagnostics& diags,
+         std::initializer_list<std::string_view> known);
+  bool is_map() const { return is_map_; }
+  YAML::Node get(std::string_view key) const;
+  bool has(std::string_view key) const { return get(key).IsDefined(); }
+  Mark mark() const { return mark_; }
+  // Records "missing required key" when absent.
+  YAML::Node require(std::string_view key) const;
+
+ private:
+  YAML::Node node_;
+  std::string what_;
+  Diagnostics& diags_;
+  Mark mark_;
+  bool is_map_ = false;
+};
+
+bool read_string(const YAML::Node& n, std::string_view what, Diagnostics& d, std::string& out);
+bool read_uint(const YAML::Node& n, std::string_view what, Diagnostics& d, uint64_t min,
+               uint64_t max, uint64_t& out);
+template <typename T>
+bool read_uint_as(const YAML::Node& n, std::string_view what, Diagnostics& d, uint64_t min,
+                  uint64_t max, T& out) {
+  uint64_t v = 0;
+  if (!read_uint(n, what, d, min, max, v)) return false;
+  out = static_cast<T>(v);
+  return true;
+}
+// A sequence; a missing node is an empty list.
+bool read_list(const YAML::Node& n, std::string_view what, Diagnostics& d,
+               std::vector<YAML::Node>& out);
+
+}  // namespace meshplane::config

@@ -1,0 +1,328 @@
+#include "ctrl/daemon.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "config/parser.h"
+#include "ctrl/log.h"
+#include "ctrl/neighbour_resolver.h"
+#include "ctrl/port_setup.h"
+#include "ctrl/snapshot_compiler.h"
+#include "ctrl/stats.h"
+#include "dataplane/neighbour_table.h"
+#include "dataplane/packet_meta.h"
+#include "dataplane/snapshot_slot.h"
+#include "dataplane/worker.h"
+#include "dataplane/worker_ctx.h"
+
+namespace meshplane::ctrl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using dataplane::DropReason;
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_reload = 0;
+volatile std::sig_atomic_t g_dump = 0;
+
+void on_signal(int sig) {
+  if (sig == SIGHUP) g_reload = 1;
+  else if (sig == SIGUSR1) g_dump = 1;
+  else g_stop = 1;
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaction(sig, &sa, nullptr);
+}
+
+// Ports, MACs, MTUs and pool sizes are fixed while running; routes, addresses,
+// neighbours and limits can change on reload.
+std::string restart_only_change(const config::Policy& a, const config::Policy& b) {
+  if (a.ports.size() != b.ports.size()) return "the number of ports changed";
+  for (size_t i = 0; i < a.ports.size(); ++i) {
+    const auto &x = a.ports[i], &y = b.ports[i];
+    if (x.name != y.name || x.device != y.device || x.mac != y.mac || x.mtu != y.mtu)
+      return fmt::format("port '{}' changed its name, device, mac or mtu", x.name);
+  }
+  const auto &p = a.dataplane, &q = b.dataplane;
+  if (p.mbufs != q.mbufs || p.rx_descriptors != q.rx_descriptors || p.tx_descriptors != q.tx_descriptors ||
+      p.punt_ring_size != q.punt_ring_size)
+    return "the dataplane section changed";
+  if (a.neighbour_table.capacity != b.neighbour_table.capacity) return "neighbour_table.capacity changed";
+  return {};
+}
+
+class Daemon {
+ public:
+  explicit Daemon(const DaemonOptions& options) : options_(options) {}
+  ~Daemon();
+  int run();
+
+ private:
+  void start();
+  void control_loop();
+  void drain_punts(Clock::time_point now);
+  void transmit(uint16_t port, rte_mbuf* m);
+  void reload();
+  void write_stats_file();
+  StatsSource stats_source() const;
+  void stop_workers();
+
+  DaemonOptions options_;
+  config::Policy policy_;
+  Clock::time_point started_ = Clock::now();
+  uint16_t worker_count_ = 0;
+  std::vector<unsigned> worker_lcores_;
+  rte_mempool* pool_ = nullptr;
+  std::vector<RunningPort> ports_;
+  std::vector<PortBinding> bindings_;
+  std::unique_ptr<dataplane::NeighbourTable> neighbours_;
+  std::unique_ptr<dataplane::SnapshotSlot> snapshots_;
+  std::unique_ptr<dataplane::WorkerCounters[]> counters_;  // workers, then the control thread
+  std::unique_ptr<dataplane::WorkerCtx[]> workers_;
+  std::unique_ptr<NeighbourResolver> resolver_;
+  std::atomic<bool> stop_workers_{false};
+  bool workers_running_ = false;
+  uint64_t generation_ = 0;
+};
+
+Daemon::~Daemon() {
+  stop_workers();
+  for (uint16_t w = 0; workers_ && w < worker_count_; ++w) {
+    rte_mbuf* m;
+    for (rte_ring* r : {workers_[w].punt_ring, workers_[w].inject_ring}) {
+      while (r && rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+      rte_ring_free(r);
+    }
+  }
+  resolver_.reset();
+  snapshots_.reset();
+  close_ports(ports_);
+  rte_mempool_free(pool_);
+}
+
+void Daemon::stop_workers() {
+  if (!workers_running_) return;
+  stop_workers_.store(true);
+  rte_eal_mp_wait_lcore();
+  workers_running_ = false;
+}
+
+void Daemon::start() {
+  auto loaded = config::load_policy_file(options_.config_path);
+  if (!loaded.ok()) throw std::runtime_error("invalid policy:\n" + config::format(loaded.errors));
+  policy_ = std::move(loaded.policy);
+
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores_.push_back(lcore);
+  worker_count_ = static_cast<uint16_t>(worker_lcores_.size());
+  if (worker_count_ == 0)
+    throw std::runtime_error(
+        "no worker lcores: give EAL at least two (e.g. -l 0,1); the main lcore runs the control thread");
+  if (worker_count_ > dataplane::kMaxWorkers)
+    throw std::runtime_error(fmt::format("at most {} workers are supported", dataplane::kMaxWorkers));
+
+  uint32_t max_frame = 0;
+  for (const auto& p : policy_.ports) max_frame = std::max<uint32_t>(max_frame, p.mtu + RTE_ETHER_HDR_LEN + 4);
+  const uint16_t data_room = static_cast<uint16_t>(std::max<uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE,
+                                                                      max_frame + RTE_PKTMBUF_HEADROOM));
+  pool_ = rte_pktmbuf_pool_create("mbufs", policy_.dataplane.mbufs, 256, sizeof(dataplane::PacketMeta), data_room,
+                                  rte_socket_id());
+  if (!pool_)
+    throw std::runtime_error(fmt::format("cannot create a pool of {} mbufs: {} (give EAL more memory with -m, "
+                                         "or lower dataplane.mbufs)",
+                                         policy_.dataplane.mbufs, rte_strerror(rte_errno)));
+
+  ports_ = open_ports(policy_, worker_count_, pool_, options_.run_dir);
+  for (const auto& p : ports_) bindings_.push_back({p.dpdk_port, p.mac});
+
+  neighbours_ = std::make_unique<dataplane::NeighbourTable>(policy_.neighbour_table.capacity);
+  snapshots_ = std::make_unique<dataplane::SnapshotSlot>(worker_count_);
+  counters_ = std::make_unique<dataplane::WorkerCounters[]>(worker_count_ + 1);
+  workers_ = std::make_unique<dataplane::WorkerCtx[]>(worker_count_);
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    auto& ctx = workers_[w];
+    ctx.worker_id = w;
+    ctx.port_count = static_cast<uint16_t>(ports_.size());
+    for (size_t p = 0; p < ports_.size(); ++p) ctx.dpdk_port[p] = ports_[p].dpdk_port;
+    const auto ring_size = policy_.dataplane.punt_ring_size;
+    ctx.punt_ring = rte_ring_create(fmt::format("punt{}", w).c_str(), ring_size, rte_socket_id(),
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ctx.inject_ring = rte_ring_create(fmt::format("inject{}", w).c_str(), ring_size, rte_socket_id(),
+                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!ctx.punt_ring || !ctx.inject_ring)
+      throw std::runtime_error(fmt::format("cannot create rings for worker {}: {}", w, rte_strerror(rte_errno)));
+    ctx.neighbours = neighbours_.get();
+    ctx.snapshots = snapshots_.get();
+    ctx.stop = &stop_workers_;
+    ctx.counters = &counters_[w];
+  }
+
+  auto compiled = compile_snapshot(policy_, bindings_, ++generation_);
+  if (!compiled.snapshot) throw std::runtime_error(compiled.error);
+  snapshots_->publish(std::move(compiled.snapshot));
+
+  resolver_ = std::make_unique<NeighbourResolver>(
+      *neighbours_, pool_, [this](uint16_t port, rte_mbuf* m) { transmit(port, m); }, counters_[worker_count_]);
+  resolver_->configure(policy_.neighbour_table);
+  resolver_->set_static(policy_, *snapshots_->current());
+  resolver_->announce(*snapshots_->current());
+
+  for (uint16_t w = 0; w < worker_count_; ++w)
+    if (int rc = rte_eal_remote_launch(dataplane::worker_main, &workers_[w], worker_lcores_[w]); rc != 0)
+      throw std::runtime_error(fmt::format("cannot launch worker on lcore {}: {}", worker_lcores_[w],
+                                           rte_strerror(-rc)));
+  workers_running_ = true;
+  log::info("meshplane {} running: {} port(s), {} worker(s) on lcore(s) {}, policy generation {} from {}",
+            MESHPLANE_VERSION, ports_.size(), worker_count_, fmt::join(worker_lcores_, ","), generation_,
+            options_.config_path);
+}
+
+// The control thread hands packets to worker 0, which owns a transmit queue on every port.
+void Daemon::transmit(uint16_t port, rte_mbuf* m) {
+  dataplane::meta(m).port = static_cast<uint8_t>(port);
+  if (rte_ring_sp_enqueue(workers_[0].inject_ring, m) != 0) {
+    counters_[worker_count_].drop(DropReason::kInjectRingFull);
+    rte_pktmbuf_free(m);
+  }
+}
+
+void Daemon::drain_punts(Clock::time_point now) {
+  const dataplane::Snapshot& s = *snapshots_->current();
+  rte_mbuf* pkts[64];
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    const unsigned n =
+        rte_ring_sc_dequeue_burst(workers_[w].punt_ring, reinterpret_cast<void**>(pkts), RTE_DIM(pkts), nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+      if (dataplane::meta(pkts[i]).reason == dataplane::PuntReason::kArp)
+        resolver_->on_arp(pkts[i], s, now);
+      else
+        resolver_->on_unresolved(pkts[i], s, now);
+    }
+  }
+}
+
+void Daemon::reload() {
+  log::info("reloading policy from {}", options_.config_path);
+  auto loaded = config::load_policy_file(options_.config_path);
+  if (!loaded.ok()) {
+    log::error("reload rejected, generation {} stays:\n{}", generation_, config::format(loaded.errors));
+    return;
+  }
+  if (auto why = restart_only_change(policy_, loaded.policy); !why.empty()) {
+    log::error("reload rejected, generation {} stays: {}; that needs a restart", generation_, why);
+    return;
+  }
+  auto compiled = compile_snapshot(loaded.policy, bindings_, generation_ + 1);
+  if (!compiled.snapshot) {
+    log::error("reload rejected, generation {} stays: {}", generation_, compiled.error);
+    return;
+  }
+  snapshots_->publish(std::move(compiled.snapshot));
+  ++generation_;
+  policy_ = std::move(loaded.policy);
+  resolver_->configure(policy_.neighbour_table);
+  resolver_->set_static(policy_, *snapshots_->current());
+  resolver_->announce(*snapshots_->current());
+  log::info("policy generation {} applied", generation_);
+}
+
+StatsSource Daemon::stats_source() const {
+  StatsSource src;
+  src.ports = &ports_;
+  src.workers = counters_.get();
+  src.worker_lcores = worker_lcores_;
+  src.control = &counters_[worker_count_];
+  src.neighbours = neighbours_.get();
+  src.generation = generation_;
+  src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  return src;
+}
+
+void Daemon::write_stats_file() {
+  const std::string tmp = options_.stats_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) {
+      log::warn("cannot write stats file {}", tmp);
+      return;
+    }
+    out << stats_json(stats_source()) << '\n';
+  }
+  std::rename(tmp.c_str(), options_.stats_file.c_str());
+}
+
+void Daemon::control_loop() {
+  constexpr auto kTick = std::chrono::milliseconds(100);
+  const auto stats_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options_.stats_interval));
+  auto next_tick = Clock::now();
+  auto next_stats = Clock::now();
+  while (!g_stop) {
+    const auto now = Clock::now();
+    drain_punts(now);
+    if (now >= next_tick) {
+      resolver_->tick(*snapshots_->current(), now);
+      next_tick = now + kTick;
+    }
+    if (g_reload) {
+      g_reload = 0;
+      reload();
+    }
+    if (g_dump) {
+      g_dump = 0;
+      std::fputs(stats_table(stats_source()).c_str(), stdout);
+      std::fflush(stdout);
+    }
+    if (!options_.stats_file.empty() && now >= next_stats) {
+      write_stats_file();
+      next_stats = now + stats_every;
+    }
+    // The control thread shares its core with the rest of the system: poll gently.
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+int Daemon::run() {
+  install_signal_handlers();
+  try {
+    start();
+  } catch (const std::exception& e) {
+    log::error("cannot start: {}", e.what());
+    return 3;
+  }
+  control_loop();
+  log::info("stopping: waiting for workers");
+  stop_workers();
+  drain_punts(Clock::now());
+  if (!options_.stats_file.empty()) write_stats_file();
+  std::fputs(stats_table(stats_source()).c_str(), stdout);
+  std::fflush(stdout);
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  Daemon daemon(options);
+  return daemon.run();
+}
+
+}  // namespace meshplane::ctrl

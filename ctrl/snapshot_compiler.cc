@@ -1,0 +1,87 @@
+#include "ctrl/snapshot_compiler.h"
+
+#include <rte_errno.h>
+#include <rte_lpm.h>
+
+#include <atomic>
+#include <fmt/format.h>
+
+#include "config/address.h"
+#include "config/validate.h"
+
+namespace meshplane::ctrl {
+
+using config::prefix_mask;
+
+CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
+                                  uint64_t generation) {
+  CompiledSnapshot out;
+  if (ports.size() != policy.ports.size()) {
+    out.error = fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size());
+    return out;
+  }
+  auto s = std::make_unique<dataplane::Snapshot>();
+  s->generation = generation;
+  s->port_count = static_cast<uint16_t>(ports.size());
+  s->icmp_errors_per_second = policy.icmp.errors_per_second;
+  s->icmp_errors_burst = policy.icmp.errors_burst;
+
+  struct RouteEntry {
+    uint32_t prefix;
+    uint8_t length;
+    dataplane::NextHop nh;
+  };
+  std::vector<RouteEntry> routes;
+  for (size_t i = 0; i < policy.ports.size(); ++i) {
+    const auto& p = policy.ports[i];
+    auto& view = s->ports[i];
+    view.dpdk_port = ports[i].dpdk_port;
+    view.mac = ports[i].mac;
+    view.mtu = p.mtu;
+    view.primary_address = p.addresses.empty() ? 0 : p.addresses.front().address;
+    for (const auto& a : p.addresses) {
+      const bool has_broadcast = a.length <= 30;
+      s->local_addresses.push_back({a.address, prefix_mask(a.length),
+                                    has_broadcast ? (a.address | ~prefix_mask(a.length)) : 0,
+                                    static_cast<uint16_t>(i)});
+      if (a.length < 32)
+        routes.push_back({a.address & prefix_mask(a.length), a.length, {0, static_cast<uint16_t>(i)}});
+    }
+  }
+  // Static routes after connected ones: an identical prefix in the file wins.
+  for (const auto& r : policy.routes) {
+    const int port = config::connected_port(policy, r.via);
+    if (port < 0) {
+      out.error = fmt::format("route {} via {}: next hop is not connected", config::prefix_to_string(r.prefix),
+                              config::ipv4_to_string(r.via));
+      return out;
+    }
+    routes.push_back({r.prefix.address, r.prefix.length, {r.via, static_cast<uint16_t>(port)}});
+  }
+
+  // rte_lpm names must be unique process-wide; the old snapshot's table lives
+  // until its grace period ends.
+  static std::atomic<uint64_t> lpm_serial{0};
+  const std::string name = fmt::format("routes{}", lpm_serial.fetch_add(1));
+  rte_lpm_config cfg{};
+  cfg.max_rules = static_cast<uint32_t>(routes.size() + 16);
+  cfg.number_tbl8s = 256;
+  s->routes = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &cfg);
+  if (!s->routes) {
+    out.error = fmt::format("cannot create the route table: {}", rte_strerror(rte_errno));
+    return out;
+  }
+  for (const auto& r : routes) {
+    const uint32_t index = static_cast<uint32_t>(s->next_hops.size());
+    s->next_hops.push_back(r.nh);
+    if (int rc = rte_lpm_add(s->routes, r.prefix, r.length, index); rc != 0) {
+      out.error = fmt::format("cannot add route {}/{}: {}", config::ipv4_to_string(r.prefix), r.length,
+                              rte_strerror(-rc));
+      return out;
+    }
+  }
+  out.snapshot = std::move(s);
+  return out;
+}
+
+}  // namespace meshplane::ctrl

@@ -1,0 +1,32 @@
+// config::Policy -> dataplane::Snapshot: the translation from what an operator
+// wrote to what a worker reads. Plain control-side code, testable without
+// workers running (needs EAL memory for the LPM table).
+#pragma once
+
+#include <rte_ether.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "dataplane/snapshot.h"
+
+namespace meshplane::ctrl {
+
+// What the running ports are: DPDK port ids and MACs in policy port order.
+struct PortBinding {
+  uint16_t dpdk_port = 0;
+  rte_ether_addr mac{};
+};
+
+struct CompiledSnapshot {
+  std::unique_ptr<dataplane::Snapshot> snapshot;
+  std::string error;  // set when compilation failed (e.g. out of memory for the route table)
+};
+
+CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
+                                  uint64_t generation);
+
+}  // namespace meshplane::ctrl

@@ -1,0 +1,28 @@
+// Reading the workers' counters without stopping them, and printing them for
+// people (table) and scripts (JSON). Names come from the drop-reason list.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ctrl/port_setup.h"
+#include "dataplane/counters.h"
+#include "dataplane/neighbour_table.h"
+
+namespace meshplane::ctrl {
+
+struct StatsSource {
+  const std::vector<RunningPort>* ports = nullptr;
+  const dataplane::WorkerCounters* workers = nullptr;  // worker_count entries
+  std::vector<unsigned> worker_lcores;
+  const dataplane::WorkerCounters* control = nullptr;  // drops counted by the control thread
+  const dataplane::NeighbourTable* neighbours = nullptr;
+  uint64_t generation = 0;
+  double uptime_seconds = 0;
+};
+
+std::string stats_json(const StatsSource& src);
+std::string stats_table(const StatsSource& src);
+
+}  // namespace meshplane::ctrl

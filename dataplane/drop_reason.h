@@ -1,0 +1,57 @@
+// The one list of reasons a packet is dropped. It feeds the per-worker counters,
+// the stats output and (later) meshctl and Prometheus: add a reason here and it
+// appears everywhere. Names are stable: they are metric label values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace meshplane::dataplane {
+
+#define MESHPLANE_DROP_REASONS(X)                                                               \
+  X(kShortFrame, "short_frame", "frame shorter than the headers it carries")                    \
+  X(kL2NotForUs, "l2_not_for_us", "destination MAC is neither the port's nor broadcast")        \
+  X(kUnsupportedEthertype, "unsupported_ethertype", "not IPv4 or ARP (VLAN tags included)")     \
+  X(kIpv6Unsupported, "ipv6_unsupported", "IPv6 is not forwarded yet")                          \
+  X(kArpMalformed, "arp_malformed", "ARP packet that is not Ethernet/IPv4 or is truncated")     \
+  X(kArpNotForUs, "arp_not_for_us", "ARP request for an address that is not ours")              \
+  X(kBadIpv4Version, "bad_ipv4_version", "IP version field is not 4")                           \
+  X(kBadIpv4HeaderLength, "bad_ipv4_header_length", "IHL below 5 or beyond the frame")          \
+  X(kBadIpv4TotalLength, "bad_ipv4_total_length", "total length below IHL or beyond the frame") \
+  X(kBadIpv4Checksum, "bad_ipv4_checksum", "IPv4 header checksum does not verify")              \
+  X(kMartianSource, "martian_source", "source is 0/8, loopback, multicast or broadcast")        \
+  X(kMartianDestination, "martian_destination", "destination is 0/8 or loopback")               \
+  X(kBroadcastOrMulticast, "broadcast_or_multicast", "IPv4 broadcast or multicast")             \
+  X(kTtlExpired, "ttl_expired", "TTL would reach zero (ICMP time exceeded sent)")               \
+  X(kNoRoute, "no_route", "no route to the destination (ICMP unreachable sent)")                \
+  X(kFragmentationNeeded, "fragmentation_needed", "larger than the egress MTU")                 \
+  X(kNeighbourUnresolved, "neighbour_unresolved", "next hop's MAC is not resolved (yet)")       \
+  X(kNeighbourQueueFull, "neighbour_queue_full", "too many packets waiting for one next hop")   \
+  X(kNeighbourTableFull, "neighbour_table_full", "no room for another neighbour entry")         \
+  X(kLocalNotServed, "local_not_served", "addressed to the gateway; no local service for it")   \
+  X(kBadIcmp, "bad_icmp", "ICMP message to the gateway is truncated or fails its checksum")     \
+  X(kPuntRingFull, "punt_ring_full", "control thread's queue from this worker is full")         \
+  X(kInjectRingFull, "inject_ring_full", "worker's queue from the control thread is full")      \
+  X(kTxQueueFull, "tx_queue_full", "the port's transmit queue did not take the packet")
+
+enum class DropReason : uint8_t {
+#define MESHPLANE_X(id, name, help) id,
+  MESHPLANE_DROP_REASONS(MESHPLANE_X)
+#undef MESHPLANE_X
+      kCount
+};
+
+constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+
+struct DropReasonInfo {
+  const char* name;
+  const char* help;
+};
+
+inline constexpr DropReasonInfo kDropReasons[kDropReasonCount] = {
+#define MESHPLANE_X(id, name, help) {name, help},
+    MESHPLANE_DROP_REASONS(MESHPLANE_X)
+#undef MESHPLANE_X
+};
+
+}  // namespace meshplane::dataplane

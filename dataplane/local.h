@@ -1,0 +1,17 @@
+// Stage 2: traffic addressed to the gateway itself (RFC 1122 3.2.2, RFC 1812
+// 4.3.3.6): ICMP echo is answered, UDP gets port unreachable, other protocols
+// protocol unreachable (TCP is dropped: no local listener, and a RST would
+// tell scanners more than we need). Directed broadcasts are dropped.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include "dataplane/snapshot.h"
+#include "dataplane/worker_ctx.h"
+
+namespace meshplane::dataplane {
+
+// Keeps transit packets, consumes local ones.
+uint16_t local_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+
+}  // namespace meshplane::dataplane

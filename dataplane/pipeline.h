@@ -1,0 +1,15 @@
+// One received burst through the stages, in packet-path order.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include "dataplane/snapshot.h"
+#include "dataplane/worker_ctx.h"
+
+namespace meshplane::dataplane {
+
+// Consumes all `n` packets: each is queued for transmit, punted or dropped.
+// Transmit queues are flushed by the caller (worker loop) once per iteration.
+void pipeline_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+
+}  // namespace meshplane::dataplane
