@@ -74,6 +74,10 @@ CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vecto
   for (const auto& r : routes) {
     const uint32_t index = static_cast<uint32_t>(s->next_hops.size());
     s->next_hops.push_back(r.nh);
+    if (r.length == 0) {
+      s->default_route = static_cast<int32_t>(index);
+      continue;
+    }
     if (int rc = rte_lpm_add(s->routes, r.prefix, r.length, index); rc != 0) {
       out.error = fmt::format("cannot add route {}/{}: {}", config::ipv4_to_string(r.prefix), r.length,
                               rte_strerror(-rc));

@@ -2,7 +2,6 @@
 
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <rte_lpm.h>
 
 #include "dataplane/checksum.h"
 #include "dataplane/icmp_error.h"
@@ -35,8 +34,8 @@ void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m
   }
 
   const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
-  uint32_t nh_index = 0;
-  if (rte_lpm_lookup(s.routes, dst, &nh_index) != 0) {
+  const int32_t nh_index = s.route(dst);
+  if (nh_index < 0) {
     if (transit)
       drop_with_error(w, s, in_port, m, DropReason::kNoRoute, kIcmpDestUnreachable, kIcmpNetUnreachable);
     else

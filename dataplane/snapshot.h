@@ -46,6 +46,7 @@ struct Snapshot {
   std::vector<LocalAddress> local_addresses;
   std::vector<NextHop> next_hops;  // indexed by the LPM's next-hop value
   rte_lpm* routes = nullptr;
+  int32_t default_route = -1;  // next-hop index for 0.0.0.0/0 (rte_lpm takes depths 1..32 only)
   uint32_t icmp_errors_per_second = 1000;
   uint32_t icmp_errors_burst = 50;
 
@@ -55,6 +56,8 @@ struct Snapshot {
       if (l.address == address) return &l;
     return nullptr;
   }
+  // Next-hop index for `address`, or -1 without a route.
+  int32_t route(uint32_t address) const;
   bool directed_broadcast(uint32_t address) const {
     for (const auto& l : local_addresses)
       if (l.broadcast == address) return true;

@@ -1,0 +1,139 @@
+#include "config/parser.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "config/address.h"
+
+namespace meshplane::config {
+namespace {
+
+constexpr const char* kValid = R"(node: gw
+ports:
+  - name: a
+    device: net_null0
+    addresses: [10.0.1.1/24, 10.0.9.1/24]
+    mac: 02:00:00:00:00:0a
+  - name: b
+    device: net_null1
+    addresses: [10.0.2.1/24]
+    mtu: 9000
+routes:
+  - prefix: 10.20.0.0/16
+    via: 10.0.2.2
+neighbours:
+  - address: 10.0.2.2
+    mac: 02:00:00:00:00:22
+    port: b
+)";
+
+// Errors carry file:line:column; find the one at a position.
+const Diagnostic* at(const ParseResult& r, int line, int column) {
+  for (const auto& d : r.errors)
+    if (d.mark.line == line && d.mark.column == column) return &d;
+  return nullptr;
+}
+
+TEST(Parser, ValidDocumentBuildsModel) {
+  auto r = load_policy_text(kValid, "p.yaml");
+  ASSERT_TRUE(r.ok()) << format(r.errors);
+  ASSERT_EQ(r.policy.ports.size(), 2u);
+  EXPECT_EQ(r.policy.ports[0].addresses[1].address, *parse_ipv4("10.0.9.1"));
+  EXPECT_EQ(r.policy.ports[0].addresses[1].length, 24);
+  EXPECT_EQ(r.policy.ports[0].mac->at(5), 0x0a);
+  EXPECT_EQ(r.policy.ports[0].mtu, 1500);
+  EXPECT_EQ(r.policy.ports[1].mtu, 9000);
+  ASSERT_EQ(r.policy.routes.size(), 1u);
+  EXPECT_EQ(r.policy.routes[0].via, *parse_ipv4("10.0.2.2"));
+  EXPECT_EQ(r.policy.neighbours[0].port, "b");
+}
+
+TEST(Parser, ReportsEveryErrorWithLineAndColumn) {
+  const char* text = R"(ports:
+  - name: a
+    device: net_null0
+    addresses: [10.0.1.1/24]
+    mtu: 12
+    colour: red
+  - name: a
+    device: net_null1
+    addresses: [10.0.1.300/24]
+routes:
+  - prefix: 10.20.0.1/16
+    via: 172.16.0.1
+)";
+  auto r = load_policy_text(text, "bad.yaml");
+  ASSERT_FALSE(r.ok());
+  const Diagnostic* mtu = at(r, 5, 10);
+  ASSERT_NE(mtu, nullptr) << format(r.errors);
+  EXPECT_NE(mtu->message.find("mtu"), std::string::npos);
+  ASSERT_NE(at(r, 6, 5), nullptr) << format(r.errors);
+  EXPECT_NE(at(r, 6, 5)->message.find("unknown key 'colour'"), std::string::npos);
+  ASSERT_NE(at(r, 7, 5), nullptr) << format(r.errors);
+  EXPECT_NE(at(r, 7, 5)->message.find("duplicate port name 'a'"), std::string::npos);
+  ASSERT_NE(at(r, 9, 17), nullptr) << format(r.errors);
+  ASSERT_NE(at(r, 11, 13), nullptr) << format(r.errors);
+  EXPECT_NE(at(r, 11, 13)->message.find("did you mean 10.20.0.0/16"), std::string::npos);
+  ASSERT_NE(at(r, 12, 10), nullptr) << format(r.errors);
+  EXPECT_EQ(format(*at(r, 12, 10)).rfind("bad.yaml:12:10: error: ", 0), 0u);
+}
+
+TEST(Parser, SuggestsCloseKeys) {
+  auto r = load_policy_text("ports:\n  - name: a\n    device: d\n    adresses: [10.0.0.1/24]\n", "f");
+  ASSERT_NE(at(r, 4, 5), nullptr) << format(r.errors);
+  EXPECT_NE(at(r, 4, 5)->message.find("did you mean 'addresses'"), std::string::npos);
+}
+
+TEST(Parser, SyntaxErrorHasPosition) {
+  auto r = load_policy_text("ports:\n  - name: [a\n", "f");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_GT(r.errors[0].mark.line, 1);
+  EXPECT_NE(r.errors[0].message.find("YAML syntax"), std::string::npos);
+}
+
+TEST(Parser, DuplicateKeysAreErrors) {
+  auto r = load_policy_text("ports: []\nports: []\n", "f");
+  ASSERT_NE(at(r, 2, 1), nullptr) << format(r.errors);
+}
+
+TEST(Parser, RouteNextHopMustBeConnected) {
+  auto r = load_policy_text(
+      "ports:\n  - {name: a, device: d, addresses: [10.0.1.1/24]}\nroutes:\n  - {prefix: 0.0.0.0/0, via: 10.0.1.1}\n",
+      "f");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(format(r.errors).find("own address"), std::string::npos) << format(r.errors);
+}
+
+TEST(Parser, MissingFileIsAnError) {
+  auto r = load_policy_file("/nonexistent/policy.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("cannot open"), std::string::npos);
+}
+
+TEST(Parser, EveryExampleLoads) {
+  int seen = 0;
+  for (const auto& e : std::filesystem::directory_iterator(MESHPLANE_SOURCE_ROOT "/config/examples")) {
+    if (e.path().extension() != ".yaml") continue;
+    auto r = load_policy_file(e.path());
+    EXPECT_TRUE(r.ok()) << format(r.errors);
+    ++seen;
+  }
+  EXPECT_GT(seen, 0);
+}
+
+TEST(Address, ParsesAndRejects) {
+  EXPECT_EQ(parse_ipv4("192.168.1.2"), 0xC0A80102u);
+  EXPECT_FALSE(parse_ipv4("192.168.1"));
+  EXPECT_FALSE(parse_ipv4("1.2.3.4 "));
+  EXPECT_FALSE(parse_ipv4_prefix("10.0.0.0/33"));
+  EXPECT_FALSE(parse_ipv4_prefix("10.0.0.0/"));
+  EXPECT_EQ(parse_ipv4_prefix("10.0.0.0")->length, 32);
+  EXPECT_FALSE(parse_mac("02:00:00:00:00"));
+  EXPECT_FALSE(parse_mac("02-00-00-00-00-01"));
+  EXPECT_EQ(mac_to_string(*parse_mac("02:AB:00:00:00:01")), "02:ab:00:00:00:01");
+}
+
+}  // namespace
+}  // namespace meshplane::config
