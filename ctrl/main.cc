@@ -19,14 +19,15 @@ constexpr int kExitInvalidPolicy = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitStartup = 3;
 
-int check_policy(const std::string& path) {
+int check_policy(const std::string& path, bool quiet) {
   auto r = meshplane::config::load_policy_file(path);
   if (!r.ok()) {
     std::fputs(meshplane::config::format(r.errors).c_str(), stderr);
     std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), r.errors.size());
     return kExitInvalidPolicy;
   }
-  std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbours)\n", path.c_str(), r.policy.ports.size(),
+  if (!quiet)
+    std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbours)\n", path.c_str(), r.policy.ports.size(),
               r.policy.routes.size(), r.policy.neighbours.size());
   return 0;
 }
@@ -73,13 +74,13 @@ int main(int argc, char** argv) {
   }
   meshplane::log::set_level(lvl);
 
-  if (!check_path.empty()) return check_policy(check_path);
+  if (!check_path.empty()) return check_policy(check_path, false);
   if (options.config_path.empty()) {
     std::fprintf(stderr, "meshplane: --config FILE is required (or --check FILE to validate one); see --help\n");
     return kExitUsage;
   }
   // Fail on a bad policy before EAL touches hugepages and devices.
-  if (int rc = check_policy(options.config_path); rc != 0) return rc;
+  if (int rc = check_policy(options.config_path, true); rc != 0) return rc;
 
   if (rte_eal_init(static_cast<int>(eal_args.size()), eal_args.data()) < 0) {
     std::fprintf(stderr, "meshplane: EAL initialisation failed: %s (see the EAL messages above)\n",
