@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <thread>
 
@@ -36,11 +38,18 @@ TEST(NeighbourTable, RefusesBeyondCapacity) {
 // the writer stored: MAC byte 5 always equals the state's generation marker.
 TEST(NeighbourTable, ConcurrentReaderSeesConsistentLinks) {
   NeighbourTable t(1024);
-  std::atomic<bool> reader_done{false};
+  std::atomic<bool> reader_done{false}, first_round{false};
   std::atomic<uint64_t> bad{0}, seen{0};
   // The writer keeps rewriting entries for as long as the reader reads, so the
   // two overlap however the threads are scheduled.
   std::thread reader([&] {
+    // EAL pinned the test's main thread to lcore 0 and threads inherit that:
+    // let the reader run on any CPU so the two really overlap.
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
+    while (!first_round.load()) std::this_thread::yield();
     for (int pass = 0; pass < 2000; ++pass)
       for (uint32_t i = 0; i < 512; ++i) {
         const auto l = t.lookup(1, i);
@@ -57,7 +66,8 @@ TEST(NeighbourTable, ConcurrentReaderSeesConsistentLinks) {
       rte_ether_addr m = mac(static_cast<uint8_t>(round));
       m.addr_bytes[4] = static_cast<uint8_t>(i);
       m.addr_bytes[3] = static_cast<uint8_t>(i >> 8);
-      t.set(s, round % 2 ? NeighbourState::kReachable : NeighbourState::kProbe, m);
+      t.set(s, round % 2 ? NeighbourState::kProbe : NeighbourState::kReachable, m);
+      if (i == 511) first_round.store(true);
     }
   reader.join();
   EXPECT_EQ(bad.load(), 0u);
