@@ -88,6 +88,16 @@ icmp: {errors_per_second: 1000, errors_burst: 3}
     for (size_t r = 0; r < kDropReasonCount; ++r) n += counters_.drops[r].get();
     return n;
   }
+  // The one packet sent back to the client must be an ICMP message of this type and code.
+  uint8_t* icmp_to_client(uint8_t type, uint8_t code) {
+    rte_mbuf* out = only_tx(0);
+    if (!out) return nullptr;
+    auto* icmp = reinterpret_cast<uint8_t*>(ipv4_of(out) + 1);
+    EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(out)->dst_addr), kClient);
+    EXPECT_EQ(icmp[0], type);
+    EXPECT_EQ(icmp[1], code);
+    return icmp;
+  }
   rte_mbuf* only_tx(uint16_t port) {
     EXPECT_EQ(w_.tx[port].count, 1) << "port " << port;
     EXPECT_EQ(w_.tx[1 - port].count, 0);
@@ -196,21 +206,13 @@ TEST_F(PipelineTest, EchoWithBadChecksumIsDropped) {
 TEST_F(PipelineTest, UdpToGatewayGetsPortUnreachable) {
   run(build(pool_, from_client(kGwA, testing::udp(5000, 9, 4))));
   EXPECT_EQ(dropped(DropReason::kLocalNotServed), 1u);
-  rte_mbuf* out = only_tx(0);
-  ASSERT_NE(out, nullptr);
-  auto* icmp = reinterpret_cast<uint8_t*>(ipv4_of(out) + 1);
-  EXPECT_EQ(icmp[0], 3);
-  EXPECT_EQ(icmp[1], 3);
+  EXPECT_NE(icmp_to_client(3, 3), nullptr);
 }
 
 TEST_F(PipelineTest, NoRouteSendsNetUnreachable) {
   run(build(pool_, from_client(0x08080808, testing::udp(1, 2, 4))));
   EXPECT_EQ(dropped(DropReason::kNoRoute), 1u);
-  rte_mbuf* out = only_tx(0);
-  ASSERT_NE(out, nullptr);
-  auto* icmp = reinterpret_cast<uint8_t*>(ipv4_of(out) + 1);
-  EXPECT_EQ(icmp[0], 3);
-  EXPECT_EQ(icmp[1], 0);
+  EXPECT_NE(icmp_to_client(3, 0), nullptr);
 }
 
 TEST_F(PipelineTest, TooBigWithDfSendsFragmentationNeeded) {
@@ -218,13 +220,10 @@ TEST_F(PipelineTest, TooBigWithDfSendsFragmentationNeeded) {
   f.frag = RTE_IPV4_HDR_DF_FLAG;
   run(build(pool_, f));
   EXPECT_EQ(dropped(DropReason::kFragmentationNeeded), 1u);
-  rte_mbuf* out = only_tx(0);
-  ASSERT_NE(out, nullptr);
-  auto* icmp = reinterpret_cast<uint8_t*>(ipv4_of(out) + 1);
-  EXPECT_EQ(icmp[0], 3);
-  EXPECT_EQ(icmp[1], 4);
+  uint8_t* icmp = icmp_to_client(3, 4);
+  ASSERT_NE(icmp, nullptr);
   EXPECT_EQ((icmp[6] << 8) | icmp[7], 1000) << "RFC 1191 next-hop MTU";
-  EXPECT_LE(rte_be_to_cpu_16(ipv4_of(out)->total_length), 576) << "RFC 1812 4.3.2.3";
+  EXPECT_LE(rte_be_to_cpu_16(ipv4_of(w_.tx[0].pkts[0])->total_length), 576) << "RFC 1812 4.3.2.3";
 }
 
 TEST_F(PipelineTest, UnresolvedNextHopIsPuntedWithItsAddress) {
