@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds, and runs every test: unit tests
-# (GoogleTest, real mbufs), the layering check, and the end-to-end suite (real
+# (GoogleTest, real mbufs, also under ASan+UBSan), the layering check, and the end-to-end suite (real
 # namespaces, real kernel TCP through the daemon). Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,13 @@ bash scripts/build.sh
 results=build/test-results
 rm -rf "$results" && mkdir -p "$results"
 build/tests/unit_tests --gtest_output="xml:$results/unit.xml" || true
+# The same unit tests under AddressSanitizer (with leak checks) and UBSan.
+[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  --buildtype=debug -Dwerror=true >/dev/null
+ninja -C build-asan tests/unit_tests >/dev/null
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  build-asan/tests/unit_tests --gtest_output="xml:$results/unit-asan.xml" >"$results/unit-asan.log" 2>&1 \
+  || { echo "sanitizer run failed:"; tail -40 "$results/unit-asan.log"; }
 bash tests/check_layering.sh . && layering=pass || layering=fail
 cat > "$results/layering.xml" <<XML
 <testsuite name="layering"><testcase name="dataplane_has_no_control_includes">$([ "$layering" = pass ] || echo '<failure message="control-side include under dataplane/"/>')</testcase></testsuite>

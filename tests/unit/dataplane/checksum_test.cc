@@ -27,8 +27,9 @@ TEST(Checksum, IncrementalMatchesFullRecompute) {
     words[5] = 0;
     const uint16_t full = rte_cpu_to_be_16(testing::rfc1071(words, sizeof words));
     // 0x0000 and 0xffff are both zero in one's complement (RFC 1624 section 3).
-    if (!((incremental == 0 || incremental == 0xffff) && (full == 0 || full == 0xffff)))
+    if (!((incremental == 0 || incremental == 0xffff) && (full == 0 || full == 0xffff))) {
       ASSERT_EQ(incremental, full) << "round " << round;
+    }
   }
 }
 
