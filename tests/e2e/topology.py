@@ -62,7 +62,6 @@ class Topology:
 
     def down(self):
         for ns in (self.client, self.server):
-            sh(["ip", "netns", "pids", ns], check=False)
             pids = sh(["ip", "netns", "pids", ns], check=False).stdout.split()
             for pid in pids:
                 try:
