@@ -78,14 +78,14 @@ class Topology:
     def mac(self, ifname):
         return sh(["cat", f"/sys/class/net/{ifname}/address"]).stdout.strip()
 
-    def policy(self, extra=""):
+    def policy(self, extra="", qpairs=1):
         return f"""node: {self.prefix}-gateway
 ports:
   - name: client
-    device: net_af_packet0,iface={self.gw_client_if}
+    device: net_af_packet0,iface={self.gw_client_if},qpairs={qpairs}
     addresses: [{self.gw_client_ip}/24]
   - name: server
-    device: net_af_packet1,iface={self.gw_server_if}
+    device: net_af_packet1,iface={self.gw_server_if},qpairs={qpairs}
     addresses: [{self.gw_server_ip}/24]
 routes:
   - prefix: 10.20.0.0/16
@@ -101,7 +101,8 @@ dataplane:
 class Daemon:
     """A meshplane process with its policy, log and stats file in a temp dir."""
 
-    def __init__(self, policy_text, name="meshplane"):
+    def __init__(self, policy_text, name="meshplane", eal_args=None):
+        self.eal_args = eal_args or EAL_ARGS
         self.dir = tempfile.mkdtemp(prefix=f"{name}-")
         self.config = os.path.join(self.dir, "policy.yaml")
         self.stats_file = os.path.join(self.dir, "stats.json")
@@ -115,7 +116,7 @@ class Daemon:
             f.write(text)
 
     def command(self):
-        return [MESHPLANE] + EAL_ARGS + ["--", "--config", self.config, "--stats-file", self.stats_file,
+        return [MESHPLANE] + self.eal_args + ["--", "--config", self.config, "--stats-file", self.stats_file,
                                          "--stats-interval", "0.1", "--run-dir", RUN_DIR]
 
     def start(self, wait=True):
