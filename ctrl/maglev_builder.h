@@ -1,0 +1,28 @@
+// Builds Maglev lookup tables (NSDI 2016, section 3.4, with weights).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/maglev_table.h"
+
+namespace meshplane::ctrl {
+
+constexpr uint32_t kDefaultMaglevSize = 65537;
+
+struct MaglevEndpoint {
+  std::string key;      // stable identity, e.g. "10.0.2.5:8080": the same key gives the same
+                        // permutation on every gateway and after every restart
+  uint32_t weight = 1;  // 0: takes no slots (draining)
+};
+
+bool is_prime(uint32_t n);
+
+// Slot i of the result names endpoints[slot] by its index in `endpoints`. The
+// table depends only on the set of (key, weight), not on the order given.
+// Requires a prime size below 2^31 and larger than the number of endpoints and at least one
+// endpoint with a non-zero weight; returns an empty table otherwise.
+dataplane::MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size = kDefaultMaglevSize);
+
+}  // namespace meshplane::ctrl
