@@ -6,10 +6,8 @@ end), then the gateway's counters are printed and everything is cleaned up."""
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 from topology import Daemon, Topology  # noqa: E402
@@ -53,18 +51,10 @@ def main():
         blob = os.urandom(16 * 1024 * 1024)
         with open(os.path.join(webroot, "blob.bin"), "wb") as f:
             f.write(blob)
-        server = subprocess.Popen(["ip", "netns", "exec", topo.server, "/usr/bin/python3", "-m", "http.server",
-                                   "8080", "--bind", topo.server_ip, "--directory", webroot],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = topo.http_server(webroot)
         out = os.path.join(webroot, "got.bin")
-        for _ in range(50):
-            r = topo.ns(topo.client, ["curl", "-sS", "-o", out, "-w",
-                                      "HTTP %{http_code}, %{size_download} bytes in %{time_total} s "
-                                      "(%{speed_download} bytes/s)", f"http://{topo.server_ip}:8080/blob.bin"],
-                        check=False)
-            if r.returncode != 7:
-                break
-            time.sleep(0.1)
+        r = topo.fetch(f"http://{topo.server_ip}:8080/blob.bin", out,
+                       "HTTP %{http_code}, %{size_download} bytes in %{time_total} s (%{speed_download} bytes/s)")
         show(r)
         with open(out, "rb") as f:
             same = hashlib.sha256(f.read()).digest() == hashlib.sha256(blob).digest()

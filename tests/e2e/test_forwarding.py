@@ -2,9 +2,7 @@
 import hashlib
 import os
 import re
-import subprocess
 import tempfile
-import time
 
 
 def drops(stats, reason):
@@ -47,17 +45,10 @@ def test_tcp_transfer_integrity(topo, gateway):
     blob = os.urandom(8 * 1024 * 1024)
     with open(os.path.join(webroot, "blob.bin"), "wb") as f:
         f.write(blob)
-    server = subprocess.Popen(["ip", "netns", "exec", topo.server, "/usr/bin/python3", "-m", "http.server", "8080",
-                               "--bind", topo.server_ip, "--directory", webroot],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = topo.http_server(webroot)
     try:
         out = os.path.join(webroot, "got.bin")
-        for _ in range(50):  # until the server listens
-            r = topo.ns(topo.client, ["curl", "-sS", "-o", out, "-w", "%{http_code}", "--max-time", "30",
-                                      f"http://{topo.server_ip}:8080/blob.bin"], check=False)
-            if r.returncode != 7:
-                break
-            time.sleep(0.1)
+        r = topo.fetch(f"http://{topo.server_ip}:8080/blob.bin", out)
         assert r.stdout == "200", r.stderr
         with open(out, "rb") as f:
             got = f.read()

@@ -75,6 +75,21 @@ class Topology:
     def ns(self, ns, cmd, check=True, timeout=60):
         return sh(["ip", "netns", "exec", ns] + cmd, check=check, timeout=timeout)
 
+    def http_server(self, webroot, port=8080):
+        """A real HTTP server (Python's) on the server host; kill() it when done."""
+        return subprocess.Popen(["ip", "netns", "exec", self.server, "/usr/bin/python3", "-m", "http.server",
+                                 str(port), "--bind", self.server_ip, "--directory", webroot],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def fetch(self, url, out, write_out="%{http_code}"):
+        """curl from the client host, retrying while the server is not listening yet."""
+        for _ in range(50):
+            r = self.ns(self.client, ["curl", "-sS", "-o", out, "-w", write_out, "--max-time", "60", url], check=False)
+            if r.returncode != 7:  # 7: connection refused
+                return r
+            time.sleep(0.1)
+        return r
+
     def mac(self, ifname):
         return sh(["cat", f"/sys/class/net/{ifname}/address"]).stdout.strip()
 
