@@ -70,7 +70,9 @@ void parse_port(const YAML::Node& n, Diagnostics& d, Policy& policy) {
     if (read_mac(v, "port mac", d, mac)) p.mac = mac;
   }
   std::vector<YAML::Node> addresses;
-  if (auto v = f.require("addresses"); v.IsDefined()) read_list(v, "port addresses", d, addresses);
+  if (auto v = f.require("addresses"); v.IsDefined() && read_list(v, "port addresses", d, addresses) &&
+                                       addresses.empty())
+    d.error(mark_of(v), fmt::format("port '{}' needs at least one address", p.name));
   for (const auto& a : addresses) {
     Ipv4Prefix prefix;
     if (read_prefix(a, "port address", d, prefix)) {

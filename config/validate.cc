@@ -33,8 +33,6 @@ void validate_ports(const Policy& policy, Diagnostics& d) {
       d.error(p.device_mark, fmt::format("device '{}' is already used by another port", p.device));
     if (p.mac && ((*p.mac)[0] & 1))
       d.error(p.mark, fmt::format("port '{}' mac {} is a multicast address", p.name, mac_to_string(*p.mac)));
-    if (p.addresses.empty())
-      d.error(p.mark, fmt::format("port '{}' needs at least one address", p.name));
     for (size_t i = 0; i < p.addresses.size(); ++i) {
       const auto& a = p.addresses[i];
       const Mark m = p.address_marks[i];

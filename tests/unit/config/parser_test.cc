@@ -106,6 +106,15 @@ TEST(Parser, RouteNextHopMustBeConnected) {
   EXPECT_NE(format(r.errors).find("own address"), std::string::npos) << format(r.errors);
 }
 
+TEST(Parser, EmptyAddressListIsAnErrorButABadOneIsNotReportedTwice) {
+  auto empty = load_policy_text("ports:\n  - {name: a, device: d, addresses: []}\n", "f");
+  ASSERT_EQ(empty.errors.size(), 1u) << format(empty.errors);
+  EXPECT_NE(empty.errors[0].message.find("needs at least one address"), std::string::npos);
+  auto scalar = load_policy_text("ports:\n  - {name: a, device: d, addresses: 10.0.0.1/24}\n", "f");
+  ASSERT_EQ(scalar.errors.size(), 1u) << format(scalar.errors);
+  EXPECT_NE(scalar.errors[0].message.find("must be a list"), std::string::npos);
+}
+
 TEST(Parser, MissingFileIsAnError) {
   auto r = load_policy_file("/nonexistent/policy.yaml");
   ASSERT_EQ(r.errors.size(), 1u);
