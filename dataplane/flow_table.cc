@@ -2,6 +2,7 @@
 
 #include <rte_common.h>
 #include <rte_hash_crc.h>
+#include <rte_prefetch.h>
 
 namespace meshplane::dataplane {
 
@@ -36,6 +37,36 @@ FlowTable::Hit FlowTable::lookup(const FlowKey& k, uint32_t h) const {
     if (s.entry == kNone) return {};
     if (s.hash == h && flows_[s.entry >> 1].key[s.entry & 1] == k)
       return {s.entry >> 1, static_cast<uint8_t>(s.entry & 1)};
+  }
+}
+
+void FlowTable::lookup_burst(const FlowKey* const* keys, uint32_t n, Hit* hits) const {
+  uint32_t h[64];
+  uint32_t candidate[64];
+  for (uint32_t i = 0; i < n; ++i) {
+    h[i] = hash(*keys[i]);
+    rte_prefetch0(&slots_[h[i] & slot_mask_]);
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    candidate[i] = kNone;
+    for (uint32_t j = h[i] & slot_mask_;; j = (j + 1) & slot_mask_) {
+      const Slot& s = slots_[j];
+      if (s.entry == kNone) break;
+      if (s.hash == h[i]) {
+        candidate[i] = s.entry;
+        rte_prefetch0(&flows_[s.entry >> 1]);
+        break;
+      }
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t c = candidate[i];
+    if (c == kNone)
+      hits[i] = {};
+    else if (flows_[c >> 1].key[c & 1] == *keys[i])
+      hits[i] = {c >> 1, static_cast<uint8_t>(c & 1)};
+    else
+      hits[i] = lookup(*keys[i], h[i]);  // a 32-bit hash collision: walk the run properly
   }
 }
 

@@ -87,6 +87,10 @@ class FlowTable {
 
   Hit lookup(const FlowKey& k) const { return lookup(k, hash(k)); }
   Hit lookup(const FlowKey& k, uint32_t h) const;
+  // A burst at a time, as workers use it: hash every key and prefetch its
+  // home slot, then prefetch each candidate's record, then compare, so the
+  // DRAM misses of a burst overlap instead of queueing. n <= 64.
+  void lookup_burst(const FlowKey* const* keys, uint32_t n, Hit* hits) const;
 
   // Adds a flow under both keys; kNone when the table is full or a key exists.
   uint32_t insert(const FlowKey& original, const FlowKey& reply, FlowState state, uint64_t now);

@@ -138,6 +138,26 @@ TEST(FlowTable, MatchesAReferenceMapUnderChurn) {
   }
 }
 
+TEST(FlowTable, BurstLookupAgreesWithSingleLookups) {
+  FlowTable t(1000, {});
+  for (uint32_t i = 0; i < 1000; i += 2) t.insert(key(i, 1), key(i, 2), FlowState::kUdp, 0);
+  std::vector<FlowKey> keys;
+  for (uint32_t i = 0; i < 64; ++i) keys.push_back(key(i * 7 % 1000, static_cast<uint16_t>(1 + i % 2)));
+  std::vector<const FlowKey*> ptrs;
+  for (const auto& k : keys) ptrs.push_back(&k);
+  FlowTable::Hit hits[64];
+  t.lookup_burst(ptrs.data(), 64, hits);
+  int found = 0;
+  for (uint32_t i = 0; i < 64; ++i) {
+    const auto one = t.lookup(keys[i]);
+    EXPECT_EQ(hits[i].flow, one.flow) << i;
+    EXPECT_EQ(hits[i].direction, one.direction) << i;
+    found += one.flow != FlowTable::kNone;
+  }
+  EXPECT_GT(found, 10);
+  EXPECT_LT(found, 54);
+}
+
 // Design target: 10 million flows per node in 2 GB, i.e. at most 200 bytes a flow.
 TEST(FlowTable, MemoryPerFlowWithinTarget) {
   FlowTable t(1 << 20, {});
