@@ -36,6 +36,12 @@ uint64_t drop_total(const StatsSource& src, size_t reason) {
   return n;
 }
 
+uint64_t worker_rx(const StatsSource& src, const WorkerCounters& c) {
+  uint64_t rx = 0;
+  for (size_t p = 0; p < src.ports->size(); ++p) rx += c.ports[p].rx_packets.get();
+  return rx;
+}
+
 template <typename F>
 uint64_t worker_sum(const StatsSource& src, F field) {
   uint64_t n = 0;
@@ -77,8 +83,7 @@ std::string stats_json(const StatsSource& src) {
       worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.icmp_errors_suppressed; }));
   for (size_t w = 0; w < src.worker_lcores.size(); ++w) {
     const WorkerCounters& c = src.workers[w];
-    uint64_t rx = 0;
-    for (size_t p = 0; p < src.ports->size(); ++p) rx += c.ports[p].rx_packets.get();
+    const uint64_t rx = worker_rx(src, c);
     out += fmt::format(
         "{}{{\"id\":{},\"lcore\":{},\"rx_packets\":{},\"busy_cycles\":{},\"busy_polls\":{},\"idle_polls\":{},"
         "\"cycles_per_packet\":{:.1f}}}",
@@ -128,8 +133,7 @@ std::string stats_table(const StatsSource& src) {
   out += any ? "\n" : " none\n";
   for (size_t w = 0; w < src.worker_lcores.size(); ++w) {
     const WorkerCounters& c = src.workers[w];
-    uint64_t rx = 0;
-    for (size_t p = 0; p < src.ports->size(); ++p) rx += c.ports[p].rx_packets.get();
+    const uint64_t rx = worker_rx(src, c);
     out += fmt::format("worker {} (lcore {}): {} packets, {:.0f} cycles/packet busy\n", w, src.worker_lcores[w], rx,
                        rx ? static_cast<double>(c.busy_cycles.get()) / rx : 0.0);
   }

@@ -70,8 +70,7 @@ void FlowTable::lookup_burst(const FlowKey* const* keys, uint32_t n, Hit* hits) 
   }
 }
 
-void FlowTable::index_add(const FlowKey& k, uint32_t entry) {
-  const uint32_t h = hash(k);
+void FlowTable::index_add(uint32_t h, uint32_t entry) {
   uint32_t i = h & slot_mask_;
   while (slots_[i].entry != kNone) i = (i + 1) & slot_mask_;
   slots_[i] = {h, entry};
@@ -80,9 +79,10 @@ void FlowTable::index_add(const FlowKey& k, uint32_t entry) {
 void FlowTable::index_remove(const FlowKey& k) {
   const uint32_t h = hash(k);
   uint32_t i = h & slot_mask_;
-  while (!(slots_[i].hash == h && flows_[slots_[i].entry >> 1].key[slots_[i].entry & 1] == k)) {
-    if (slots_[i].entry == kNone) return;
-    i = (i + 1) & slot_mask_;
+  for (;; i = (i + 1) & slot_mask_) {
+    const Slot& s = slots_[i];
+    if (s.entry == kNone) return;
+    if (s.hash == h && flows_[s.entry >> 1].key[s.entry & 1] == k) break;
   }
   // Backward-shift deletion (Knuth 6.4 algorithm R): pull later entries of
   // the run into the hole unless that would move them before their home slot.
@@ -121,7 +121,8 @@ void FlowTable::wheel_unlink(uint32_t f) {
 
 uint32_t FlowTable::insert(const FlowKey& original, const FlowKey& reply, FlowState state, uint64_t now) {
   if (free_head_ == kNone) return kNone;
-  if (lookup(original).flow != kNone || lookup(reply).flow != kNone) return kNone;
+  const uint32_t h_original = hash(original), h_reply = hash(reply);
+  if (lookup(original, h_original).flow != kNone || lookup(reply, h_reply).flow != kNone) return kNone;
   if (used_ == 0 && now > wheel_now_) wheel_now_ = now;  // an empty wheel need not walk the idle time
   const uint32_t f = free_head_;
   Flow& flow = flows_[f];
@@ -132,8 +133,8 @@ uint32_t FlowTable::insert(const FlowKey& original, const FlowKey& reply, FlowSt
   flow.state = state;
   flow.endpoint = 0;
   flow.in_use = 1;
-  index_add(original, f << 1);
-  index_add(reply, (f << 1) | 1);
+  index_add(h_original, f << 1);
+  index_add(h_reply, (f << 1) | 1);
   wheel_link(f, now + timeouts_.of(state));
   ++used_;
   return f;

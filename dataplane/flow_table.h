@@ -114,7 +114,7 @@ class FlowTable {
     uint32_t entry;  // flow index << 1 | direction; kNone: empty
   };
 
-  void index_add(const FlowKey& k, uint32_t entry);
+  void index_add(uint32_t hash, uint32_t entry);
   void index_remove(const FlowKey& k);
   void wheel_link(uint32_t flow, uint64_t deadline);
   void wheel_unlink(uint32_t flow);

@@ -12,16 +12,6 @@
 #include "dataplane/tx.h"
 
 namespace meshplane::dataplane {
-namespace {
-
-// An ICMP error replaces the packet when allowed; otherwise the packet is dropped.
-void drop_with_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, DropReason reason,
-                     uint8_t type, uint8_t code, uint16_t mtu = 0) {
-  w.counters->drop(reason);
-  if (!icmp_error(w, s, in_port, m, type, code, mtu)) discard(w, m);
-}
-
-}  // namespace
 
 void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, bool transit) {
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
@@ -29,7 +19,7 @@ void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m
 
   // RFC 1812 5.3.1: a router that would decrement TTL to zero discards and sends time exceeded.
   if (transit && ip->time_to_live <= 1) {
-    drop_with_error(w, s, in_port, m, DropReason::kTtlExpired, kIcmpTimeExceeded, 0);
+    drop_with_icmp_error(w, s, in_port, m, DropReason::kTtlExpired, kIcmpTimeExceeded, 0);
     return;
   }
 
@@ -37,7 +27,7 @@ void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m
   const int32_t nh_index = s.route(dst);
   if (nh_index < 0) {
     if (transit)
-      drop_with_error(w, s, in_port, m, DropReason::kNoRoute, kIcmpDestUnreachable, kIcmpNetUnreachable);
+      drop_with_icmp_error(w, s, in_port, m, DropReason::kNoRoute, kIcmpDestUnreachable, kIcmpNetUnreachable);
     else
       drop(w, m, DropReason::kNoRoute);
     return;
@@ -50,7 +40,7 @@ void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m
     // RFC 1191: DF set -> "fragmentation needed" with the next-hop MTU. Without
     // DF a router would fragment; we do not fragment yet (counted, documented).
     if (transit && (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)))
-      drop_with_error(w, s, in_port, m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable, kIcmpFragmentationNeeded, out.mtu);
+      drop_with_icmp_error(w, s, in_port, m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable, kIcmpFragmentationNeeded, out.mtu);
     else
       drop(w, m, DropReason::kFragmentationNeeded);
     return;

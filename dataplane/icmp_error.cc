@@ -9,6 +9,7 @@
 
 #include "dataplane/forward.h"
 #include "dataplane/icmp_types.h"
+#include "dataplane/tx.h"
 
 namespace meshplane::dataplane {
 namespace {
@@ -88,6 +89,12 @@ bool icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, 
   w.counters->icmp_errors_sent.add();
   route_packet(w, s, in_port, m, false);
   return true;
+}
+
+void drop_with_icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, DropReason reason,
+                          uint8_t type, uint8_t code, uint16_t mtu) {
+  w.counters->drop(reason);
+  if (!icmp_error(w, s, in_port, m, type, code, mtu)) discard(w, m);
 }
 
 }  // namespace meshplane::dataplane

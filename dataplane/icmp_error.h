@@ -16,4 +16,9 @@ namespace meshplane::dataplane {
 bool icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, uint8_t type, uint8_t code,
                 uint16_t mtu);
 
+// Counts `reason` for `m`, then turns it into the ICMP error when allowed and
+// frees it otherwise. Consumes `m`.
+void drop_with_icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, DropReason reason,
+                          uint8_t type, uint8_t code, uint16_t mtu = 0);
+
 }  // namespace meshplane::dataplane

@@ -61,8 +61,7 @@ void deliver_local(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* 
       return;
     default: {
       const uint8_t code = ip->next_proto_id == IPPROTO_UDP ? kIcmpPortUnreachable : kIcmpProtocolUnreachable;
-      w.counters->drop(DropReason::kLocalNotServed);
-      if (!icmp_error(w, s, in_port, m, kIcmpDestUnreachable, code, 0)) discard(w, m);
+      drop_with_icmp_error(w, s, in_port, m, DropReason::kLocalNotServed, kIcmpDestUnreachable, code);
       return;
     }
   }
