@@ -73,6 +73,73 @@ struct DataplaneSettings {
   uint32_t punt_ring_size = 1024;
 };
 
+// Load balancing (docs/config.md, "services").
+enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
+enum class LbMode : uint8_t {
+  kNat,           // full NAT: the gateway's address to the endpoint, replies come back through it
+  kDirectReturn,  // IP-in-IP (RFC 2003) to the endpoint, which answers the client directly
+};
+enum class UnknownPort : uint8_t {
+  kDrop,    // silently, counted
+  kReject,  // TCP RST / ICMP port unreachable, counted
+};
+
+struct ServicePort {
+  Protocol protocol = Protocol::kTcp;
+  uint16_t port = 0;
+  uint16_t target_port = 0;  // default: port
+  Mark mark;
+  Mark target_mark;
+};
+
+struct Subset {
+  std::string name;
+  uint32_t weight = 1;
+  Mark mark;
+};
+
+struct Endpoint {
+  uint32_t address = 0;  // 0 only when it failed to parse (already reported)
+  uint16_t port = 0;  // 0: each service port's target_port
+  uint32_t weight = 1;
+  std::string subset;
+  Mark mark;
+  Mark subset_mark;
+};
+
+struct Service {
+  std::string name;
+  uint32_t vip = 0;  // 0 only when it failed to parse (already reported)
+  std::vector<ServicePort> ports;
+  std::vector<Endpoint> endpoints;
+  std::vector<Subset> subsets;  // empty: one implicit subset of every endpoint
+  LbMode mode = LbMode::kNat;
+  UnknownPort unknown_port = UnknownPort::kDrop;
+  uint32_t table_size = 65537;    // Maglev lookup table size, a prime
+  uint32_t drain_seconds = 30;    // a removed endpoint keeps its flows this long
+  Mark mark;
+  Mark vip_mark;
+  Mark table_size_mark;
+};
+
+struct FlowTimeoutSettings {  // seconds
+  uint32_t tcp_syn = 5;
+  uint32_t tcp_established = 300;
+  uint32_t tcp_closing = 10;
+  uint32_t tcp_reset = 1;
+  uint32_t udp = 30;
+};
+
+struct LoadBalancerSettings {
+  uint32_t flow_capacity = 1u << 20;  // tracked flows per worker
+  uint16_t nat_port_min = 1024;       // NAT source ports, split between workers
+  uint16_t nat_port_max = 65535;
+  uint32_t max_services = 16384;      // counter slots, fixed while running
+  uint32_t max_endpoints = 131072;
+  FlowTimeoutSettings timeouts;
+  Mark nat_ports_mark;
+};
+
 struct Policy {
   std::string source;  // file name for diagnostics
   std::string node;
@@ -82,6 +149,8 @@ struct Policy {
   IcmpSettings icmp;
   NeighbourSettings neighbour_table;
   DataplaneSettings dataplane;
+  LoadBalancerSettings load_balancer;
+  std::vector<Service> services;
 };
 
 }  // namespace meshplane::config

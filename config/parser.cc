@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "config/address.h"
+#include "config/service_parser.h"
 #include "config/validate.h"
 #include "config/yaml_fields.h"
 
@@ -18,18 +19,6 @@ namespace {
 
 constexpr uint16_t kMinMtu = 68;    // RFC 791: every host must accept 68 octets
 constexpr uint16_t kMaxMtu = 9000;
-
-bool read_ipv4(const YAML::Node& n, std::string_view what, Diagnostics& d, uint32_t& out) {
-  std::string s;
-  if (!read_string(n, what, d, s)) return false;
-  auto a = parse_ipv4(s);
-  if (!a) {
-    d.error(mark_of(n), fmt::format("{} '{}' is not an IPv4 address (expected a.b.c.d)", what, s));
-    return false;
-  }
-  out = *a;
-  return true;
-}
 
 bool read_prefix(const YAML::Node& n, std::string_view what, Diagnostics& d, Ipv4Prefix& out) {
   std::string s;
@@ -155,7 +144,8 @@ void parse_dataplane(const YAML::Node& n, Diagnostics& d, DataplaneSettings& s) 
 
 void parse_document(const YAML::Node& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
-           {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane"});
+           {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
+            "services"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.IsDefined()) read_string(v, "node", d, policy.node);
   std::vector<YAML::Node> items;
@@ -171,6 +161,8 @@ void parse_document(const YAML::Node& root, Diagnostics& d, Policy& policy) {
   if (auto v = f.get("neighbour_table"); v.IsDefined())
     parse_neighbour_table(v, d, policy.neighbour_table);
   if (auto v = f.get("dataplane"); v.IsDefined()) parse_dataplane(v, d, policy.dataplane);
+  if (auto v = f.get("load_balancer"); v.IsDefined()) parse_load_balancer(v, d, policy.load_balancer);
+  parse_services(f.get("services"), d, policy.services);
 }
 
 }  // namespace

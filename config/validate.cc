@@ -4,6 +4,7 @@
 #include <map>
 
 #include "config/address.h"
+#include "config/service_validate.h"
 
 namespace meshplane::config {
 namespace {
@@ -123,6 +124,7 @@ void validate(const Policy& policy, Diagnostics& d) {
   validate_ports(policy, d);
   validate_routes(policy, d);
   validate_neighbours(policy, d);
+  validate_services(policy, d);
 }
 
 }  // namespace meshplane::config

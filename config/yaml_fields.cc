@@ -1,5 +1,7 @@
 #include "config/yaml_fields.h"
 
+#include "config/address.h"
+
 #include <algorithm>
 #include <charconv>
 #include <fmt/format.h>
@@ -127,6 +129,33 @@ bool read_list(const YAML::Node& n, std::string_view what, Diagnostics& d,
   }
   for (const auto& item : n) out.push_back(item);
   return true;
+}
+
+bool read_ipv4(const YAML::Node& n, std::string_view what, Diagnostics& d, uint32_t& out) {
+  std::string s;
+  if (!read_string(n, what, d, s)) return false;
+  auto a = parse_ipv4(s);
+  if (!a) {
+    d.error(mark_of(n), fmt::format("{} '{}' is not an IPv4 address (expected a.b.c.d)", what, s));
+    return false;
+  }
+  out = *a;
+  return true;
+}
+
+int read_choice(const YAML::Node& n, std::string_view what, Diagnostics& d,
+                std::initializer_list<std::string_view> choices) {
+  std::string s;
+  if (!read_string(n, what, d, s)) return -1;
+  int i = 0;
+  for (auto c : choices) {
+    if (c == s) return i;
+    ++i;
+  }
+  std::string expected;
+  for (auto c : choices) expected += fmt::format("{}'{}'", expected.empty() ? "" : ", ", c);
+  d.error(mark_of(n), fmt::format("{} '{}' is not one of {}", what, s, expected));
+  return -1;
 }
 
 }  // namespace meshplane::config

@@ -52,4 +52,9 @@ bool read_uint_as(const YAML::Node& n, std::string_view what, Diagnostics& d, ui
 bool read_list(const YAML::Node& n, std::string_view what, Diagnostics& d,
                std::vector<YAML::Node>& out);
 
+bool read_ipv4(const YAML::Node& n, std::string_view what, Diagnostics& d, uint32_t& out);
+// Index of the scalar among `choices`, or -1 (error recorded, listing the choices).
+int read_choice(const YAML::Node& n, std::string_view what, Diagnostics& d,
+                std::initializer_list<std::string_view> choices);
+
 }  // namespace meshplane::config

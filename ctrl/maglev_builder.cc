@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "config/service_validate.h"
+
 namespace meshplane::ctrl {
 namespace {
 
@@ -20,17 +22,10 @@ uint64_t stable_hash(const std::string& s, uint64_t seed) {
 
 }  // namespace
 
-bool is_prime(uint32_t n) {
-  if (n < 2) return false;
-  for (uint32_t d = 2; static_cast<uint64_t>(d) * d <= n; ++d)
-    if (n % d == 0) return false;
-  return true;
-}
-
 dataplane::MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size) {
   dataplane::MaglevTable table;
   const bool any_weight = std::any_of(endpoints.begin(), endpoints.end(), [](auto& e) { return e.weight > 0; });
-  if (!is_prime(size) || size >= (1u << 31) || endpoints.size() >= size || !any_weight) return table;
+  if (!config::is_prime(size) || size >= (1u << 31) || endpoints.size() >= size || !any_weight) return table;
 
   // Fill in key order so the table does not depend on the order endpoints were listed in.
   std::vector<uint32_t> order(endpoints.size());

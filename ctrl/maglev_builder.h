@@ -17,8 +17,6 @@ struct MaglevEndpoint {
   uint32_t weight = 1;  // 0: takes no slots (draining)
 };
 
-bool is_prime(uint32_t n);
-
 // Slot i of the result names endpoints[slot] by its index in `endpoints`. The
 // table depends only on the set of (key, weight), not on the order given.
 // Requires a prime size below 2^31 and larger than the number of endpoints and at least one

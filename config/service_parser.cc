@@ -1,0 +1,141 @@
+#include "config/service_parser.h"
+
+#include <fmt/format.h>
+
+#include "config/yaml_fields.h"
+
+namespace meshplane::config {
+namespace {
+
+// 0.0.0.0 is never a valid VIP or endpoint: reject it here, so 0 can mean
+// "did not parse" and later checks stay quiet about it.
+void read_nonzero_ipv4(const YAML::Node& n, std::string_view what, Diagnostics& d, uint32_t& out) {
+  if (read_ipv4(n, what, d, out) && out == 0) d.error(mark_of(n), fmt::format("{} 0.0.0.0 is not usable", what));
+}
+
+void parse_timeouts(const YAML::Node& n, Diagnostics& d, FlowTimeoutSettings& t) {
+  Fields f(n, "load_balancer.timeouts", d, {"tcp_syn", "tcp_established", "tcp_closing", "tcp_reset", "udp"});
+  struct Item {
+    const char* key;
+    uint32_t* value;
+  };
+  for (auto [key, value] : {Item{"tcp_syn", &t.tcp_syn}, Item{"tcp_established", &t.tcp_established},
+                            Item{"tcp_closing", &t.tcp_closing}, Item{"tcp_reset", &t.tcp_reset},
+                            Item{"udp", &t.udp}})
+    if (auto v = f.get(key); v.IsDefined())
+      read_uint_as(v, fmt::format("load_balancer.timeouts.{}", key), d, 1, 86'400, *value);
+}
+
+void parse_service_port(const YAML::Node& n, Diagnostics& d, Service& s) {
+  Fields f(n, "a service port", d, {"protocol", "port", "target_port"});
+  if (!f.is_map()) return;
+  ServicePort p;
+  p.mark = f.mark();
+  if (auto v = f.get("protocol"); v.IsDefined()) {
+    const int c = read_choice(v, "service port protocol", d, {"tcp", "udp"});
+    if (c >= 0) p.protocol = c == 0 ? Protocol::kTcp : Protocol::kUdp;
+  }
+  if (auto v = f.require("port"); v.IsDefined()) read_uint_as(v, "service port", d, 1, 65535, p.port);
+  p.target_port = p.port;
+  p.target_mark = p.mark;
+  if (auto v = f.get("target_port"); v.IsDefined()) {
+    read_uint_as(v, "service target_port", d, 1, 65535, p.target_port);
+    p.target_mark = mark_of(v);
+  }
+  s.ports.push_back(p);
+}
+
+void parse_endpoint(const YAML::Node& n, Diagnostics& d, Service& s) {
+  Fields f(n, "an endpoint", d, {"address", "port", "weight", "subset"});
+  if (!f.is_map()) return;
+  Endpoint e;
+  e.mark = f.mark();
+  if (auto v = f.require("address"); v.IsDefined()) read_nonzero_ipv4(v, "endpoint address", d, e.address);
+  if (auto v = f.get("port"); v.IsDefined()) read_uint_as(v, "endpoint port", d, 1, 65535, e.port);
+  if (auto v = f.get("weight"); v.IsDefined()) read_uint_as(v, "endpoint weight", d, 0, 10'000, e.weight);
+  if (auto v = f.get("subset"); v.IsDefined()) {
+    read_string(v, "endpoint subset", d, e.subset);
+    e.subset_mark = mark_of(v);
+  }
+  s.endpoints.push_back(std::move(e));
+}
+
+void parse_subset(const YAML::Node& n, Diagnostics& d, Service& s) {
+  Fields f(n, "a subset", d, {"name", "weight"});
+  if (!f.is_map()) return;
+  Subset sub;
+  sub.mark = f.mark();
+  if (auto v = f.require("name"); v.IsDefined()) read_string(v, "subset name", d, sub.name);
+  if (auto v = f.require("weight"); v.IsDefined()) read_uint_as(v, "subset weight", d, 0, 10'000, sub.weight);
+  s.subsets.push_back(std::move(sub));
+}
+
+void parse_service(const YAML::Node& n, Diagnostics& d, std::vector<Service>& services) {
+  Fields f(n, "a service", d,
+           {"name", "vip", "ports", "endpoints", "subsets", "mode", "unknown_port", "table_size", "drain_seconds"});
+  if (!f.is_map()) return;
+  Service s;
+  s.mark = f.mark();
+  if (auto v = f.require("name"); v.IsDefined()) read_string(v, "service name", d, s.name);
+  if (auto v = f.require("vip"); v.IsDefined()) {
+    read_nonzero_ipv4(v, "service vip", d, s.vip);
+    s.vip_mark = mark_of(v);
+  }
+  std::vector<YAML::Node> items;
+  if (auto v = f.require("ports"); v.IsDefined() && read_list(v, "service ports", d, items) && items.empty())
+    d.error(mark_of(v), fmt::format("service '{}' needs at least one port", s.name));
+  for (const auto& p : items) parse_service_port(p, d, s);
+  items.clear();
+  if (read_list(f.get("endpoints"), "service endpoints", d, items))
+    for (const auto& e : items) parse_endpoint(e, d, s);
+  items.clear();
+  if (read_list(f.get("subsets"), "service subsets", d, items))
+    for (const auto& e : items) parse_subset(e, d, s);
+  if (auto v = f.get("mode"); v.IsDefined()) {
+    const int c = read_choice(v, "service mode", d, {"nat", "direct_return"});
+    if (c >= 0) s.mode = c == 0 ? LbMode::kNat : LbMode::kDirectReturn;
+  }
+  if (auto v = f.get("unknown_port"); v.IsDefined()) {
+    const int c = read_choice(v, "service unknown_port", d, {"drop", "reject"});
+    if (c >= 0) s.unknown_port = c == 0 ? UnknownPort::kDrop : UnknownPort::kReject;
+  }
+  s.table_size_mark = s.mark;
+  if (auto v = f.get("table_size"); v.IsDefined()) {
+    read_uint_as(v, "service table_size", d, 7, 16'777'213, s.table_size);
+    s.table_size_mark = mark_of(v);
+  }
+  if (auto v = f.get("drain_seconds"); v.IsDefined())
+    read_uint_as(v, "service drain_seconds", d, 0, 86'400, s.drain_seconds);
+  services.push_back(std::move(s));
+}
+
+}  // namespace
+
+void parse_load_balancer(const YAML::Node& n, Diagnostics& d, LoadBalancerSettings& lb) {
+  Fields f(n, "load_balancer", d,
+           {"flow_capacity", "nat_port_min", "nat_port_max", "max_services", "max_endpoints", "timeouts"});
+  if (auto v = f.get("flow_capacity"); v.IsDefined())
+    read_uint_as(v, "load_balancer.flow_capacity", d, 1024, 1u << 28, lb.flow_capacity);
+  lb.nat_ports_mark = f.mark();
+  if (auto v = f.get("nat_port_min"); v.IsDefined()) {
+    read_uint_as(v, "load_balancer.nat_port_min", d, 1, 65535, lb.nat_port_min);
+    lb.nat_ports_mark = mark_of(v);
+  }
+  if (auto v = f.get("nat_port_max"); v.IsDefined()) {
+    read_uint_as(v, "load_balancer.nat_port_max", d, 1, 65535, lb.nat_port_max);
+    lb.nat_ports_mark = mark_of(v);
+  }
+  if (auto v = f.get("max_services"); v.IsDefined())
+    read_uint_as(v, "load_balancer.max_services", d, 1, 1u << 20, lb.max_services);
+  if (auto v = f.get("max_endpoints"); v.IsDefined())
+    read_uint_as(v, "load_balancer.max_endpoints", d, 1, 1u << 22, lb.max_endpoints);
+  if (auto v = f.get("timeouts"); v.IsDefined()) parse_timeouts(v, d, lb.timeouts);
+}
+
+void parse_services(const YAML::Node& n, Diagnostics& d, std::vector<Service>& services) {
+  std::vector<YAML::Node> items;
+  if (read_list(n, "services", d, items))
+    for (const auto& s : items) parse_service(s, d, services);
+}
+
+}  // namespace meshplane::config

@@ -1,0 +1,16 @@
+// The load-balancing sections of a policy: `load_balancer` (settings) and
+// `services`. Structural and type errors only, like parser.cc; cross-checks
+// are in service_validate.cc.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/diagnostic.h"
+#include "config/model.h"
+
+namespace meshplane::config {
+
+void parse_load_balancer(const YAML::Node& n, Diagnostics& d, LoadBalancerSettings& lb);
+void parse_services(const YAML::Node& n, Diagnostics& d, std::vector<Service>& services);
+
+}  // namespace meshplane::config
