@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "config/address.h"
+#include "config/validate.h"
 
 namespace meshplane::config {
 namespace {
@@ -25,6 +26,13 @@ const Port* owner_port(const Policy& policy, uint32_t address) {
   return nullptr;
 }
 
+bool routable(const Policy& policy, uint32_t address) {
+  if (connected_port(policy, address) >= 0) return true;
+  for (const auto& r : policy.routes)
+    if (prefix_contains(r.prefix, address)) return true;
+  return false;
+}
+
 void validate_endpoints(const Policy& policy, const Service& s, Diagnostics& d) {
   std::set<std::pair<uint32_t, uint16_t>> seen;
   std::map<std::string, uint32_t> subset_weight;  // subset -> sum of its endpoint weights
@@ -38,6 +46,8 @@ void validate_endpoints(const Policy& policy, const Service& s, Diagnostics& d) 
     if (!is_unicast(e.address)) d.error(e.mark, fmt::format("{} is not a unicast address", where));
     if (const Port* p = owner_port(policy, e.address))
       d.error(e.mark, fmt::format("{} is this gateway's own address on port '{}'", where, p->name));
+    else if (!routable(policy, e.address))
+      d.error(e.mark, fmt::format("{} has no route: it is on no port's subnet and no route covers it", where));
     if (!seen.emplace(e.address, e.port).second)
       d.error(e.mark, fmt::format("{}{} is listed twice in service '{}'", where,
                                   e.port ? fmt::format(":{}", e.port) : "", s.name));

@@ -16,11 +16,14 @@
 #include <thread>
 
 #include "config/parser.h"
+#include "ctrl/lb_registry.h"
 #include "ctrl/log.h"
 #include "ctrl/neighbour_resolver.h"
 #include "ctrl/port_setup.h"
 #include "ctrl/snapshot_compiler.h"
 #include "ctrl/stats.h"
+#include "dataplane/flow_table.h"
+#include "dataplane/lb_counters.h"
 #include "dataplane/neighbour_table.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/snapshot_slot.h"
@@ -64,6 +67,13 @@ std::string restart_only_change(const config::Policy& a, const config::Policy& b
       p.punt_ring_size != q.punt_ring_size)
     return "the dataplane section changed";
   if (a.neighbour_table.capacity != b.neighbour_table.capacity) return "neighbour_table.capacity changed";
+  const auto &l = a.load_balancer, &m = b.load_balancer;
+  const auto &t = l.timeouts, &u = m.timeouts;
+  if (l.flow_capacity != m.flow_capacity || l.nat_port_min != m.nat_port_min || l.nat_port_max != m.nat_port_max ||
+      l.max_services != m.max_services || l.max_endpoints != m.max_endpoints || t.tcp_syn != u.tcp_syn ||
+      t.tcp_established != u.tcp_established || t.tcp_closing != u.tcp_closing || t.tcp_reset != u.tcp_reset ||
+      t.udp != u.udp)
+    return "the load_balancer section changed";
   return {};
 }
 
@@ -75,6 +85,8 @@ class Daemon {
 
  private:
   void start();
+  void start_load_balancer();
+  void end_drains(Clock::time_point now);
   void control_loop();
   void drain_punts(Clock::time_point now);
   void transmit(uint16_t port, rte_mbuf* m);
@@ -96,6 +108,11 @@ class Daemon {
   std::unique_ptr<dataplane::WorkerCounters[]> counters_;  // workers, then the control thread
   std::unique_ptr<dataplane::WorkerCtx[]> workers_;
   std::unique_ptr<NeighbourResolver> resolver_;
+  std::unique_ptr<LbRegistry> registry_;
+  std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
+  std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
+  std::unique_ptr<dataplane::EndpointCounters[]> endpoint_counters_;  // worker-major, max_endpoints each
+  std::vector<rte_ring*> handoff_rings_;                               // one per worker
   std::atomic<bool> stop_workers_{false};
   bool workers_running_ = false;
   uint64_t generation_ = 0;
@@ -105,7 +122,8 @@ Daemon::~Daemon() {
   stop_workers();
   for (uint16_t w = 0; workers_ && w < worker_count_; ++w) {
     rte_mbuf* m;
-    for (rte_ring* r : {workers_[w].punt_ring, workers_[w].inject_ring}) {
+    rte_ring* handoff = w < handoff_rings_.size() ? handoff_rings_[w] : nullptr;
+    for (rte_ring* r : {workers_[w].punt_ring, workers_[w].inject_ring, handoff}) {
       while (r && rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
       rte_ring_free(r);
     }
@@ -173,7 +191,9 @@ void Daemon::start() {
     ctx.counters = &counters_[w];
   }
 
-  auto compiled = compile_snapshot(policy_, bindings_, ++generation_);
+  start_load_balancer();
+
+  auto compiled = compile_snapshot(policy_, bindings_, ++generation_, registry_.get());
   if (!compiled.snapshot) throw std::runtime_error(compiled.error);
   snapshots_->publish(std::move(compiled.snapshot));
 
@@ -191,6 +211,56 @@ void Daemon::start() {
   log::info("meshplane {} running: {} port(s), {} worker(s) on lcore(s) {}, policy generation {} from {}",
             MESHPLANE_VERSION, ports_.size(), worker_count_, fmt::join(worker_lcores_, ","), generation_,
             options_.config_path);
+}
+
+// Flow tables, counters and hand-off rings are sized once, at start.
+void Daemon::start_load_balancer() {
+  const auto& lb = policy_.load_balancer;
+  registry_ = std::make_unique<LbRegistry>(lb.max_services, lb.max_endpoints);
+  if (auto error = registry_->update(policy_.services, Clock::now()); !error.empty())
+    throw std::runtime_error(error);
+  const uint32_t nat_ports = lb.nat_port_max - lb.nat_port_min + 1u;
+  if (nat_ports / worker_count_ < 64)
+    throw std::runtime_error(fmt::format("the NAT port range {}-{} gives each of {} workers fewer than 64 ports",
+                                         lb.nat_port_min, lb.nat_port_max, worker_count_));
+  const auto& t = lb.timeouts;
+  const dataplane::FlowTimeouts timeouts{t.tcp_syn * 1000, t.tcp_established * 1000, t.tcp_closing * 1000,
+                                         t.tcp_reset * 1000, t.udp * 1000};
+  service_counters_ = std::make_unique<dataplane::ServiceCounters[]>(size_t{worker_count_} * lb.max_services);
+  endpoint_counters_ = std::make_unique<dataplane::EndpointCounters[]>(size_t{worker_count_} * lb.max_endpoints);
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    flow_tables_.push_back(std::make_unique<dataplane::FlowTable>(lb.flow_capacity, timeouts));
+    rte_ring* ring = rte_ring_create(fmt::format("handoff{}", w).c_str(), 1024, rte_socket_id(), RING_F_SC_DEQ);
+    if (!ring) throw std::runtime_error(fmt::format("cannot create hand-off ring {}: {}", w, rte_strerror(rte_errno)));
+    handoff_rings_.push_back(ring);
+  }
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    auto& l = workers_[w].lb;
+    l.flows = flow_tables_[w].get();
+    l.services = &service_counters_[size_t{w} * lb.max_services];
+    l.endpoints = &endpoint_counters_[size_t{w} * lb.max_endpoints];
+    l.handoff = handoff_rings_.data();
+    l.workers = worker_count_;
+    l.nat_port_base = lb.nat_port_min;
+    l.nat_port_span = static_cast<uint16_t>(nat_ports / worker_count_);
+  }
+  log::info("load balancer: {} service(s), {} flows per worker ({} MiB each)", policy_.services.size(),
+            lb.flow_capacity, flow_tables_[0]->memory_bytes() >> 20);
+}
+
+// Endpoints whose drain time is over lose their slot; workers see them gone
+// with the next snapshot and end their remaining flows.
+void Daemon::end_drains(Clock::time_point now) {
+  const auto finished = registry_->expire(now);
+  if (finished.empty()) return;
+  auto compiled = compile_snapshot(policy_, bindings_, generation_ + 1, registry_.get());
+  if (!compiled.snapshot) {
+    log::error("cannot publish the end of a drain: {}", compiled.error);
+    return;
+  }
+  snapshots_->publish(std::move(compiled.snapshot));
+  ++generation_;
+  log::info("drained {}; policy generation {}", fmt::join(finished, ", "), generation_);
 }
 
 // The control thread hands packets to worker 0, which owns a transmit queue on every port.
@@ -228,13 +298,19 @@ void Daemon::reload() {
     log::error("reload rejected, generation {} stays: {}; that needs a restart", generation_, why);
     return;
   }
-  auto compiled = compile_snapshot(loaded.policy, bindings_, generation_ + 1);
+  LbRegistry registry = *registry_;
+  if (auto error = registry.update(loaded.policy.services, Clock::now()); !error.empty()) {
+    log::error("reload rejected, generation {} stays: {}", generation_, error);
+    return;
+  }
+  auto compiled = compile_snapshot(loaded.policy, bindings_, generation_ + 1, &registry);
   if (!compiled.snapshot) {
     log::error("reload rejected, generation {} stays: {}", generation_, compiled.error);
     return;
   }
   snapshots_->publish(std::move(compiled.snapshot));
   ++generation_;
+  *registry_ = std::move(registry);
   policy_ = std::move(loaded.policy);
   resolver_->configure(policy_.neighbour_table);
   resolver_->set_static(policy_, *snapshots_->current());
@@ -250,6 +326,10 @@ StatsSource Daemon::stats_source() const {
   src.control = &counters_[worker_count_];
   src.neighbours = neighbours_.get();
   src.generation = generation_;
+  src.policy = &policy_;
+  src.registry = registry_.get();
+  src.service_counters = service_counters_.get();
+  src.endpoint_counters = endpoint_counters_.get();
   src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   return src;
 }
@@ -278,6 +358,7 @@ void Daemon::control_loop() {
     drain_punts(now);
     if (now >= next_tick) {
       resolver_->tick(*snapshots_->current(), now);
+      end_drains(now);
       next_tick = now + kTick;
     }
     if (g_reload) {

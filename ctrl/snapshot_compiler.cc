@@ -8,13 +8,14 @@
 
 #include "config/address.h"
 #include "config/validate.h"
+#include "ctrl/lb_compiler.h"
 
 namespace meshplane::ctrl {
 
 using config::prefix_mask;
 
 CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
-                                  uint64_t generation) {
+                                  uint64_t generation, const LbRegistry* lb) {
   CompiledSnapshot out;
   if (ports.size() != policy.ports.size()) {
     out.error = fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size());
@@ -84,6 +85,14 @@ CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vecto
       return out;
     }
   }
+  if (!lb) {
+    LbRegistry fresh(policy.load_balancer.max_services, policy.load_balancer.max_endpoints);
+    out.error = fresh.update(policy.services, LbRegistry::Clock::now());
+    if (out.error.empty()) out.error = compile_lb(policy, fresh, *s);
+  } else {
+    out.error = compile_lb(policy, *lb, *s);
+  }
+  if (!out.error.empty()) return out;
   out.snapshot = std::move(s);
   return out;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "ctrl/lb_registry.h"
 #include "dataplane/snapshot.h"
 
 namespace meshplane::ctrl {
@@ -26,7 +27,9 @@ struct CompiledSnapshot {
   std::string error;  // set when compilation failed (e.g. out of memory for the route table)
 };
 
+// `lb` gives services and endpoints their slots; without one (tests, --check)
+// slots are assigned afresh in policy order.
 CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
-                                  uint64_t generation);
+                                  uint64_t generation, const LbRegistry* lb = nullptr);
 
 }  // namespace meshplane::ctrl

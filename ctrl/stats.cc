@@ -86,9 +86,9 @@ std::string stats_json(const StatsSource& src) {
     const uint64_t rx = worker_rx(src, c);
     out += fmt::format(
         "{}{{\"id\":{},\"lcore\":{},\"rx_packets\":{},\"busy_cycles\":{},\"busy_polls\":{},\"idle_polls\":{},"
-        "\"cycles_per_packet\":{:.1f}}}",
+        "\"cycles_per_packet\":{:.1f},\"flows\":{},\"handed_off\":{}}}",
         w ? "," : "", w, src.worker_lcores[w], rx, c.busy_cycles.get(), c.busy_polls.get(), c.idle_polls.get(),
-        rx ? static_cast<double>(c.busy_cycles.get()) / rx : 0.0);
+        rx ? static_cast<double>(c.busy_cycles.get()) / rx : 0.0, c.flows.get(), c.handed_off.get());
   }
   out += "],\"neighbours\":[";
   bool first = true;
@@ -103,7 +103,8 @@ std::string stats_json(const StatsSource& src) {
                        dataplane::neighbour_state_name(link.state));
     first = false;
   }
-  out += "]}";
+  out += fmt::format("],\"flow_capacity_per_worker\":{},\"services\":{}}}",
+                     src.policy ? src.policy->load_balancer.flow_capacity : 0, services_json(src));
   return out;
 }
 

@@ -6,8 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "config/model.h"
+#include "ctrl/lb_registry.h"
 #include "ctrl/port_setup.h"
 #include "dataplane/counters.h"
+#include "dataplane/lb_counters.h"
 #include "dataplane/neighbour_table.h"
 
 namespace meshplane::ctrl {
@@ -18,11 +21,17 @@ struct StatsSource {
   std::vector<unsigned> worker_lcores;
   const dataplane::WorkerCounters* control = nullptr;  // drops counted by the control thread
   const dataplane::NeighbourTable* neighbours = nullptr;
+  const config::Policy* policy = nullptr;
+  const LbRegistry* registry = nullptr;  // null: no load balancer (counters below unused)
+  const dataplane::ServiceCounters* service_counters = nullptr;    // worker-major
+  const dataplane::EndpointCounters* endpoint_counters = nullptr;  // worker-major
   uint64_t generation = 0;
   double uptime_seconds = 0;
 };
 
 std::string stats_json(const StatsSource& src);
+// The "services" array of stats_json: per service and endpoint, summed over workers.
+std::string services_json(const StatsSource& src);
 std::string stats_table(const StatsSource& src);
 
 }  // namespace meshplane::ctrl

@@ -16,6 +16,8 @@ namespace meshplane::dataplane {
 class Counter {
  public:
   void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void sub(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  void set(uint64_t n) { v_.store(n, std::memory_order_relaxed); }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -38,6 +40,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   Counter icmp_echo_replies;
   Counter icmp_errors_sent;
   Counter icmp_errors_suppressed;  // rate limit or RFC 1812 4.3.2.7 rules
+  Counter handed_off;          // NAT replies passed to the worker that owns their flow
+  Counter flows;               // flows in this worker's table (a gauge)
   Counter busy_cycles;         // TSC cycles spent in iterations that had packets
   Counter busy_polls;
   Counter idle_polls;

@@ -32,7 +32,16 @@ namespace meshplane::dataplane {
   X(kBadIcmp, "bad_icmp", "ICMP message to the gateway is truncated or fails its checksum")     \
   X(kPuntRingFull, "punt_ring_full", "control thread's queue from this worker is full")         \
   X(kInjectRingFull, "inject_ring_full", "worker's queue from the control thread is full")      \
-  X(kTxQueueFull, "tx_queue_full", "the port's transmit queue did not take the packet")
+  X(kTxQueueFull, "tx_queue_full", "the port's transmit queue did not take the packet")                 \
+  X(kHandoffRingFull, "handoff_ring_full", "the worker owning a NAT port did not take a reply handed to it")  \
+  /* Load-balancer reasons last, in this order: services count them too (lb_counters.h). */                  \
+  X(kVipUnknownPort, "vip_unknown_port", "to a VIP on a protocol or port no service listens on")             \
+  X(kVipFragment, "vip_fragment", "IPv4 fragment to a VIP (not reassembled, so not balanced)")              \
+  X(kNoEndpoint, "no_endpoint", "the service (or the flow's subset) has no endpoint with a weight")         \
+  X(kNoFlowState, "no_flow_state", "TCP segment other than SYN for a NAT service and no tracked flow")      \
+  X(kFlowTableFull, "flow_table_full", "a new NAT flow and no room to track it")                           \
+  X(kNatPortsExhausted, "nat_ports_exhausted", "no free NAT source port towards that endpoint")           \
+  X(kEndpointGone, "endpoint_gone", "the flow's endpoint was removed and its drain time is over")
 
 enum class DropReason : uint8_t {
 #define MESHPLANE_X(id, name, help) id,
@@ -42,6 +51,8 @@ enum class DropReason : uint8_t {
 };
 
 constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+constexpr size_t kFirstLbDropReason = static_cast<size_t>(DropReason::kVipUnknownPort);
+constexpr size_t kLbDropReasonCount = kDropReasonCount - kFirstLbDropReason;
 
 struct DropReasonInfo {
   const char* name;

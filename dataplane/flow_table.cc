@@ -119,24 +119,42 @@ void FlowTable::wheel_unlink(uint32_t f) {
   if (flow.wheel_next != kNone) flows_[flow.wheel_next].wheel_prev = flow.wheel_prev;
 }
 
-uint32_t FlowTable::insert(const FlowKey& original, const FlowKey& reply, FlowState state, uint64_t now) {
-  if (free_head_ == kNone) return kNone;
-  const uint32_t h_original = hash(original), h_reply = hash(reply);
-  if (lookup(original, h_original).flow != kNone || lookup(reply, h_reply).flow != kNone) return kNone;
+uint32_t FlowTable::add(const FlowKey& original, uint32_t h_original, FlowState state, uint64_t now) {
   if (used_ == 0 && now > wheel_now_) wheel_now_ = now;  // an empty wheel need not walk the idle time
   const uint32_t f = free_head_;
   Flow& flow = flows_[f];
   free_head_ = flow.wheel_next;
   flow.key[0] = original;
-  flow.key[1] = reply;
   flow.last_seen = now;
   flow.state = state;
   flow.endpoint = 0;
+  flow.service = 0;
   flow.in_use = 1;
   index_add(h_original, f << 1);
-  index_add(h_reply, (f << 1) | 1);
   wheel_link(f, now + timeouts_.of(state));
   ++used_;
+  return f;
+}
+
+uint32_t FlowTable::insert(const FlowKey& original, const FlowKey& reply, FlowState state, uint64_t now) {
+  if (free_head_ == kNone) return kNone;
+  const uint32_t h_original = hash(original), h_reply = hash(reply);
+  if (original == reply || lookup(original, h_original).flow != kNone || lookup(reply, h_reply).flow != kNone)
+    return kNone;
+  const uint32_t f = add(original, h_original, state, now);
+  flows_[f].key[1] = reply;
+  flows_[f].keys = 2;
+  index_add(h_reply, (f << 1) | 1);
+  return f;
+}
+
+uint32_t FlowTable::insert_one_way(const FlowKey& original, FlowState state, uint64_t now) {
+  if (free_head_ == kNone) return kNone;
+  const uint32_t h = hash(original);
+  if (lookup(original, h).flow != kNone) return kNone;
+  const uint32_t f = add(original, h, state, now);
+  flows_[f].key[1] = {};
+  flows_[f].keys = 1;
   return f;
 }
 
@@ -144,7 +162,7 @@ void FlowTable::erase(uint32_t f) {
   Flow& flow = flows_[f];
   if (!flow.in_use) return;
   index_remove(flow.key[0]);
-  index_remove(flow.key[1]);
+  if (flow.keys == 2) index_remove(flow.key[1]);
   wheel_unlink(f);
   flow.in_use = 0;
   flow.wheel_next = free_head_;
@@ -158,8 +176,11 @@ void FlowTable::touch(uint32_t f, uint8_t direction, uint8_t tcp_flags, uint64_t
   flow.last_seen = now;
   if (flow.state == FlowState::kUdp) return;
   const FlowState before = flow.state;
+  constexpr uint8_t kSyn = 0x02, kAck = 0x10;
   if (tcp_flags & kRst)
     flow.state = FlowState::kReset;
+  else if ((tcp_flags & (kSyn | kAck)) == kSyn && direction == 0)
+    flow.state = FlowState::kSynSent;  // the client reopens the same 5-tuple (conntrack does the same)
   else if ((tcp_flags & kFin) && flow.state != FlowState::kReset)
     flow.state = FlowState::kClosing;
   else if (flow.state == FlowState::kSynSent && direction == 1)
@@ -172,7 +193,7 @@ void FlowTable::touch(uint32_t f, uint8_t direction, uint8_t tcp_flags, uint64_t
   }
 }
 
-uint32_t FlowTable::expire(uint64_t now, uint32_t budget) {
+uint32_t FlowTable::expire(uint64_t now, uint32_t budget, ExpireHook on_expire, void* ctx) {
   uint32_t expired = 0;
   if (used_ == 0) {
     if (now >= wheel_now_) wheel_now_ = now + 1;
@@ -191,6 +212,7 @@ uint32_t FlowTable::expire(uint64_t now, uint32_t budget) {
         wheel_unlink(f);
         wheel_link(f, deadline);
       } else {
+        if (on_expire) on_expire(ctx, flows_[f]);
         erase(f);
         ++expired;
       }

@@ -58,7 +58,7 @@ struct FlowTimeouts {  // in ticks (the caller's clock; the worker uses millisec
 };
 
 struct Flow {
-  FlowKey key[2];          // [0] original direction, [1] reply direction
+  FlowKey key[2];          // [0] original direction, [1] reply direction (or, unindexed, the user's data)
   uint64_t last_seen = 0;  // ticks
   uint32_t endpoint = 0;   // what the load balancer chose; opaque here
   uint32_t wheel_next = 0;
@@ -66,7 +66,9 @@ struct Flow {
   uint32_t armed_deadline = 0;  // low 32 bits of the tick the flow is filed under
   FlowState state = FlowState::kUdp;
   uint8_t in_use = 0;
-  uint8_t pad[6] = {};
+  uint8_t keys = 2;  // how many of key[] are in the index: 1 for one-way flows
+  uint8_t pad = 0;
+  uint32_t service = 0;  // opaque here, like endpoint
 };
 static_assert(sizeof(Flow) == 64, "one cache line per flow record");
 
@@ -94,13 +96,18 @@ class FlowTable {
 
   // Adds a flow under both keys; kNone when the table is full or a key exists.
   uint32_t insert(const FlowKey& original, const FlowKey& reply, FlowState state, uint64_t now);
+  // A one-way flow (direct return: replies do not pass here), indexed by its
+  // original key only; key[1] is the caller's to use.
+  uint32_t insert_one_way(const FlowKey& original, FlowState state, uint64_t now);
   void erase(uint32_t flow);
 
   // Records a packet of `direction` with these TCP flags (0 for UDP).
   void touch(uint32_t flow, uint8_t direction, uint8_t tcp_flags, uint64_t now);
 
-  // Removes up to `budget` flows whose deadline passed by `now`; returns how many.
-  uint32_t expire(uint64_t now, uint32_t budget);
+  // Removes up to `budget` flows whose deadline passed by `now`; returns how
+  // many. `on_expire` (may be null) sees each flow just before it goes.
+  using ExpireHook = void (*)(void* ctx, const Flow& flow);
+  uint32_t expire(uint64_t now, uint32_t budget, ExpireHook on_expire = nullptr, void* ctx = nullptr);
 
   Flow& flow(uint32_t i) { return flows_[i]; }
   const Flow& flow(uint32_t i) const { return flows_[i]; }
@@ -114,6 +121,7 @@ class FlowTable {
     uint32_t entry;  // flow index << 1 | direction; kNone: empty
   };
 
+  uint32_t add(const FlowKey& original, uint32_t h_original, FlowState state, uint64_t now);
   void index_add(uint32_t hash, uint32_t entry);
   void index_remove(const FlowKey& k);
   void wheel_link(uint32_t flow, uint64_t deadline);

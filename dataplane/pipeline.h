@@ -12,4 +12,8 @@ namespace meshplane::dataplane {
 // Transmit queues are flushed by the caller (worker loop) once per iteration.
 void pipeline_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
 
+// The stages after parsing, for packets already checked: NAT replies handed
+// over by another worker.
+void pipeline_after_parse(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+
 }  // namespace meshplane::dataplane

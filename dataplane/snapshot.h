@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dataplane/capacity.h"
+#include "dataplane/lb_view.h"
 
 struct rte_lpm;
 
@@ -49,6 +50,7 @@ struct Snapshot {
   int32_t default_route = -1;  // next-hop index for 0.0.0.0/0 (rte_lpm takes depths 1..32 only)
   uint32_t icmp_errors_per_second = 1000;
   uint32_t icmp_errors_burst = 50;
+  LbView lb;
 
   // Address owned by the gateway, or its subnet broadcast (checked by callers).
   const LocalAddress* local(uint32_t address) const {

@@ -4,6 +4,7 @@
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
+#include "dataplane/lb.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/snapshot_slot.h"
@@ -22,16 +23,40 @@ uint16_t transmit_injected(WorkerCtx& w) {
   return static_cast<uint16_t>(n);
 }
 
+// NAT replies other workers received for flows this worker owns.
+uint16_t process_handed_off(WorkerCtx& w, const Snapshot& s) {
+  if (!w.lb.handoff) return 0;
+  rte_mbuf* pkts[kRxBurst];
+  const unsigned n =
+      rte_ring_sc_dequeue_burst(w.lb.handoff[w.worker_id], reinterpret_cast<void**>(pkts), kRxBurst, nullptr);
+  // Stages take one ingress port per burst: regroup by the port each packet came in on.
+  rte_mbuf* group[kRxBurst];
+  for (uint16_t done = 0, p = 0; done < n && p < w.port_count; ++p) {
+    uint16_t k = 0;
+    for (unsigned i = 0; i < n; ++i)
+      if (meta(pkts[i]).port == p) group[k++] = pkts[i];
+    if (k) pipeline_after_parse(w, s, p, group, k);
+    done = static_cast<uint16_t>(done + k);
+  }
+  return static_cast<uint16_t>(n);
+}
+
+// Flows examined for expiry per loop: enough to keep up with a million
+// flows ending per second at a loop a microsecond, small enough not to show.
+constexpr uint32_t kExpireBudget = 64;
+
 }  // namespace
 
 int worker_main(void* arg) {
   WorkerCtx& w = *static_cast<WorkerCtx*>(arg);
   w.snapshots->worker_online(w.worker_id);
   rte_mbuf* pkts[kRxBurst];
+  const uint64_t tsc_per_ms = rte_get_tsc_hz() / 1000;
   while (!w.stop->load(std::memory_order_relaxed)) {
     const uint64_t start = rte_rdtsc();
+    w.lb.now = start / tsc_per_ms;
     const Snapshot& s = *w.snapshots->current();
-    uint32_t work = 0;
+    uint32_t work = process_handed_off(w, s);
     for (uint16_t p = 0; p < w.port_count; ++p) {
       const uint16_t n = rte_eth_rx_burst(w.dpdk_port[p], w.worker_id, pkts, kRxBurst);
       if (n == 0) continue;
@@ -40,6 +65,7 @@ int worker_main(void* arg) {
     }
     work += transmit_injected(w);
     tx_flush_all(w);
+    lb_expire(w, kExpireBudget);
     w.snapshots->quiescent(w.worker_id);
     if (work) {
       w.counters->busy_cycles.add(rte_rdtsc() - start);

@@ -16,8 +16,27 @@ struct rte_ring;
 
 namespace meshplane::dataplane {
 
+class FlowTable;
 class NeighbourTable;
 class SnapshotSlot;
+struct EndpointCounters;
+struct ServiceCounters;
+
+// The load balancer's per-worker state (dataplane/lb.cc).
+struct LbWorker {
+  FlowTable* flows = nullptr;  // null: this worker balances nothing
+  ServiceCounters* services = nullptr;    // by service slot
+  EndpointCounters* endpoints = nullptr;  // by endpoint slot
+  // NAT source ports are split between workers, so the port of a reply names
+  // the worker holding its flow; a reply that arrives elsewhere is handed to
+  // that worker's ring (multi-producer, single consumer).
+  rte_ring* const* handoff = nullptr;  // one ring per worker, by worker id
+  uint16_t workers = 1;
+  uint16_t nat_port_base = 1024;  // worker w owns [base + w * span, base + (w + 1) * span)
+  uint16_t nat_port_span = 0;
+  uint16_t nat_port_cursor = 0;  // next offset to try within this worker's span
+  uint64_t now = 0;              // milliseconds (TSC based), refreshed every loop
+};
 
 struct TxQueue {
   uint16_t count = 0;
@@ -34,6 +53,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   SnapshotSlot* snapshots = nullptr;
   const std::atomic<bool>* stop = nullptr;
   WorkerCounters* counters = nullptr;
+  LbWorker lb;
   TokenBucket icmp_errors;
   uint64_t icmp_bucket_rate = 0;  // rate the bucket was configured with, to follow snapshot changes
   uint16_t ip_id = 0;             // identification for packets this worker originates

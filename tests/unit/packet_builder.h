@@ -38,6 +38,28 @@ inline std::vector<uint8_t> udp(uint16_t sport, uint16_t dport, size_t payload) 
   return v;
 }
 
+inline std::vector<uint8_t> tcp(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                                size_t payload) {
+  std::vector<uint8_t> v(20 + payload, 0xcd);
+  v[0] = sport >> 8, v[1] = sport & 0xff, v[2] = dport >> 8, v[3] = dport & 0xff;
+  for (int i = 0; i < 4; ++i) v[4 + i] = seq >> (24 - 8 * i), v[8 + i] = ack >> (24 - 8 * i);
+  v[12] = 5 << 4, v[13] = flags, v[14] = 0xff, v[15] = 0xff;  // window
+  v[16] = v[17] = v[18] = v[19] = 0;                           // checksum (see with_l4_checksum), urgent
+  return v;
+}
+
+// RFC 793/768 checksum over the pseudo-header and the L4 bytes, host order;
+// 0 when `l4` already holds a correct checksum.
+inline uint16_t l4_sum(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t* l4, size_t len) {
+  std::vector<uint8_t> buf(12 + len);
+  for (int i = 0; i < 4; ++i) buf[i] = src >> (24 - 8 * i), buf[4 + i] = dst >> (24 - 8 * i);
+  buf[8] = 0, buf[9] = proto, buf[10] = len >> 8, buf[11] = len & 0xff;
+  std::memcpy(buf.data() + 12, l4, len);
+  return rfc1071(buf.data(), buf.size());
+}
+
+inline uint16_t checksum_offset(uint8_t proto) { return proto == IPPROTO_TCP ? 16 : 6; }
+
 inline std::vector<uint8_t> icmp_echo(uint16_t id, uint16_t seq, size_t payload) {
   std::vector<uint8_t> v(8 + payload, 0x5a);
   v[0] = 8, v[1] = 0, v[2] = 0, v[3] = 0, v[4] = id >> 8, v[5] = id & 0xff, v[6] = seq >> 8, v[7] = seq & 0xff;
@@ -70,7 +92,24 @@ inline rte_mbuf* build(rte_mempool* pool, const Frame& f) {
   return m;
 }
 
+// The frame with a correct TCP/UDP checksum (computed here, independently of DPDK).
+inline Frame with_l4_checksum(Frame f) {
+  const uint16_t off = checksum_offset(f.proto);
+  f.l4[off] = f.l4[off + 1] = 0;
+  const uint16_t c = l4_sum(f.ip_src, f.ip_dst, f.proto, f.l4.data(), f.l4.size());
+  f.l4[off] = c >> 8, f.l4[off + 1] = c & 0xff;
+  return f;
+}
+
 inline rte_ipv4_hdr* ipv4_of(rte_mbuf* m) { return rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, 14); }
 inline rte_ether_hdr* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, rte_ether_hdr*); }
+
+// 0 when the TCP/UDP checksum of the IPv4 packet in `m` verifies.
+inline uint16_t l4_sum_of(rte_mbuf* m) {
+  const rte_ipv4_hdr* ip = ipv4_of(m);
+  const size_t ihl = (ip->version_ihl & 0xf) * 4u;
+  return l4_sum(rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_32(ip->dst_addr), ip->next_proto_id,
+                reinterpret_cast<const uint8_t*>(ip) + ihl, rte_be_to_cpu_16(ip->total_length) - ihl);
+}
 
 }  // namespace meshplane::testing

@@ -1,0 +1,78 @@
+#include "ctrl/lb_compiler.h"
+
+#include <fmt/format.h>
+#include <rte_byteorder.h>
+
+#include "config/address.h"
+#include "ctrl/maglev_builder.h"
+
+namespace meshplane::ctrl {
+namespace {
+
+using dataplane::LbView;
+
+// Maglev keys: the same endpoint gives the same permutation on every gateway.
+std::string maglev_key(const config::Endpoint& e) {
+  return fmt::format("{}:{}", config::ipv4_to_string(e.address), e.port);
+}
+
+dataplane::LbSubset build_subset(const config::Service& svc, const std::string& subset, uint32_t weight) {
+  std::vector<MaglevEndpoint> members;
+  std::vector<uint32_t> index;  // member -> service endpoint index
+  for (uint32_t i = 0; i < svc.endpoints.size(); ++i) {
+    const auto& e = svc.endpoints[i];
+    if (e.subset != subset) continue;
+    members.push_back({maglev_key(e), e.weight});
+    index.push_back(i);
+  }
+  dataplane::LbSubset out{weight, build_maglev(members, svc.table_size)};
+  for (auto& slot : out.table.slots) slot = index[slot];
+  return out;
+}
+
+}  // namespace
+
+std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s) {
+  LbView& lb = s.lb;
+  std::vector<std::pair<uint64_t, uint32_t>> listeners, vips;
+  for (const auto& svc : policy.services) {
+    dataplane::LbService out{};
+    out.slot = registry.service_slot(svc.name);
+    out.direct_return = svc.mode == config::LbMode::kDirectReturn;
+    out.reject_unknown_port = svc.unknown_port == config::UnknownPort::kReject;
+    for (const auto& e : svc.endpoints) {
+      const int32_t nh = s.route(e.address);
+      if (nh < 0)
+        return fmt::format("service '{}': endpoint {} has no route", svc.name, config::ipv4_to_string(e.address));
+      const auto& port = s.ports[s.next_hops[nh].port];
+      out.endpoints.push_back({rte_cpu_to_be_32(e.address), rte_cpu_to_be_16(e.port), port.mtu,
+                               rte_cpu_to_be_32(port.primary_address),
+                               registry.endpoint_slot({svc.name, e.address, e.port})});
+    }
+    if (svc.subsets.empty()) {
+      out.subsets.push_back(build_subset(svc, "", 1));
+    } else {
+      for (const auto& sub : svc.subsets) out.subsets.push_back(build_subset(svc, sub.name, sub.weight));
+    }
+    for (const auto& sub : out.subsets) out.subset_weight_total += sub.weight;
+
+    const auto index = static_cast<uint32_t>(lb.services.size());
+    const uint32_t vip = rte_cpu_to_be_32(svc.vip);
+    for (const auto& p : svc.ports) {
+      listeners.emplace_back(LbView::listener_key(vip, static_cast<uint8_t>(p.protocol), rte_cpu_to_be_16(p.port)),
+                             static_cast<uint32_t>(lb.listeners.size()));
+      lb.listeners.push_back({index, rte_cpu_to_be_16(p.target_port)});
+    }
+    bool vip_known = false;
+    for (const auto& [key, value] : vips) vip_known |= key == LbView::vip_key(vip);
+    if (!vip_known) vips.emplace_back(LbView::vip_key(vip), index);
+    lb.services.push_back(std::move(out));
+  }
+  lb.by_listener.build(listeners);
+  lb.by_vip.build(vips);
+  lb.endpoint_live.assign(registry.max_endpoints(), 0);
+  for (const auto& [id, rec] : registry.endpoints()) lb.endpoint_live[rec.slot] = 1;
+  return {};
+}
+
+}  // namespace meshplane::ctrl

@@ -1,0 +1,83 @@
+// Per-service and per-endpoint counters for the stats output.
+#include <fmt/format.h>
+
+#include "config/address.h"
+#include "ctrl/stats.h"
+
+namespace meshplane::ctrl {
+namespace {
+
+using dataplane::EndpointCounters;
+using dataplane::ServiceCounters;
+
+struct EndpointTotals {
+  uint64_t new_flows = 0, active_flows = 0, packets = 0, bytes = 0;
+};
+
+EndpointTotals endpoint_totals(const StatsSource& src, uint32_t slot) {
+  EndpointTotals t;
+  const uint32_t stride = src.registry->max_endpoints();
+  for (size_t w = 0; w < src.worker_lcores.size(); ++w) {
+    const EndpointCounters& c = src.endpoint_counters[w * stride + slot];
+    t.new_flows += c.new_flows.get();
+    t.active_flows += c.active_flows.get();
+    t.packets += c.packets.get();
+    t.bytes += c.bytes.get();
+  }
+  return t;
+}
+
+template <typename F>
+uint64_t service_sum(const StatsSource& src, uint32_t slot, F field) {
+  uint64_t n = 0;
+  const uint32_t stride = src.registry->max_services();
+  for (size_t w = 0; w < src.worker_lcores.size(); ++w) n += field(src.service_counters[w * stride + slot]).get();
+  return n;
+}
+
+const config::Service* find_service(const StatsSource& src, const std::string& name) {
+  for (const auto& s : src.policy->services)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string services_json(const StatsSource& src) {
+  std::string out = "[";
+  if (!src.registry) return out + "]";
+  bool first_service = true;
+  for (const auto& [name, rec] : src.registry->services()) {
+    const config::Service* svc = find_service(src, name);
+    const uint32_t slot = rec.slot;
+    std::string endpoints;
+    uint64_t active = 0;
+    for (const auto& [id, ep] : src.registry->endpoints()) {
+      if (id.service != name) continue;
+      const EndpointTotals t = endpoint_totals(src, ep.slot);
+      active += t.active_flows;
+      endpoints += fmt::format(
+          "{}{{\"address\":\"{}\",\"port\":{},\"subset\":\"{}\",\"weight\":{},\"state\":\"{}\",\"new_flows\":{},"
+          "\"active_flows\":{},\"packets\":{},\"bytes\":{}}}",
+          endpoints.empty() ? "" : ",", config::ipv4_to_string(id.address), id.port, ep.subset, ep.weight,
+          ep.draining ? "draining" : "active", t.new_flows, t.active_flows, t.packets, t.bytes);
+    }
+    std::string drops;
+    for (size_t r = 0; r < dataplane::kLbDropReasonCount; ++r)
+      drops += fmt::format("{}\"{}\":{}", r ? "," : "", dataplane::kDropReasons[dataplane::kFirstLbDropReason + r].name,
+                           service_sum(src, slot, [r](const ServiceCounters& c) -> auto& { return c.drops[r]; }));
+    out += fmt::format(
+        "{}{{\"name\":\"{}\",\"vip\":\"{}\",\"mode\":\"{}\",\"in_policy\":{},\"new_flows\":{},\"stateless_flows\":{},"
+        "\"active_flows\":{},\"packets\":{},\"bytes\":{},\"drops\":{{{}}},\"endpoints\":[{}]}}",
+        first_service ? "" : ",", name, config::ipv4_to_string(rec.vip),
+        svc && svc->mode == config::LbMode::kDirectReturn ? "direct_return" : "nat", rec.in_policy,
+        service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.new_flows; }),
+        service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.stateless_flows; }), active,
+        service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.packets; }),
+        service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.bytes; }), drops, endpoints);
+    first_service = false;
+  }
+  return out + "]";
+}
+
+}  // namespace meshplane::ctrl

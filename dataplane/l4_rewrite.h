@@ -1,0 +1,63 @@
+// In-place rewrites of IPv4 TCP/UDP headers with incremental checksum updates
+// (RFC 1624), for NAT, and the header-building steps of direct return.
+#pragma once
+
+#include <netinet/in.h>
+#include <cstddef>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/checksum.h"
+
+namespace meshplane::dataplane {
+
+// The L4 checksum field: bytes 16-17 of a TCP header, 6-7 of a UDP header
+// (IPv4 and L4 headers are 2-byte aligned in the frame).
+inline uint16_t* l4_checksum(void* l4, uint8_t proto) {
+  return static_cast<uint16_t*>(l4) + (proto == IPPROTO_TCP ? offsetof(rte_tcp_hdr, cksum) : offsetof(rte_udp_hdr, dgram_cksum)) / 2;
+}
+
+// Sets source and destination address and port (all network byte order) of
+// a TCP or UDP packet. The IP header checksum and the L4 checksum (whose
+// pseudo-header covers the addresses) are patched, not recomputed; a UDP
+// checksum of 0 (none, RFC 768) stays 0.
+inline void rewrite_tuple(rte_ipv4_hdr* ip, void* l4, uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst,
+                          uint16_t dport) {
+  auto* ports = static_cast<uint16_t*>(l4);  // source then destination port, for TCP and UDP alike
+  uint16_t* ck = l4_checksum(l4, proto);
+  if (proto == IPPROTO_TCP || *ck != 0) {
+    uint16_t c = checksum_replace32(*ck, ip->src_addr, src);
+    c = checksum_replace32(c, ip->dst_addr, dst);
+    c = checksum_replace16(c, ports[0], sport);
+    c = checksum_replace16(c, ports[1], dport);
+    if (proto == IPPROTO_UDP && c == 0) c = 0xffff;  // 0 would mean "no checksum"
+    *ck = c;
+  }
+  ip->hdr_checksum = checksum_replace32(checksum_replace32(ip->hdr_checksum, ip->src_addr, src), ip->dst_addr, dst);
+  ip->src_addr = src;
+  ip->dst_addr = dst;
+  ports[0] = sport;
+  ports[1] = dport;
+}
+
+// Decrements TTL as a router does, patching the header checksum.
+inline void decrement_ttl(rte_ipv4_hdr* ip) {
+  const uint16_t old_word = *reinterpret_cast<const uint16_t*>(&ip->time_to_live);
+  --ip->time_to_live;
+  ip->hdr_checksum = checksum_replace16(ip->hdr_checksum, old_word, *reinterpret_cast<const uint16_t*>(&ip->time_to_live));
+}
+
+// Wraps the IPv4 packet after `m`'s Ethernet header in an outer IPv4 header
+// (RFC 2003 IP-in-IP): protocol 4, DF and TOS copied from the inner header.
+// Needs 20 bytes of headroom; returns false (packet untouched) without them.
+bool ipip_encapsulate(rte_mbuf* m, uint32_t outer_src, uint32_t outer_dst, uint16_t id);
+
+// Turns a TCP segment into the RST that answers it (RFC 793, "Reset
+// Generation"), addressed back to its sender, IP options dropped, checksums
+// computed. Returns false, leaving the packet alone, for a segment that is
+// itself a RST (never answered).
+bool make_tcp_reset(rte_mbuf* m, uint16_t id);
+
+}  // namespace meshplane::dataplane

@@ -1,0 +1,332 @@
+#include "dataplane/lb.h"
+
+#include <netinet/in.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_ring.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/forward.h"
+#include "dataplane/icmp_error.h"
+#include "dataplane/icmp_types.h"
+#include "dataplane/l4_rewrite.h"
+#include "dataplane/lb_counters.h"
+#include "dataplane/packet_meta.h"
+#include "dataplane/tx.h"
+
+namespace meshplane::dataplane {
+namespace {
+
+constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
+constexpr uint8_t kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+constexpr uint32_t kNatPortAttempts = 64;
+
+struct Candidate {
+  rte_mbuf* m;
+  rte_ipv4_hdr* ip;
+  void* l4;
+  FlowKey key;
+  uint8_t tcp_flags;
+  bool to_vip;  // otherwise to one of our addresses: possibly a NAT reply
+};
+
+void forget(WorkerCtx& w, uint32_t f) {
+  w.lb.endpoints[w.lb.flows->flow(f).endpoint].active_flows.sub();
+  w.lb.flows->erase(f);
+}
+
+void on_expire(void* ctx, const Flow& flow) {
+  static_cast<WorkerCtx*>(ctx)->lb.endpoints[flow.endpoint].active_flows.sub();
+}
+
+void count_drop(WorkerCtx& w, const LbService* svc, rte_mbuf* m, DropReason r) {
+  if (svc) w.lb.services[svc->slot].drop(r);
+  drop(w, m, r);
+}
+
+// Direct return: decrement the inner TTL as the router we are, then wrap.
+void encapsulate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c, uint32_t outer_src,
+                 uint32_t endpoint, uint16_t mtu) {
+  rte_ipv4_hdr* ip = c.ip;
+  if (ip->time_to_live <= 1) {
+    drop_with_icmp_error(w, s, in_port, c.m, DropReason::kTtlExpired, kIcmpTimeExceeded, 0);
+    return;
+  }
+  if (rte_be_to_cpu_16(ip->total_length) + sizeof(rte_ipv4_hdr) > mtu) {
+    if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+      drop_with_icmp_error(w, s, in_port, c.m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable,
+                           kIcmpFragmentationNeeded, static_cast<uint16_t>(mtu - sizeof(rte_ipv4_hdr)));
+    else
+      drop(w, c.m, DropReason::kFragmentationNeeded);
+    return;
+  }
+  decrement_ttl(ip);
+  if (!ipip_encapsulate(c.m, outer_src, endpoint, w.ip_id++)) {
+    drop(w, c.m, DropReason::kShortFrame);  // no headroom: cannot happen with our pools
+    return;
+  }
+  route_packet(w, s, in_port, c.m, false);
+}
+
+// NAT: both directions rewritten from the flow's two keys, then routed.
+void translate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c, const Flow& f,
+               uint8_t direction) {
+  if (c.ip->time_to_live <= 1) {  // before the rewrite, so the error quotes what the sender sent
+    drop_with_icmp_error(w, s, in_port, c.m, DropReason::kTtlExpired, kIcmpTimeExceeded, 0);
+    return;
+  }
+  const FlowKey& original = f.key[0];
+  const FlowKey& reply = f.key[1];
+  if (direction == 0)
+    rewrite_tuple(c.ip, c.l4, c.key.proto, reply.dst_addr, reply.dst_port, reply.src_addr, reply.src_port);
+  else
+    rewrite_tuple(c.ip, c.l4, c.key.proto, original.dst_addr, original.dst_port, original.src_addr,
+                  original.src_port);
+  route_packet(w, s, in_port, c.m, true);
+}
+
+void count_packet(WorkerCtx& w, const Flow& f, const rte_mbuf* m) {
+  EndpointCounters& e = w.lb.endpoints[f.endpoint];
+  e.packets.add();
+  e.bytes.add(m->pkt_len);
+  ServiceCounters& sc = w.lb.services[f.service];
+  sc.packets.add();
+  sc.bytes.add(m->pkt_len);
+}
+
+void established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c, FlowTable::Hit hit) {
+  Flow& f = w.lb.flows->flow(hit.flow);
+  if (!s.lb.live(f.endpoint)) {
+    w.lb.services[f.service].drop(DropReason::kEndpointGone);
+    forget(w, hit.flow);
+    drop(w, c.m, DropReason::kEndpointGone);
+    return;
+  }
+  count_packet(w, f, c.m);
+  if (f.keys == 1) {
+    // One-way (direct return) flow: the client's ACK is the evidence that the endpoint answered.
+    const bool answered = (c.tcp_flags & (kTcpAck | kTcpSyn)) == kTcpAck;
+    w.lb.flows->touch(hit.flow, answered ? 1 : 0, c.tcp_flags, w.lb.now);
+    encapsulate(w, s, in_port, c, f.key[1].src_addr, f.key[1].dst_addr, f.key[1].src_port);
+    return;
+  }
+  w.lb.flows->touch(hit.flow, hit.direction, c.tcp_flags, w.lb.now);
+  translate(w, s, in_port, c, f, hit.direction);
+}
+
+void unknown_port(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
+  const uint32_t si = s.lb.by_vip.find(LbView::vip_key(c.key.dst_addr));
+  const LbService* svc = si == StaticMap::kMissing ? nullptr : &s.lb.services[si];
+  if (svc) w.lb.services[svc->slot].drop(DropReason::kVipUnknownPort);
+  if (svc && svc->reject_unknown_port) {
+    if (c.key.proto == IPPROTO_UDP) {
+      drop_with_icmp_error(w, s, in_port, c.m, DropReason::kVipUnknownPort, kIcmpDestUnreachable,
+                           kIcmpPortUnreachable);
+      return;
+    }
+    if (c.m->nb_segs == 1 && make_tcp_reset(c.m, w.ip_id++)) {
+      w.counters->drop(DropReason::kVipUnknownPort);
+      route_packet(w, s, in_port, c.m, false);
+      return;
+    }
+  }
+  drop(w, c.m, DropReason::kVipUnknownPort);
+}
+
+// Picks a subset by weight, then an endpoint by Maglev, both from the flow's hash.
+const LbEndpoint* choose(const LbService& svc, uint32_t h) {
+  const LbSubset* subset = &svc.subsets[0];
+  if (svc.subsets.size() > 1) {
+    // An odd multiply decorrelates the subset pick from the Maglev slot (both use high bits).
+    uint32_t pick = static_cast<uint32_t>((uint64_t{h * 0x9E3779B1u} * svc.subset_weight_total) >> 32);
+    for (const auto& sub : svc.subsets) {
+      subset = &sub;
+      if (pick < sub.weight) break;
+      pick -= sub.weight;
+    }
+  }
+  if (subset->table.size == 0) return nullptr;
+  return &svc.endpoints[subset->table.lookup(h)];
+}
+
+uint32_t new_nat_flow(WorkerCtx& w, const Candidate& c, const LbEndpoint& ep, uint16_t target_port,
+                      FlowState state, DropReason& why) {
+  FlowTable& flows = *w.lb.flows;
+  if (flows.size() == flows.capacity()) {
+    why = DropReason::kFlowTableFull;
+    return FlowTable::kNone;
+  }
+  // Ports are tried in turn from this worker's share; one is free when no
+  // flow of ours already uses (endpoint, port) for this protocol.
+  FlowKey reply{ep.address, ep.nat_address, ep.port ? ep.port : target_port, 0, c.key.proto};
+  for (uint32_t attempt = 0; attempt < kNatPortAttempts; ++attempt) {
+    const uint16_t offset = w.lb.nat_port_cursor;
+    w.lb.nat_port_cursor = static_cast<uint16_t>(offset + 1 == w.lb.nat_port_span ? 0 : offset + 1);
+    reply.dst_port = rte_cpu_to_be_16(
+        static_cast<uint16_t>(w.lb.nat_port_base + w.worker_id * w.lb.nat_port_span + offset));
+    const uint32_t f = flows.insert(c.key, reply, state, w.lb.now);
+    if (f != FlowTable::kNone) return f;
+  }
+  why = DropReason::kNatPortsExhausted;
+  return FlowTable::kNone;
+}
+
+void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
+  const uint32_t li = s.lb.by_listener.find(LbView::listener_key(c.key.dst_addr, c.key.proto, c.key.dst_port));
+  if (li == StaticMap::kMissing) {
+    unknown_port(w, s, in_port, c);
+    return;
+  }
+  const LbListener& listener = s.lb.listeners[li];
+  const LbService& svc = s.lb.services[listener.service];
+  const bool tcp = c.key.proto == IPPROTO_TCP;
+  const bool syn = (c.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+  // Mid-stream TCP without state cannot be NATed: the endpoint would see a
+  // new source port and reset it. Direct return can pick it up (Maglev gives
+  // the same endpoint while the set is unchanged), as Katran does.
+  if (tcp && !syn && !svc.direct_return) {
+    count_drop(w, &svc, c.m, DropReason::kNoFlowState);
+    return;
+  }
+  const uint32_t h = FlowTable::hash(c.key);
+  const LbEndpoint* ep = choose(svc, h);
+  if (!ep) {
+    count_drop(w, &svc, c.m, DropReason::kNoEndpoint);
+    return;
+  }
+  const FlowState state = !tcp ? FlowState::kUdp : syn ? FlowState::kSynSent : FlowState::kEstablished;
+  ServiceCounters& sc = w.lb.services[svc.slot];
+  EndpointCounters& ec = w.lb.endpoints[ep->slot];
+
+  if (svc.direct_return) {
+    const uint32_t f = w.lb.flows->insert_one_way(c.key, state, w.lb.now);
+    if (f == FlowTable::kNone) {
+      sc.stateless_flows.add();  // still balanced, just not remembered
+    } else {
+      Flow& flow = w.lb.flows->flow(f);
+      flow.endpoint = ep->slot;
+      flow.service = svc.slot;
+      flow.key[1] = FlowKey{ep->nat_address, ep->address, ep->egress_mtu, 0, IPPROTO_IPIP};
+      ec.active_flows.add();
+    }
+    sc.new_flows.add();
+    ec.new_flows.add();
+    sc.packets.add();
+    sc.bytes.add(c.m->pkt_len);
+    ec.packets.add();
+    ec.bytes.add(c.m->pkt_len);
+    encapsulate(w, s, in_port, c, ep->nat_address, ep->address, ep->egress_mtu);
+    return;
+  }
+
+  DropReason why = DropReason::kCount;
+  const uint32_t f = new_nat_flow(w, c, *ep, listener.target_port, state, why);
+  if (f == FlowTable::kNone) {
+    count_drop(w, &svc, c.m, why);
+    return;
+  }
+  Flow& flow = w.lb.flows->flow(f);
+  flow.endpoint = ep->slot;
+  flow.service = svc.slot;
+  sc.new_flows.add();
+  ec.new_flows.add();
+  ec.active_flows.add();
+  count_packet(w, flow, c.m);
+  translate(w, s, in_port, c, flow, 0);
+}
+
+// A reply to one of our addresses that this worker has no flow for: if its
+// port belongs to another worker's NAT share, that worker has the flow.
+bool hand_off(WorkerCtx& w, uint16_t in_port, const Candidate& c) {
+  const LbWorker& lb = w.lb;
+  const uint32_t port = rte_be_to_cpu_16(c.key.dst_port);
+  if (lb.workers < 2 || port < lb.nat_port_base) return false;
+  const uint32_t owner = (port - lb.nat_port_base) / lb.nat_port_span;
+  if (owner >= lb.workers || owner == w.worker_id) return false;
+  meta(c.m).port = static_cast<uint8_t>(in_port);
+  if (rte_ring_mp_enqueue(lb.handoff[owner], c.m) != 0)
+    drop(w, c.m, DropReason::kHandoffRingFull);
+  else
+    w.counters->handed_off.add();
+  return true;
+}
+
+// Fills `c` for a TCP/UDP packet that is not a fragment and has its L4
+// header in the first segment; false otherwise.
+bool l4_candidate(rte_mbuf* m, rte_ipv4_hdr* ip, Candidate& c) {
+  const uint8_t proto = ip->next_proto_id;
+  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return false;
+  if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) return false;
+  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  const uint32_t l4_len = proto == IPPROTO_TCP ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
+  if (rte_be_to_cpu_16(ip->total_length) < ihl + l4_len || m->data_len < kEthLen + ihl + l4_len) return false;
+  c.m = m;
+  c.ip = ip;
+  c.l4 = reinterpret_cast<uint8_t*>(ip) + ihl;
+  const auto* ports = static_cast<const uint16_t*>(c.l4);
+  c.key = FlowKey{ip->src_addr, ip->dst_addr, ports[0], ports[1], proto};
+  c.tcp_flags = proto == IPPROTO_TCP ? static_cast<const rte_tcp_hdr*>(c.l4)->tcp_flags : 0;
+  return true;
+}
+
+}  // namespace
+
+uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
+  FlowTable* flows = w.lb.flows;
+  // Replies can be ours, or (several workers) another worker's to hand over.
+  const bool replies_possible = flows && (flows->size() > 0 || w.lb.workers > 1);
+  if (!flows || (s.lb.services.empty() && !replies_possible)) return n;
+  Candidate cand[kRxBurst];
+  const FlowKey* keys[kRxBurst];
+  uint16_t kept = 0, count = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
+    const bool to_vip = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr)) != StaticMap::kMissing;
+    if (!to_vip && (!replies_possible || !s.local(rte_be_to_cpu_32(ip->dst_addr)))) {
+      pkts[kept++] = m;
+      continue;
+    }
+    Candidate& c = cand[count];
+    if (l4_candidate(m, ip, c)) {
+      c.to_vip = to_vip;
+      keys[count] = &c.key;
+      ++count;
+    } else if (!to_vip) {
+      pkts[kept++] = m;  // ICMP or a fragment to us: the local stage's
+    } else if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+      const uint32_t si = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr));
+      count_drop(w, &s.lb.services[si], m, DropReason::kVipFragment);
+    } else if (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) {
+      drop(w, m, DropReason::kShortFrame);  // truncated L4 header
+    } else {
+      const uint32_t si = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr));
+      count_drop(w, &s.lb.services[si], m, DropReason::kVipUnknownPort);
+    }
+  }
+  if (count == 0) return kept;
+
+  FlowTable::Hit hits[kRxBurst];
+  flows->lookup_burst(keys, count, hits);
+  for (uint16_t i = 0; i < count; ++i) {
+    const Candidate& c = cand[i];
+    // A miss may be a flow created by an earlier packet of this burst.
+    const FlowTable::Hit hit = hits[i].flow != FlowTable::kNone ? hits[i] : flows->lookup(c.key);
+    if (hit.flow != FlowTable::kNone)
+      established(w, s, in_port, c, hit);
+    else if (c.to_vip)
+      new_flow(w, s, in_port, c);
+    else if (!hand_off(w, in_port, c))
+      pkts[kept++] = c.m;
+  }
+  return kept;
+}
+
+void lb_expire(WorkerCtx& w, uint32_t budget) {
+  if (!w.lb.flows) return;
+  w.lb.flows->expire(w.lb.now, budget, on_expire, &w);
+  w.counters->flows.set(w.lb.flows->size());
+}
+
+}  // namespace meshplane::dataplane

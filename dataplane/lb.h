@@ -1,0 +1,22 @@
+// Stage 2: the L4 load balancer. Packets to a VIP are matched to a service
+// and a tracked flow (new flows: subset by weight, then endpoint by Maglev),
+// then rewritten (full NAT) or encapsulated (direct return) and routed.
+// Replies to a NAT address are translated back. Everything else passes on.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include "dataplane/flow_table.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/worker_ctx.h"
+
+namespace meshplane::dataplane {
+
+// Consumes load-balanced packets; returns the number kept in `pkts` for the
+// following stages (their order is preserved).
+uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+
+// Removes flows whose time is up (bounded work; call once per loop).
+void lb_expire(WorkerCtx& w, uint32_t budget);
+
+}  // namespace meshplane::dataplane
