@@ -16,6 +16,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("MESHPLANE_BUILD", os.path.join(ROOT, "build"))
 MESHPLANE = os.path.join(BUILD, "ctrl", "meshplane")
+HERE = os.path.dirname(os.path.abspath(__file__))
+NAMED_SERVER = os.path.join(HERE, "named_server.py")
+LB_CLIENT = os.path.join(HERE, "lb_client.py")
+IPIP_DECAP = os.path.join(HERE, "ipip_decap.py")
 # No hugepages, no PCI, no shared runtime files: tests never depend on system set-up.
 # Shared by every test daemon so the per-port locks are exercised for real.
 RUN_DIR = "/run/meshplane-test"
@@ -27,8 +31,12 @@ def sh(cmd, check=True, **kw):
 
 
 class Topology:
-    def __init__(self, prefix="mpt"):
+    def __init__(self, prefix="mpt", backends=0):
         self.prefix = prefix
+        # Backends (load balancing): namespaces b1..bN at 10.10.2.11.., on a
+        # bridge inside the server namespace, so they share the server subnet.
+        self.backends = [f"{prefix}-b{i + 1}" for i in range(backends)]
+        self.backend_ips = [f"10.10.2.{11 + i}" for i in range(backends)]
         self.client = f"{prefix}-client"
         self.server = f"{prefix}-server"
         self.gw_client_if = f"{prefix}-dp0"
@@ -58,10 +66,67 @@ class Topology:
             # Without this the kernel hands AF_PACKET frames with unfinished checksums.
             self.ns(ns, ["ethtool", "-K", host_if, "tx", "off"])
         self.ns(self.server, ["ip", "addr", "add", f"{self.server_loopback_ip}/32", "dev", "lo"])
+        if self.backends:
+            self._bridge_backends()
         return self
 
+    def _bridge_backends(self):
+        self.ns(self.server, ["ip", "link", "add", "br0", "type", "bridge"])
+        self.ns(self.server, ["ip", "addr", "del", "10.10.2.2/24", "dev", self.server_if])
+        self.ns(self.server, ["ip", "link", "set", self.server_if, "master", "br0"])
+        self.ns(self.server, ["ip", "addr", "add", "10.10.2.2/24", "dev", "br0"])
+        self.ns(self.server, ["ip", "link", "set", "br0", "up"])
+        self.ns(self.server, ["ip", "route", "replace", "default", "via", self.gw_server_ip])
+        for i, (ns, ip) in enumerate(zip(self.backends, self.backend_ips)):
+            sh(["ip", "netns", "add", ns])
+            inner = f"{self.prefix}-be{i + 1}"
+            sh(["ip", "link", "add", f"{self.prefix}-bh{i + 1}", "type", "veth", "peer", "name", inner])
+            sh(["ip", "link", "set", inner, "netns", ns])
+            self.ns(ns, ["ip", "link", "set", inner, "name", "eth0"])
+            sh(["ip", "link", "set", f"{self.prefix}-bh{i + 1}", "netns", self.server])
+            self.ns(self.server, ["ip", "link", "set", f"{self.prefix}-bh{i + 1}", "master", "br0", "up"])
+            for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{ip}/24", "dev", "eth0"],
+                        ["ip", "link", "set", "eth0", "up"],
+                        ["ip", "route", "add", "default", "via", self.gw_server_ip],
+                        ["ethtool", "-K", "eth0", "tx", "off"],
+                        ["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0"],
+                        ["sysctl", "-qw", "net.ipv4.conf.default.rp_filter=0"]):
+                self.ns(ns, cmd)
+
+    def direct_return(self, backend, vip):
+        """Makes a backend a direct-return endpoint: the VIP on lo, and an
+        IP-in-IP tunnel end (ipip_decap.py feeding TUN device ipip0). kill() the result."""
+        self.ns(backend, ["ip", "addr", "add", f"{vip}/32", "dev", "lo"])
+        proc = subprocess.Popen(["ip", "netns", "exec", backend, "/usr/bin/python3", IPIP_DECAP, "ipip0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        self.ns(backend, ["ip", "link", "set", "ipip0", "up"])
+        return proc
+
+    def tunnel_rx_packets(self, backend):
+        return int(self.ns(backend, ["cat", "/sys/class/net/ipip0/statistics/rx_packets"]).stdout)
+
+    def named_servers(self, http_ports=(8080,), udp_ports=()):
+        """A self-naming HTTP/UDP server on every backend; kill() them when done."""
+        procs = []
+        for ns, ip in zip(self.backends, self.backend_ips):
+            args = [f"--http=0.0.0.0:{p}" for p in http_ports] + [f"--udp=0.0.0.0:{p}" for p in udp_ports]
+            procs.append(subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", NAMED_SERVER,
+                                           ns.split("-")[-1]] + args,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        return procs
+
+    def lb_client(self, kind, vip, port, count, parallel=8, timeout=120):
+        """Opens `count` connections (or UDP sockets) to vip:port from the client; {backend: answers}, errors."""
+        r = self.ns(self.client, ["/usr/bin/python3", LB_CLIENT, kind, vip, str(port), str(count),
+                                  "--parallel", str(parallel)], timeout=timeout)
+        out = json.loads(r.stdout)
+        return out["answers"], out["errors"]
+
     def down(self):
-        for ns in (self.client, self.server):
+        for ns in [self.client, self.server] + self.backends:
             pids = sh(["ip", "netns", "pids", ns], check=False).stdout.split()
             for pid in pids:
                 try:
