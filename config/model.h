@@ -136,6 +136,11 @@ struct LoadBalancerSettings {
   uint16_t nat_port_max = 65535;
   uint32_t max_services = 16384;      // counter slots, fixed while running
   uint32_t max_endpoints = 131072;
+  // Extra NAT source addresses, each on a port's subnet (the gateway answers
+  // ARP for them). Without any on a port, NAT uses the port's first address.
+  // Concurrent flows to one endpoint port: NAT addresses x NAT ports.
+  std::vector<uint32_t> nat_addresses;
+  std::vector<Mark> nat_address_marks;
   FlowTimeoutSettings timeouts;
   Mark nat_ports_mark;
 };

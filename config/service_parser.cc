@@ -113,7 +113,8 @@ void parse_service(const YAML::Node& n, Diagnostics& d, std::vector<Service>& se
 
 void parse_load_balancer(const YAML::Node& n, Diagnostics& d, LoadBalancerSettings& lb) {
   Fields f(n, "load_balancer", d,
-           {"flow_capacity", "nat_port_min", "nat_port_max", "max_services", "max_endpoints", "timeouts"});
+           {"flow_capacity", "nat_port_min", "nat_port_max", "nat_addresses", "max_services", "max_endpoints",
+            "timeouts"});
   if (auto v = f.get("flow_capacity"); v.IsDefined())
     read_uint_as(v, "load_balancer.flow_capacity", d, 1024, 1u << 28, lb.flow_capacity);
   lb.nat_ports_mark = f.mark();
@@ -130,6 +131,14 @@ void parse_load_balancer(const YAML::Node& n, Diagnostics& d, LoadBalancerSettin
   if (auto v = f.get("max_endpoints"); v.IsDefined())
     read_uint_as(v, "load_balancer.max_endpoints", d, 1, 1u << 22, lb.max_endpoints);
   if (auto v = f.get("timeouts"); v.IsDefined()) parse_timeouts(v, d, lb.timeouts);
+  std::vector<YAML::Node> items;
+  if (read_list(f.get("nat_addresses"), "load_balancer.nat_addresses", d, items))
+    for (const auto& a : items) {
+      uint32_t address = 0;
+      if (!read_ipv4(a, "NAT address", d, address)) continue;
+      lb.nat_addresses.push_back(address);
+      lb.nat_address_marks.push_back(mark_of(a));
+    }
 }
 
 void parse_services(const YAML::Node& n, Diagnostics& d, std::vector<Service>& services) {

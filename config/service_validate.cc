@@ -93,6 +93,17 @@ void validate_services(const Policy& policy, Diagnostics& d) {
   if (policy.services.size() > lb.max_services)
     d.error(policy.services[lb.max_services].mark,
             fmt::format("more than load_balancer.max_services ({}) services", lb.max_services));
+  std::set<uint32_t> nat;
+  for (size_t i = 0; i < lb.nat_addresses.size(); ++i) {
+    const uint32_t a = lb.nat_addresses[i];
+    const Mark m = lb.nat_address_marks[i];
+    if (!is_unicast(a)) d.error(m, fmt::format("NAT address {} is not a unicast address", ipv4_to_string(a)));
+    else if (const Port* p = owner_port(policy, a))
+      d.error(m, fmt::format("NAT address {} is already an address of port '{}'", ipv4_to_string(a), p->name));
+    else if (connected_port(policy, a) < 0)
+      d.error(m, fmt::format("NAT address {} is on no port's subnet", ipv4_to_string(a)));
+    if (!nat.insert(a).second) d.error(m, fmt::format("NAT address {} is listed twice", ipv4_to_string(a)));
+  }
   size_t endpoints = 0;
   std::map<std::string, int> names;
   std::map<std::tuple<uint32_t, Protocol, uint16_t>, std::string> listeners;
@@ -100,6 +111,8 @@ void validate_services(const Policy& policy, Diagnostics& d) {
     if (!s.name.empty() && !names.emplace(s.name, s.mark.line).second)
       d.error(s.mark, fmt::format("duplicate service name '{}' (first defined at line {})", s.name, names[s.name]));
     if (s.vip != 0 && !is_unicast(s.vip)) d.error(s.vip_mark, fmt::format("vip {} is not a unicast address", ipv4_to_string(s.vip)));
+    if (nat.count(s.vip))
+      d.error(s.vip_mark, fmt::format("vip {} is also a NAT address", ipv4_to_string(s.vip)));
     if (const Port* p = owner_port(policy, s.vip))
       d.error(s.vip_mark, fmt::format("vip {} is this gateway's own address on port '{}'; a VIP needs an address "
                                       "of its own", ipv4_to_string(s.vip), p->name));

@@ -4,6 +4,7 @@
 #include <rte_byteorder.h>
 
 #include "config/address.h"
+#include "config/validate.h"
 #include "ctrl/maglev_builder.h"
 
 namespace meshplane::ctrl {
@@ -35,6 +36,15 @@ dataplane::LbSubset build_subset(const config::Service& svc, const std::string& 
 std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s) {
   LbView& lb = s.lb;
   std::vector<std::pair<uint64_t, uint32_t>> listeners, vips;
+  // NAT source pool per port: its NAT addresses, else its first address.
+  std::vector<std::pair<uint16_t, uint16_t>> pool_of(s.port_count);  // first, count
+  for (uint16_t p = 0; p < s.port_count; ++p) {
+    pool_of[p].first = static_cast<uint16_t>(lb.nat_pool.size());
+    for (const uint32_t a : policy.load_balancer.nat_addresses)
+      if (config::connected_port(policy, a) == p) lb.nat_pool.push_back(rte_cpu_to_be_32(a));
+    if (lb.nat_pool.size() == pool_of[p].first) lb.nat_pool.push_back(rte_cpu_to_be_32(s.ports[p].primary_address));
+    pool_of[p].second = static_cast<uint16_t>(lb.nat_pool.size() - pool_of[p].first);
+  }
   for (const auto& svc : policy.services) {
     dataplane::LbService out{};
     out.slot = registry.service_slot(svc.name);
@@ -44,10 +54,12 @@ std::string compile_lb(const config::Policy& policy, const LbRegistry& registry,
       const int32_t nh = s.route(e.address);
       if (nh < 0)
         return fmt::format("service '{}': endpoint {} has no route", svc.name, config::ipv4_to_string(e.address));
-      const auto& port = s.ports[s.next_hops[nh].port];
+      const uint16_t egress = s.next_hops[nh].port;
+      const auto& port = s.ports[egress];
       out.endpoints.push_back({rte_cpu_to_be_32(e.address), rte_cpu_to_be_16(e.port), port.mtu,
                                rte_cpu_to_be_32(port.primary_address),
-                               registry.endpoint_slot({svc.name, e.address, e.port})});
+                               registry.endpoint_slot({svc.name, e.address, e.port}), pool_of[egress].first,
+                               pool_of[egress].second});
     }
     if (svc.subsets.empty()) {
       out.subsets.push_back(build_subset(svc, "", 1));

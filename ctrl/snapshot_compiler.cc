@@ -49,6 +49,18 @@ CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vecto
         routes.push_back({a.address & prefix_mask(a.length), a.length, {0, static_cast<uint16_t>(i)}});
     }
   }
+  // NAT addresses are ours too (ARP, replies), without routes or broadcasts of their own.
+  for (const uint32_t a : policy.load_balancer.nat_addresses) {
+    const int port = config::connected_port(policy, a);
+    if (port < 0) {
+      out.error = fmt::format("NAT address {} is not connected", config::ipv4_to_string(a));
+      return out;
+    }
+    uint32_t mask = 0;
+    for (const auto& pa : policy.ports[port].addresses)
+      if (config::prefix_contains(pa, a)) mask = std::max(mask, prefix_mask(pa.length));
+    s->local_addresses.push_back({a, mask, 0, static_cast<uint16_t>(port)});
+  }
   // Static routes after connected ones: an identical prefix in the file wins.
   for (const auto& r : policy.routes) {
     const int port = config::connected_port(policy, r.via);

@@ -150,17 +150,19 @@ const LbEndpoint* choose(const LbService& svc, uint32_t h) {
   return &svc.endpoints[subset->table.lookup(h)];
 }
 
-uint32_t new_nat_flow(WorkerCtx& w, const Candidate& c, const LbEndpoint& ep, uint16_t target_port,
-                      FlowState state, DropReason& why) {
+uint32_t new_nat_flow(WorkerCtx& w, const LbView& lb, const Candidate& c, uint32_t h, const LbEndpoint& ep,
+                      uint16_t target_port, FlowState state, DropReason& why) {
   FlowTable& flows = *w.lb.flows;
   if (flows.size() == flows.capacity()) {
     why = DropReason::kFlowTableFull;
     return FlowTable::kNone;
   }
-  // Ports are tried in turn from this worker's share; one is free when no
-  // flow of ours already uses (endpoint, port) for this protocol.
-  FlowKey reply{ep.address, ep.nat_address, ep.port ? ep.port : target_port, 0, c.key.proto};
+  // Ports are tried in turn from this worker's share, addresses from the
+  // pool starting at one picked by the flow's hash; a (address, port) is free
+  // when no flow of ours already uses it towards this endpoint and protocol.
+  FlowKey reply{ep.address, 0, ep.port ? ep.port : target_port, 0, c.key.proto};
   for (uint32_t attempt = 0; attempt < kNatPortAttempts; ++attempt) {
+    reply.dst_addr = lb.nat_pool[ep.nat_first + (h + attempt) % ep.nat_count];
     const uint16_t offset = w.lb.nat_port_cursor;
     w.lb.nat_port_cursor = static_cast<uint16_t>(offset + 1 == w.lb.nat_port_span ? 0 : offset + 1);
     reply.dst_port = rte_cpu_to_be_16(
@@ -207,7 +209,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
       Flow& flow = w.lb.flows->flow(f);
       flow.endpoint = ep->slot;
       flow.service = svc.slot;
-      flow.key[1] = FlowKey{ep->nat_address, ep->address, ep->egress_mtu, 0, IPPROTO_IPIP};
+      flow.key[1] = FlowKey{ep->outer_source, ep->address, ep->egress_mtu, 0, IPPROTO_IPIP};
       ec.active_flows.add();
     }
     sc.new_flows.add();
@@ -216,12 +218,12 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
     sc.bytes.add(c.m->pkt_len);
     ec.packets.add();
     ec.bytes.add(c.m->pkt_len);
-    encapsulate(w, s, in_port, c, ep->nat_address, ep->address, ep->egress_mtu);
+    encapsulate(w, s, in_port, c, ep->outer_source, ep->address, ep->egress_mtu);
     return;
   }
 
   DropReason why = DropReason::kCount;
-  const uint32_t f = new_nat_flow(w, c, *ep, listener.target_port, state, why);
+  const uint32_t f = new_nat_flow(w, s.lb, c, h, *ep, listener.target_port, state, why);
   if (f == FlowTable::kNone) {
     count_drop(w, &svc, c.m, why);
     return;

@@ -12,11 +12,13 @@
 namespace meshplane::dataplane {
 
 struct LbEndpoint {
-  uint32_t address;       // network order
-  uint16_t port;          // network order; 0: the listener's target port
-  uint16_t egress_mtu;    // of the port the endpoint is routed through
-  uint32_t nat_address;   // network order: this gateway's address on that port (NAT source, IPIP outer source)
-  uint32_t slot;          // stable identity across snapshots: counters, liveness
+  uint32_t address;        // network order
+  uint16_t port;           // network order; 0: the listener's target port
+  uint16_t egress_mtu;     // of the port the endpoint is routed through
+  uint32_t outer_source;   // network order: the gateway's address on that port (IP-in-IP outer source)
+  uint32_t slot;           // stable identity across snapshots: counters, liveness
+  uint16_t nat_first;      // NAT source addresses for this endpoint: LbView::nat_pool[first, first + count)
+  uint16_t nat_count;
 };
 
 struct LbSubset {
@@ -64,6 +66,7 @@ struct LbView {
   StaticMap by_listener;  // listener_key(vip, proto, port) -> index into listeners
   StaticMap by_vip;       // vip -> index into services (the first service on that VIP)
   std::vector<uint8_t> endpoint_live;  // by endpoint slot: 1 while flows may use it (active or draining)
+  std::vector<uint32_t> nat_pool;      // network order, grouped by egress port
 
   static uint64_t listener_key(uint32_t vip, uint8_t proto, uint16_t port) {
     return uint64_t{vip} << 32 | uint64_t{proto} << 16 | port;

@@ -118,6 +118,19 @@ TEST(ServiceParser, CrossChecks) {
   EXPECT_EQ(r.errors.size(), 11u) << format(r.errors);
 }
 
+TEST(ServiceParser, NatAddresses) {
+  auto r = load(R"(load_balancer:
+  nat_addresses: [10.0.2.100, 10.0.2.1, 10.9.9.9, 10.0.2.100, 10.0.1.7]
+services:
+  - {name: s, vip: 10.0.1.7, ports: [{port: 80}]}
+)");
+  EXPECT_TRUE(has_error(r, 9, 31, "already an address of port 'b'"));
+  EXPECT_TRUE(has_error(r, 9, 41, "on no port's subnet"));
+  EXPECT_TRUE(has_error(r, 9, 51, "listed twice"));
+  EXPECT_TRUE(has_error(r, 11, 20, "vip 10.0.1.7 is also a NAT address"));
+  EXPECT_EQ(r.errors.size(), 4u) << format(r.errors);
+}
+
 TEST(ServiceParser, NatPortRangeAndTableSize) {
   auto r = load(R"(load_balancer:
   nat_port_min: 2000

@@ -43,12 +43,13 @@ const rte_ether_addr kMacA{{0x02, 0, 0, 0, 0, 0xa}};
 const rte_ether_addr kMacB{{0x02, 0, 0, 0, 0, 0xb}};
 const rte_ether_addr kMacClient{{0x02, 0, 0, 0, 1, 2}};
 
-std::string policy_text(const std::string& web_endpoints, uint32_t flow_capacity = 1024) {
+std::string policy_text(const std::string& web_endpoints, uint32_t flow_capacity = 1024,
+                        const std::string& nat_addresses = "[]") {
   return R"(ports:
   - {name: a, device: net_null0, addresses: [10.0.1.1/24]}
   - {name: b, device: net_null1, addresses: [10.0.2.1/24], mtu: 1000}
-load_balancer: {max_services: 8, max_endpoints: 32, flow_capacity: )" +
-         std::to_string(flow_capacity) + R"(}
+load_balancer: {max_services: 8, max_endpoints: 32, nat_addresses: )" +
+         nat_addresses + ", flow_capacity: " + std::to_string(flow_capacity) + R"(}
 services:
   - name: web
     vip: 10.30.0.10
@@ -376,6 +377,35 @@ TEST_F(LbTest, RemovedEndpointDrainsThenItsFlowsEnd) {
   run(build(pool_, tcp_from_client(kWebVip, 45000, 80, kAck)));
   EXPECT_EQ(w_.tx[1].count, 0);
   EXPECT_EQ(counters_.dropped(DropReason::kEndpointGone), 1u);
+}
+
+TEST_F(LbTest, NatAddressPoolSpreadsSourcesAndIsLocal) {
+  TearDown();
+  w_ = WorkerCtx{};
+  handoff_.clear();
+  start(policy_text(kThree, 1024, "[10.0.2.100, 10.0.2.101]"));
+  ASSERT_NE(snap_->local(0x0a000264), nullptr) << "the gateway owns (and answers ARP for) its NAT addresses";
+  std::map<uint32_t, int> sources;
+  for (uint16_t sport = 47000; sport < 47200; ++sport) {
+    run(build(pool_, tcp_from_client(kWebVip, sport, 80, kSyn)));
+    ASSERT_EQ(w_.tx[1].count, 1);
+    sources[rte_be_to_cpu_32(ipv4_of(w_.tx[1].pkts[0])->src_addr)]++;
+    clear_tx();
+  }
+  ASSERT_EQ(sources.size(), 2u);
+  EXPECT_GT(sources[0x0a000264], 60);
+  EXPECT_GT(sources[0x0a000265], 60);
+  // A reply to a pool address finds its flow.
+  run(build(pool_, tcp_from_client(kWebVip, 47000, 80, kAck)));
+  const rte_ipv4_hdr* ip = ipv4_of(w_.tx[1].pkts[0]);
+  const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(ip + 1);
+  const uint32_t src = rte_be_to_cpu_32(ip->src_addr), ep = rte_be_to_cpu_32(ip->dst_addr);
+  const uint16_t nat_port = rte_be_to_cpu_16(tcp->src_port);
+  clear_tx();
+  run(build(pool_, from_endpoint(ep, 8080, src, nat_port, IPPROTO_TCP, kAck)), 1);
+  rte_mbuf* back = only_tx(0);
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(back)->dst_addr), kClient);
 }
 
 TEST_F(LbTest, ReplyForAnotherWorkersPortIsHandedOff) {
