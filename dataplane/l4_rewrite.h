@@ -26,16 +26,16 @@ inline uint16_t* l4_checksum(void* l4, uint8_t proto) {
 inline void rewrite_tuple(rte_ipv4_hdr* ip, void* l4, uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst,
                           uint16_t dport) {
   auto* ports = static_cast<uint16_t*>(l4);  // source then destination port, for TCP and UDP alike
+  // The address change is common to both checksums (the pseudo-header holds the addresses).
+  const uint32_t addresses = checksum_delta32(ip->src_addr, src) + checksum_delta32(ip->dst_addr, dst);
   uint16_t* ck = l4_checksum(l4, proto);
   if (proto == IPPROTO_TCP || *ck != 0) {
-    uint16_t c = checksum_replace32(*ck, ip->src_addr, src);
-    c = checksum_replace32(c, ip->dst_addr, dst);
-    c = checksum_replace16(c, ports[0], sport);
-    c = checksum_replace16(c, ports[1], dport);
+    uint16_t c = checksum_apply(
+        *ck, addresses + checksum_delta16(ports[0], sport) + checksum_delta16(ports[1], dport));
     if (proto == IPPROTO_UDP && c == 0) c = 0xffff;  // 0 would mean "no checksum"
     *ck = c;
   }
-  ip->hdr_checksum = checksum_replace32(checksum_replace32(ip->hdr_checksum, ip->src_addr, src), ip->dst_addr, dst);
+  ip->hdr_checksum = checksum_apply(ip->hdr_checksum, addresses);
   ip->src_addr = src;
   ip->dst_addr = dst;
   ports[0] = sport;

@@ -311,10 +311,12 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
 
   FlowTable::Hit hits[kRxBurst];
   flows->lookup_burst(keys, count, hits);
+  const uint32_t size_before = flows->size();
   for (uint16_t i = 0; i < count; ++i) {
     const Candidate& c = cand[i];
     // A miss may be a flow created by an earlier packet of this burst.
-    const FlowTable::Hit hit = hits[i].flow != FlowTable::kNone ? hits[i] : flows->lookup(c.key);
+    const bool grew = flows->size() > size_before;
+    const FlowTable::Hit hit = hits[i].flow != FlowTable::kNone || !grew ? hits[i] : flows->lookup(c.key);
     if (hit.flow != FlowTable::kNone)
       established(w, s, in_port, c, hit);
     else if (c.to_vip)
