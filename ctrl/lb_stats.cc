@@ -43,6 +43,27 @@ const config::Service* find_service(const StatsSource& src, const std::string& n
 
 }  // namespace
 
+std::string services_table(const StatsSource& src) {
+  std::string out;
+  if (!src.registry) return out;
+  for (const auto& [name, rec] : src.registry->services()) {
+    const uint32_t slot = rec.slot;
+    out += fmt::format("service {} ({}){}: {} new flows, {} packets, {} bytes\n", name,
+                       config::ipv4_to_string(rec.vip), rec.in_policy ? "" : " removed, draining",
+                       service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.new_flows; }),
+                       service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.packets; }),
+                       service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.bytes; }));
+    for (const auto& [id, ep] : src.registry->endpoints()) {
+      if (id.service != name) continue;
+      const EndpointTotals t = endpoint_totals(src, ep.slot);
+      out += fmt::format("  {:<21} {:<8} weight {:<5} {:>10} new {:>8} active {:>12} packets\n",
+                         fmt::format("{}{}", config::ipv4_to_string(id.address), id.port ? fmt::format(":{}", id.port) : ""),
+                         ep.draining ? "draining" : "active", ep.weight, t.new_flows, t.active_flows, t.packets);
+    }
+  }
+  return out;
+}
+
 std::string services_json(const StatsSource& src) {
   std::string out = "[";
   if (!src.registry) return out + "]";

@@ -135,10 +135,11 @@ std::string stats_table(const StatsSource& src) {
   for (size_t w = 0; w < src.worker_lcores.size(); ++w) {
     const WorkerCounters& c = src.workers[w];
     const uint64_t rx = worker_rx(src, c);
-    out += fmt::format("worker {} (lcore {}): {} packets, {:.0f} cycles/packet busy\n", w, src.worker_lcores[w], rx,
-                       rx ? static_cast<double>(c.busy_cycles.get()) / rx : 0.0);
+    out += fmt::format("worker {} (lcore {}): {} packets, {:.0f} cycles/packet busy, {} flows tracked\n", w,
+                       src.worker_lcores[w], rx, rx ? static_cast<double>(c.busy_cycles.get()) / rx : 0.0,
+                       c.flows.get());
   }
-  return out;
+  return out + services_table(src);
 }
 
 }  // namespace meshplane::ctrl

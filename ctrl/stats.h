@@ -32,6 +32,7 @@ struct StatsSource {
 std::string stats_json(const StatsSource& src);
 // The "services" array of stats_json: per service and endpoint, summed over workers.
 std::string services_json(const StatsSource& src);
+std::string services_table(const StatsSource& src);
 std::string stats_table(const StatsSource& src);
 
 }  // namespace meshplane::ctrl

@@ -2,7 +2,8 @@
 """The built-in demo: a client host and a server host in network namespaces,
 joined through meshplane (veth + net_af_packet). Real kernel traffic crosses
 it (ARP, ping, traceroute-style TTL expiry, an HTTP download checked end to
-end), then the gateway's counters are printed and everything is cleaned up."""
+end, hundreds of connections load-balanced over three backends), then the
+gateway's counters are printed and everything is cleaned up."""
 import hashlib
 import os
 import shutil
@@ -11,6 +12,17 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 from topology import Daemon, Topology  # noqa: E402
+
+
+SERVICES = """
+load_balancer:
+  flow_capacity: 65536
+services:
+  - name: web
+    vip: 10.30.0.10
+    ports: [{protocol: tcp, port: 80, target_port: 8080}]
+    endpoints: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]
+"""
 
 
 def step(title):
@@ -24,14 +36,15 @@ def show(result):
 
 
 def main():
-    topo = Topology(prefix="mpdemo")
+    topo = Topology(prefix="mpdemo", backends=3)
     gateway = None
     server = None
+    backends = []
     webroot = tempfile.mkdtemp(prefix="meshplane-demo-")
     try:
         step("topology: client 10.10.1.2 -> [10.10.1.1 meshplane 10.10.2.1] -> server 10.10.2.2 (+10.20.0.1 behind it)")
         topo.up()
-        gateway = Daemon(topo.policy(), name="demo").start()
+        gateway = Daemon(topo.policy(SERVICES), name="demo").start()
         print(f"   meshplane pid {gateway.proc.pid}, policy {gateway.config}")
 
         step("ping the gateway, then the server through it (TTL 64 -> 63: one routed hop)")
@@ -60,15 +73,23 @@ def main():
             same = hashlib.sha256(f.read()).digest() == hashlib.sha256(blob).digest()
         print(f"   sha256 of the download {'matches' if same else 'DOES NOT MATCH'} the served file")
 
+        step("load balancing: 300 connections to VIP 10.30.0.10:80, three backends (b1-b3) behind full NAT")
+        backends = topo.named_servers()
+        answers, errors = topo.lb_client("http", "10.30.0.10", 80, 300, parallel=16)
+        print(f"   answered by: {dict(sorted(answers.items()))}, errors: {len(errors)}")
+        balanced = not errors and sum(answers.values()) == 300 and len(answers) == 3
+
         step("meshplane's counters (SIGTERM: workers stop, ports close, final counters printed)")
         gateway.stop()
         print("   " + gateway.output().strip().replace("\n", "\n   "))
-        ok = same and gateway.proc.returncode == 0
+        ok = same and balanced and gateway.proc.returncode == 0
         print(f"\ndemo {'succeeded' if ok else 'FAILED'}")
         return 0 if ok else 1
     finally:
         if server:
             server.kill()
+        for b in backends:
+            b.kill()
         if gateway:
             gateway.stop()
         topo.down()
