@@ -108,11 +108,32 @@ def test_udp_service(lb):
     assert service(s, "dns")["drops"]["vip_unknown_port"] == 0
 
 
+def tshark_ipip(topo, backend, count):
+    """tshark (an independent decoder) on a backend, for IP-in-IP frames: one line per frame."""
+    p = subprocess.Popen(["ip", "netns", "exec", backend, "tshark", "-l", "-n", "-i", "eth0", "-f", "ip proto 4",
+                          "-c", str(count), "-a", "duration:30", "-o", "ip.check_checksum:TRUE", "-T", "fields", "-E", "separator=;",
+                          "-e", "ip.src", "-e", "ip.dst", "-e", "ip.proto", "-e", "tcp.dstport", "-e", "ip.checksum.status"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while "Capturing on" not in p.stderr.readline():
+        assert p.poll() is None, "tshark did not start"
+    return p
+
+
 def test_direct_return_through_ipip(lb):
     topo, d = lb
     before = {b: topo.tunnel_rx_packets(b) for b in topo.backends}
+    capture = tshark_ipip(topo, "mpl-b3", 10)
     answers, errors = topo.lb_client("http", VIDEO, 8443, 100, parallel=8)
     assert errors == []
+    frames = capture.communicate(timeout=30)[0].split()
+    assert len(frames) == 10, frames
+    for f in frames:
+        src, dst, proto, dport, checksums = f.split(";")
+        # Outer then inner header, as tshark decodes them.
+        assert src == f"{topo.gw_server_ip},{topo.client_ip}", f
+        assert dst == f"10.10.2.13,{VIDEO}", f
+        assert proto == "4,6" and dport == "8443", f
+        assert checksums == "1,1", f"tshark verifies both IP header checksums: {f}"
     assert set(answers) == {"b2", "b3"}, answers
     after = {b: topo.tunnel_rx_packets(b) for b in topo.backends}
     assert after["mpl-b1"] == before["mpl-b1"], "b1 is not an endpoint of the direct-return service"
