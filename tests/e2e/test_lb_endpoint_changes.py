@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from topology import Daemon, Topology
+from topology import lb_rig
 
 VIP = "10.30.0.10"
 SIZE, RATE = 6_000_000, 1_500_000  # a 4-second transfer
@@ -33,15 +33,8 @@ services:
 
 @pytest.fixture(scope="module")
 def rig():
-    topo = Topology(prefix="mpr", backends=3).up()
-    servers = topo.named_servers()
-    d = Daemon(topo.policy(services(["b1", "b2"])), name="lb-reload").start()
-    yield topo, d
-    for p in servers:
-        p.kill()
-        p.wait()
-    assert d.stop() == 0
-    topo.down()
+    with lb_rig("mpr", services(["b1", "b2"])) as r:
+        yield r
 
 
 def expected_stream():

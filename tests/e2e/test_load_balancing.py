@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from topology import EAL_ARGS, Daemon, Topology
+from topology import EAL_ARGS, lb_rig
 
 TWO_WORKERS = ["--lcores", "0@0,1@1,2@1"] + EAL_ARGS[2:]
 WEB, WEIGHTED, CANARY, DNS, VIDEO = "10.30.0.10", "10.30.0.11", "10.30.0.12", "10.30.0.53", "10.30.0.20"
@@ -50,16 +50,9 @@ services:
 
 @pytest.fixture(scope="module")
 def lb():
-    topo = Topology(prefix="mpl", backends=3).up()
-    servers = [topo.direct_return(b, VIDEO) for b in topo.backends]
-    servers += topo.named_servers(http_ports=(8080, 8443), udp_ports=(5353,))
-    d = Daemon(topo.policy(SERVICES, qpairs=2), name="lb", eal_args=TWO_WORKERS).start()
-    yield topo, d
-    for p in servers:
-        p.kill()
-        p.wait()
-    assert d.stop() == 0
-    topo.down()
+    with lb_rig("mpl", SERVICES, eal_args=TWO_WORKERS, qpairs=2, direct_return_vip=VIDEO, http_ports=(8080, 8443),
+                udp_ports=(5353,)) as rig:
+        yield rig
 
 
 def service(stats, name):

@@ -6,6 +6,7 @@ the same topology:
     client ns (10.10.1.2/24) --veth-- [port client 10.10.1.1] meshplane
     server ns (10.10.2.2/24, 10.20.0.1/32 on lo) --veth-- [port server 10.10.2.1]
 """
+import contextlib
 import json
 import os
 import signal
@@ -176,6 +177,29 @@ icmp:
 dataplane:
   mbufs: 4095
 {extra}"""
+
+
+@contextlib.contextmanager
+def lb_rig(prefix, services, backends=3, eal_args=None, qpairs=1, direct_return_vip=None, http_ports=(8080,),
+           udp_ports=()):
+    """Backends running self-naming servers behind a meshplane with `services`
+    (policy YAML); yields (topology, daemon) and tears everything down."""
+    topo = Topology(prefix=prefix, backends=backends).up()
+    procs = []
+    try:
+        if direct_return_vip:
+            procs += [topo.direct_return(b, direct_return_vip) for b in topo.backends]
+        procs += topo.named_servers(http_ports=http_ports, udp_ports=udp_ports)
+        d = Daemon(topo.policy(services, qpairs=qpairs), name=prefix, eal_args=eal_args).start()
+        try:
+            yield topo, d
+        finally:
+            assert d.stop() == 0
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        topo.down()
 
 
 class Daemon:
