@@ -86,6 +86,7 @@ class Daemon {
  private:
   void start();
   void start_load_balancer();
+  void reset_fresh_slots();
   void end_drains(Clock::time_point now);
   void control_loop();
   void drain_punts(Clock::time_point now);
@@ -216,14 +217,15 @@ void Daemon::start() {
 // Flow tables, counters and hand-off rings are sized once, at start.
 void Daemon::start_load_balancer() {
   const auto& lb = policy_.load_balancer;
-  registry_ = std::make_unique<LbRegistry>(lb.max_services, lb.max_endpoints);
+  const auto& t = lb.timeouts;
+  const uint32_t longest = std::max({t.tcp_syn, t.tcp_established, t.tcp_closing, t.tcp_reset, t.udp});
+  registry_ = std::make_unique<LbRegistry>(lb.max_services, lb.max_endpoints, std::chrono::seconds(longest + 1));
   if (auto error = registry_->update(policy_.services, Clock::now()); !error.empty())
     throw std::runtime_error(error);
   const uint32_t nat_ports = lb.nat_port_max - lb.nat_port_min + 1u;
   if (nat_ports / worker_count_ < 64)
     throw std::runtime_error(fmt::format("the NAT port range {}-{} gives each of {} workers fewer than 64 ports",
                                          lb.nat_port_min, lb.nat_port_max, worker_count_));
-  const auto& t = lb.timeouts;
   const dataplane::FlowTimeouts timeouts{t.tcp_syn * 1000, t.tcp_established * 1000, t.tcp_closing * 1000,
                                          t.tcp_reset * 1000, t.udp * 1000};
   service_counters_ = std::make_unique<dataplane::ServiceCounters[]>(size_t{worker_count_} * lb.max_services);
@@ -246,6 +248,23 @@ void Daemon::start_load_balancer() {
   }
   log::info("load balancer: {} service(s), {} flows per worker ({} MiB each)", policy_.services.size(),
             lb.flow_capacity, flow_tables_[0]->memory_bytes() >> 20);
+}
+
+// A reused slot still holds its previous owner's totals; no worker touches it
+// now (quarantine), so the control thread may zero it before publishing.
+void Daemon::reset_fresh_slots() {
+  const auto& lb = policy_.load_balancer;
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    for (uint32_t slot : registry_->fresh_service_slots()) {
+      auto& c = service_counters_[size_t{w} * lb.max_services + slot];
+      for (auto* k : {&c.new_flows, &c.stateless_flows, &c.packets, &c.bytes}) k->set(0);
+      for (auto& d : c.drops) d.set(0);
+    }
+    for (uint32_t slot : registry_->fresh_endpoint_slots()) {
+      auto& c = endpoint_counters_[size_t{w} * lb.max_endpoints + slot];
+      for (auto* k : {&c.new_flows, &c.active_flows, &c.packets, &c.bytes}) k->set(0);
+    }
+  }
 }
 
 // Endpoints whose drain time is over lose their slot; workers see them gone
@@ -308,9 +327,10 @@ void Daemon::reload() {
     log::error("reload rejected, generation {} stays: {}", generation_, compiled.error);
     return;
   }
+  *registry_ = std::move(registry);
+  reset_fresh_slots();
   snapshots_->publish(std::move(compiled.snapshot));
   ++generation_;
-  *registry_ = std::move(registry);
   policy_ = std::move(loaded.policy);
   resolver_->configure(policy_.neighbour_table);
   resolver_->set_static(policy_, *snapshots_->current());

@@ -8,10 +8,17 @@
 
 namespace meshplane::ctrl {
 
-LbRegistry::LbRegistry(uint32_t max_services, uint32_t max_endpoints)
-    : max_services_(max_services), max_endpoints_(max_endpoints) {
-  for (uint32_t i = 0; i < max_services; ++i) free_services_.push_back(i);
-  for (uint32_t i = 0; i < max_endpoints; ++i) free_endpoints_.push_back(i);
+LbRegistry::LbRegistry(uint32_t max_services, uint32_t max_endpoints, Clock::duration quarantine)
+    : max_services_(max_services), max_endpoints_(max_endpoints), quarantine_(quarantine) {
+  for (uint32_t i = 0; i < max_services; ++i) free_services_.push_back({i, {}});
+  for (uint32_t i = 0; i < max_endpoints; ++i) free_endpoints_.push_back({i, {}});
+}
+
+bool LbRegistry::take(std::deque<FreeSlot>& free, Clock::time_point now, uint32_t& slot) {
+  if (free.empty() || free.front().reusable > now) return false;
+  slot = free.front().slot;
+  free.pop_front();
+  return true;
 }
 
 std::string LbRegistry::endpoint_name(const EndpointId& id) {
@@ -21,6 +28,8 @@ std::string LbRegistry::endpoint_name(const EndpointId& id) {
 
 std::string LbRegistry::update(const std::vector<config::Service>& services, Clock::time_point now) {
   LbRegistry next = *this;
+  next.fresh_services_.clear();
+  next.fresh_endpoints_.clear();
   if (auto error = next.apply(services, now); !error.empty()) return error;
   *this = std::move(next);
   return {};
@@ -33,9 +42,12 @@ std::string LbRegistry::apply(const std::vector<config::Service>& services, Cloc
     listed_services.insert(s.name);
     auto it = services_.find(s.name);
     if (it == services_.end()) {
-      if (free_services_.empty()) return fmt::format("no service slot left for '{}' (max_services {})", s.name, max_services_);
-      it = services_.emplace(s.name, ServiceRecord{free_services_.front()}).first;
-      free_services_.pop_front();
+      uint32_t slot;
+      if (!take(free_services_, now, slot))
+        return fmt::format("no service slot free for '{}' (max_services {}; removed services' slots are reused "
+                           "once their flows have timed out)", s.name, max_services_);
+      it = services_.emplace(s.name, ServiceRecord{slot}).first;
+      fresh_services_.push_back(slot);
     }
     it->second.vip = s.vip;
     it->second.in_policy = true;
@@ -45,10 +57,12 @@ std::string LbRegistry::apply(const std::vector<config::Service>& services, Cloc
       listed.insert(id);
       auto ep = endpoints_.find(id);
       if (ep == endpoints_.end()) {
-        if (free_endpoints_.empty())
-          return fmt::format("no endpoint slot left for {} (max_endpoints {})", endpoint_name(id), max_endpoints_);
-        ep = endpoints_.emplace(id, EndpointRecord{free_endpoints_.front()}).first;
-        free_endpoints_.pop_front();
+        uint32_t slot;
+        if (!take(free_endpoints_, now, slot))
+          return fmt::format("no endpoint slot free for {} (max_endpoints {}; removed endpoints' slots are reused "
+                             "once their flows have timed out)", endpoint_name(id), max_endpoints_);
+        ep = endpoints_.emplace(id, EndpointRecord{slot}).first;
+        fresh_endpoints_.push_back(slot);
       }
       ep->second.subset = e.subset;
       ep->second.weight = e.weight;
@@ -72,7 +86,7 @@ std::vector<std::string> LbRegistry::expire(Clock::time_point now) {
   for (auto it = endpoints_.begin(); it != endpoints_.end();) {
     if (it->second.draining && it->second.drain_until <= now) {
       done.push_back(endpoint_name(it->first));
-      free_endpoints_.push_back(it->second.slot);
+      free_endpoints_.push_back({it->second.slot, now + quarantine_});
       it = endpoints_.erase(it);
     } else {
       ++it;
@@ -83,7 +97,7 @@ std::vector<std::string> LbRegistry::expire(Clock::time_point now) {
   for (const auto& [id, rec] : endpoints_) busy.insert(id.service);
   for (auto it = services_.begin(); it != services_.end();) {
     if (!it->second.in_policy && !busy.count(it->first)) {
-      free_services_.push_back(it->second.slot);
+      free_services_.push_back({it->second.slot, now + quarantine_});
       it = services_.erase(it);
     } else {
       ++it;

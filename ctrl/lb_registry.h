@@ -1,9 +1,10 @@
 // Stable identities for services and endpoints across policy changes. Each
 // gets a slot, which names its counters in every worker and its liveness in
 // every snapshot. An endpoint that leaves the policy drains: it keeps its slot
-// (so its flows keep working) until its service's drain_seconds pass. Freed
-// slots are reused oldest first, so a slot does not come back while flows of
-// its previous owner could still be around.
+// (so its flows keep working) until its service's drain_seconds pass. A freed
+// slot rests for `quarantine` (the longest flow timeout) before reuse, so no
+// flow of its previous owner can be left in any worker's table; its counters
+// are then zeroed (fresh_*_slots) before the new owner's first snapshot.
 #pragma once
 
 #include <chrono>
@@ -42,12 +43,15 @@ class LbRegistry {
     uint32_t drain_seconds = 0;
   };
 
-  LbRegistry(uint32_t max_services, uint32_t max_endpoints);
+  LbRegistry(uint32_t max_services, uint32_t max_endpoints, Clock::duration quarantine = {});
 
   // Brings the slots in line with `services` at time `now`: new services and
   // endpoints get slots, endpoints that left start draining, endpoints listed
   // again stop draining. On error (out of slots) the registry is unchanged.
+  // Slots handed out by this call are listed in fresh_*_slots until the next.
   std::string update(const std::vector<config::Service>& services, Clock::time_point now);
+  const std::vector<uint32_t>& fresh_service_slots() const { return fresh_services_; }
+  const std::vector<uint32_t>& fresh_endpoint_slots() const { return fresh_endpoints_; }
 
   // Ends the drains that are over; the names of the endpoints that finished.
   std::vector<std::string> expire(Clock::time_point now);
@@ -62,12 +66,19 @@ class LbRegistry {
   static std::string endpoint_name(const EndpointId& id);
 
  private:
+  struct FreeSlot {
+    uint32_t slot;
+    Clock::time_point reusable;
+  };
   std::string apply(const std::vector<config::Service>& services, Clock::time_point now);
+  static bool take(std::deque<FreeSlot>& free, Clock::time_point now, uint32_t& slot);
 
   uint32_t max_services_, max_endpoints_;
+  Clock::duration quarantine_;
+  std::vector<uint32_t> fresh_services_, fresh_endpoints_;
   std::map<std::string, ServiceRecord> services_;
   std::map<EndpointId, EndpointRecord> endpoints_;
-  std::deque<uint32_t> free_services_, free_endpoints_;
+  std::deque<FreeSlot> free_services_, free_endpoints_;  // oldest first
 };
 
 }  // namespace meshplane::ctrl

@@ -138,6 +138,7 @@ void unknown_port(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candi
 const LbEndpoint* choose(const LbService& svc, uint32_t h) {
   const LbSubset* subset = &svc.subsets[0];
   if (svc.subsets.size() > 1) {
+    if (svc.subset_weight_total == 0) return nullptr;
     // An odd multiply decorrelates the subset pick from the Maglev slot (both use high bits).
     uint32_t pick = static_cast<uint32_t>((uint64_t{h * 0x9E3779B1u} * svc.subset_weight_total) >> 32);
     for (const auto& sub : svc.subsets) {
