@@ -4,8 +4,10 @@
 
 #include <filesystem>
 #include <string>
+#include <tuple>
 
 #include "config/address.h"
+#include "config/emitter.h"
 
 namespace meshplane::config {
 namespace {
@@ -130,6 +132,38 @@ TEST(Parser, EveryExampleLoads) {
     ++seen;
   }
   EXPECT_GT(seen, 0);
+}
+
+// Every example survives emit -> parse: the same policy comes back (compared
+// through a second emit, which leaves out positions).
+TEST(Emitter, RoundTripsEveryExample) {
+  int seen = 0;
+  for (const auto& e : std::filesystem::directory_iterator(MESHPLANE_SOURCE_ROOT "/config/examples")) {
+    if (e.path().extension() != ".yaml") continue;
+    auto original = load_policy_file(e.path());
+    ASSERT_TRUE(original.ok()) << format(original.errors);
+    const std::string text = to_yaml(original.policy);
+    auto again = load_policy_text(text, "emitted");
+    ASSERT_TRUE(again.ok()) << format(again.errors) << text;
+    EXPECT_EQ(to_yaml(again.policy), text);
+    ASSERT_EQ(again.policy.services.size(), original.policy.services.size());
+    for (size_t i = 0; i < original.policy.services.size(); ++i) {
+      const Service &a = original.policy.services[i], &b = again.policy.services[i];
+      EXPECT_EQ(std::tie(a.name, a.vip, a.mode, a.unknown_port, a.table_size, a.drain_seconds),
+                std::tie(b.name, b.vip, b.mode, b.unknown_port, b.table_size, b.drain_seconds));
+      ASSERT_EQ(a.endpoints.size(), b.endpoints.size());
+      for (size_t j = 0; j < a.endpoints.size(); ++j)
+        EXPECT_EQ(std::tie(a.endpoints[j].address, a.endpoints[j].port, a.endpoints[j].weight, a.endpoints[j].subset),
+                  std::tie(b.endpoints[j].address, b.endpoints[j].port, b.endpoints[j].weight, b.endpoints[j].subset));
+      ASSERT_EQ(a.ports.size(), b.ports.size());
+      EXPECT_EQ(a.ports[0].target_port, b.ports[0].target_port);
+      EXPECT_EQ(a.subsets.size(), b.subsets.size());
+    }
+    EXPECT_EQ(again.policy.load_balancer.flow_capacity, original.policy.load_balancer.flow_capacity);
+    EXPECT_EQ(again.policy.routes.size(), original.policy.routes.size());
+    ++seen;
+  }
+  EXPECT_GT(seen, 1);
 }
 
 TEST(Address, ParsesAndRejects) {

@@ -1,0 +1,121 @@
+#include "config/emitter.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/address.h"
+
+namespace meshplane::config {
+namespace {
+
+void emit_ports(YAML::Emitter& out, const Policy& p) {
+  out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
+  for (const auto& port : p.ports) {
+    out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << port.name << YAML::Key << "device" << YAML::Value
+        << port.device;
+    if (port.mac) out << YAML::Key << "mac" << YAML::Value << mac_to_string(*port.mac);
+    out << YAML::Key << "addresses" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& a : port.addresses) out << prefix_to_string(a);
+    out << YAML::EndSeq << YAML::Key << "mtu" << YAML::Value << port.mtu << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
+void emit_routes(YAML::Emitter& out, const Policy& p) {
+  if (!p.routes.empty()) {
+    out << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
+    for (const auto& r : p.routes) {
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "prefix" << YAML::Value << prefix_to_string(r.prefix)
+          << YAML::Key << "via" << YAML::Value << ipv4_to_string(r.via);
+      if (!r.port.empty()) out << YAML::Key << "port" << YAML::Value << r.port;
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+  if (!p.neighbours.empty()) {
+    out << YAML::Key << "neighbours" << YAML::Value << YAML::BeginSeq;
+    for (const auto& n : p.neighbours)
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "address" << YAML::Value << ipv4_to_string(n.address)
+          << YAML::Key << "mac" << YAML::Value << mac_to_string(n.mac) << YAML::Key << "port" << YAML::Value << n.port
+          << YAML::EndMap;
+    out << YAML::EndSeq;
+  }
+}
+
+void emit_settings(YAML::Emitter& out, const Policy& p) {
+  out << YAML::Key << "icmp" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "errors_per_second"
+      << YAML::Value << p.icmp.errors_per_second << YAML::Key << "errors_burst" << YAML::Value << p.icmp.errors_burst
+      << YAML::EndMap;
+  const auto& n = p.neighbour_table;
+  out << YAML::Key << "neighbour_table" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "capacity"
+      << YAML::Value << n.capacity << YAML::Key << "reachable_seconds" << YAML::Value << n.reachable_seconds
+      << YAML::Key << "probes" << YAML::Value << n.probes << YAML::Key << "queue_per_neighbour" << YAML::Value
+      << n.queue_per_neighbour << YAML::EndMap;
+  const auto& d = p.dataplane;
+  out << YAML::Key << "dataplane" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "mbufs"
+      << YAML::Value << d.mbufs << YAML::Key << "rx_descriptors" << YAML::Value << d.rx_descriptors << YAML::Key
+      << "tx_descriptors" << YAML::Value << d.tx_descriptors << YAML::Key << "punt_ring_size" << YAML::Value
+      << d.punt_ring_size << YAML::EndMap;
+  const auto& lb = p.load_balancer;
+  const auto& t = lb.timeouts;
+  out << YAML::Key << "load_balancer" << YAML::Value << YAML::BeginMap << YAML::Key << "flow_capacity"
+      << YAML::Value << lb.flow_capacity << YAML::Key << "nat_port_min" << YAML::Value << lb.nat_port_min << YAML::Key
+      << "nat_port_max" << YAML::Value << lb.nat_port_max << YAML::Key << "nat_addresses" << YAML::Value << YAML::Flow
+      << YAML::BeginSeq;
+  for (uint32_t a : lb.nat_addresses) out << ipv4_to_string(a);
+  out << YAML::EndSeq << YAML::Key << "max_services" << YAML::Value << lb.max_services << YAML::Key
+      << "max_endpoints" << YAML::Value << lb.max_endpoints << YAML::Key << "timeouts" << YAML::Value << YAML::Flow
+      << YAML::BeginMap << YAML::Key << "tcp_syn" << YAML::Value << t.tcp_syn << YAML::Key << "tcp_established"
+      << YAML::Value << t.tcp_established << YAML::Key << "tcp_closing" << YAML::Value << t.tcp_closing << YAML::Key
+      << "tcp_reset" << YAML::Value << t.tcp_reset << YAML::Key << "udp" << YAML::Value << t.udp << YAML::EndMap
+      << YAML::EndMap;
+}
+
+void emit_service(YAML::Emitter& out, const Service& s) {
+  out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << s.name << YAML::Key << "vip" << YAML::Value
+      << ipv4_to_string(s.vip) << YAML::Key << "mode" << YAML::Value
+      << (s.mode == LbMode::kNat ? "nat" : "direct_return") << YAML::Key << "unknown_port" << YAML::Value
+      << (s.unknown_port == UnknownPort::kDrop ? "drop" : "reject") << YAML::Key << "table_size" << YAML::Value
+      << s.table_size << YAML::Key << "drain_seconds" << YAML::Value << s.drain_seconds;
+  out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
+  for (const auto& p : s.ports)
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "protocol" << YAML::Value
+        << (p.protocol == Protocol::kTcp ? "tcp" : "udp") << YAML::Key << "port" << YAML::Value << p.port
+        << YAML::Key << "target_port" << YAML::Value << p.target_port << YAML::EndMap;
+  out << YAML::EndSeq;
+  if (!s.subsets.empty()) {
+    out << YAML::Key << "subsets" << YAML::Value << YAML::BeginSeq;
+    for (const auto& sub : s.subsets)
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << sub.name << YAML::Key << "weight"
+          << YAML::Value << sub.weight << YAML::EndMap;
+    out << YAML::EndSeq;
+  }
+  out << YAML::Key << "endpoints" << YAML::Value << YAML::BeginSeq;
+  for (const auto& e : s.endpoints) {
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "address" << YAML::Value << ipv4_to_string(e.address);
+    if (e.port) out << YAML::Key << "port" << YAML::Value << e.port;
+    out << YAML::Key << "weight" << YAML::Value << e.weight;
+    if (!e.subset.empty()) out << YAML::Key << "subset" << YAML::Value << e.subset;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq << YAML::EndMap;
+}
+
+}  // namespace
+
+std::string to_yaml(const Policy& policy) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  if (!policy.node.empty()) out << YAML::Key << "node" << YAML::Value << policy.node;
+  emit_ports(out, policy);
+  emit_routes(out, policy);
+  emit_settings(out, policy);
+  if (!policy.services.empty()) {
+    out << YAML::Key << "services" << YAML::Value << YAML::BeginSeq;
+    for (const auto& s : policy.services) emit_service(out, s);
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace meshplane::config
