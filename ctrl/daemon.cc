@@ -11,12 +11,15 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <stdexcept>
 #include <thread>
 
 #include "config/parser.h"
+#include "ctrl/api_server.h"
 #include "ctrl/lb_registry.h"
+#include "ctrl/policy_manager.h"
 #include "ctrl/log.h"
 #include "ctrl/neighbour_resolver.h"
 #include "ctrl/port_setup.h"
@@ -53,30 +56,6 @@ void install_signal_handlers() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaction(sig, &sa, nullptr);
 }
 
-// Ports, MACs, MTUs and pool sizes are fixed while running; routes, addresses,
-// neighbours and limits can change on reload.
-std::string restart_only_change(const config::Policy& a, const config::Policy& b) {
-  if (a.ports.size() != b.ports.size()) return "the number of ports changed";
-  for (size_t i = 0; i < a.ports.size(); ++i) {
-    const auto &x = a.ports[i], &y = b.ports[i];
-    if (x.name != y.name || x.device != y.device || x.mac != y.mac || x.mtu != y.mtu)
-      return fmt::format("port '{}' changed its name, device, mac or mtu", x.name);
-  }
-  const auto &p = a.dataplane, &q = b.dataplane;
-  if (p.mbufs != q.mbufs || p.rx_descriptors != q.rx_descriptors || p.tx_descriptors != q.tx_descriptors ||
-      p.punt_ring_size != q.punt_ring_size)
-    return "the dataplane section changed";
-  if (a.neighbour_table.capacity != b.neighbour_table.capacity) return "neighbour_table.capacity changed";
-  const auto &l = a.load_balancer, &m = b.load_balancer;
-  const auto &t = l.timeouts, &u = m.timeouts;
-  if (l.flow_capacity != m.flow_capacity || l.nat_port_min != m.nat_port_min || l.nat_port_max != m.nat_port_max ||
-      l.max_services != m.max_services || l.max_endpoints != m.max_endpoints || t.tcp_syn != u.tcp_syn ||
-      t.tcp_established != u.tcp_established || t.tcp_closing != u.tcp_closing || t.tcp_reset != u.tcp_reset ||
-      t.udp != u.udp)
-    return "the load_balancer section changed";
-  return {};
-}
-
 class Daemon {
  public:
   explicit Daemon(const DaemonOptions& options) : options_(options) {}
@@ -86,8 +65,9 @@ class Daemon {
  private:
   void start();
   void start_load_balancer();
-  void reset_fresh_slots();
+  void reset_fresh_slots(const LbRegistry& registry);
   void end_drains(Clock::time_point now);
+  StatusInfo status() const;
   void control_loop();
   void drain_punts(Clock::time_point now);
   void transmit(uint16_t port, rte_mbuf* m);
@@ -97,7 +77,7 @@ class Daemon {
   void stop_workers();
 
   DaemonOptions options_;
-  config::Policy policy_;
+  config::Policy policy_;  // as started: fixes ports, pools and table sizes; manager_ has the running one
   Clock::time_point started_ = Clock::now();
   uint16_t worker_count_ = 0;
   std::vector<unsigned> worker_lcores_;
@@ -109,14 +89,16 @@ class Daemon {
   std::unique_ptr<dataplane::WorkerCounters[]> counters_;  // workers, then the control thread
   std::unique_ptr<dataplane::WorkerCtx[]> workers_;
   std::unique_ptr<NeighbourResolver> resolver_;
-  std::unique_ptr<LbRegistry> registry_;
+  std::unique_ptr<PolicyManager> manager_;
+  uint64_t before_event_ = 0;  // last event logged
+  ControlQueue api_queue_;
+  std::unique_ptr<ApiServer> api_;
   std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
   std::unique_ptr<dataplane::EndpointCounters[]> endpoint_counters_;  // worker-major, max_endpoints each
   std::vector<rte_ring*> handoff_rings_;                               // one per worker
   std::atomic<bool> stop_workers_{false};
   bool workers_running_ = false;
-  uint64_t generation_ = 0;
 };
 
 Daemon::~Daemon() {
@@ -194,34 +176,42 @@ void Daemon::start() {
 
   start_load_balancer();
 
-  auto compiled = compile_snapshot(policy_, bindings_, ++generation_, registry_.get());
-  if (!compiled.snapshot) throw std::runtime_error(compiled.error);
-  snapshots_->publish(std::move(compiled.snapshot));
-
   resolver_ = std::make_unique<NeighbourResolver>(
       *neighbours_, pool_, [this](uint16_t port, rte_mbuf* m) { transmit(port, m); }, counters_[worker_count_]);
-  resolver_->configure(policy_.neighbour_table);
-  resolver_->set_static(policy_, *snapshots_->current());
-  resolver_->announce(*snapshots_->current());
+  PolicyManager::Hooks hooks;
+  hooks.publish = [this](std::unique_ptr<dataplane::Snapshot> s) { snapshots_->publish(std::move(s)); };
+  hooks.fresh_slots = [this](const LbRegistry& r) { reset_fresh_slots(r); };
+  hooks.published = [this](const config::Policy& p, const dataplane::Snapshot& s) {
+    resolver_->configure(p.neighbour_table);
+    resolver_->set_static(p, s);
+    resolver_->announce(s);
+  };
+  manager_ = std::make_unique<PolicyManager>(policy_, bindings_, std::move(hooks), Clock::now());
+
+  ApiContext api;
+  api.queue = &api_queue_;
+  api.manager = manager_.get();
+  api.events = &manager_->events();
+  api.stats_json = [this] { return stats_json(stats_source()); };
+  api.status = [this] { return status(); };
+  api_ = std::make_unique<ApiServer>(options_.socket_path.empty() ? options_.run_dir + "/meshplane.sock"
+                                                                  : options_.socket_path,
+                                     std::move(api));
 
   for (uint16_t w = 0; w < worker_count_; ++w)
     if (int rc = rte_eal_remote_launch(dataplane::worker_main, &workers_[w], worker_lcores_[w]); rc != 0)
       throw std::runtime_error(fmt::format("cannot launch worker on lcore {}: {}", worker_lcores_[w],
                                            rte_strerror(-rc)));
   workers_running_ = true;
-  log::info("meshplane {} running: {} port(s), {} worker(s) on lcore(s) {}, policy generation {} from {}",
-            MESHPLANE_VERSION, ports_.size(), worker_count_, fmt::join(worker_lcores_, ","), generation_,
-            options_.config_path);
+  log::info("meshplane {} running: {} port(s), {} worker(s) on lcore(s) {}, policy generation {} from {}, API on {}",
+            MESHPLANE_VERSION, ports_.size(), worker_count_, fmt::join(worker_lcores_, ","), manager_->generation(),
+            options_.config_path, api_->socket_path());
 }
 
 // Flow tables, counters and hand-off rings are sized once, at start.
 void Daemon::start_load_balancer() {
   const auto& lb = policy_.load_balancer;
   const auto& t = lb.timeouts;
-  const uint32_t longest = std::max({t.tcp_syn, t.tcp_established, t.tcp_closing, t.tcp_reset, t.udp});
-  registry_ = std::make_unique<LbRegistry>(lb.max_services, lb.max_endpoints, std::chrono::seconds(longest + 1));
-  if (auto error = registry_->update(policy_.services, Clock::now()); !error.empty())
-    throw std::runtime_error(error);
   const uint32_t nat_ports = lb.nat_port_max - lb.nat_port_min + 1u;
   if (nat_ports / worker_count_ < 64)
     throw std::runtime_error(fmt::format("the NAT port range {}-{} gives each of {} workers fewer than 64 ports",
@@ -252,15 +242,15 @@ void Daemon::start_load_balancer() {
 
 // A reused slot still holds its previous owner's totals; no worker touches it
 // now (quarantine), so the control thread may zero it before publishing.
-void Daemon::reset_fresh_slots() {
+void Daemon::reset_fresh_slots(const LbRegistry& registry) {
   const auto& lb = policy_.load_balancer;
   for (uint16_t w = 0; w < worker_count_; ++w) {
-    for (uint32_t slot : registry_->fresh_service_slots()) {
+    for (uint32_t slot : registry.fresh_service_slots()) {
       auto& c = service_counters_[size_t{w} * lb.max_services + slot];
       for (auto* k : {&c.new_flows, &c.stateless_flows, &c.packets, &c.bytes}) k->set(0);
       for (auto& d : c.drops) d.set(0);
     }
-    for (uint32_t slot : registry_->fresh_endpoint_slots()) {
+    for (uint32_t slot : registry.fresh_endpoint_slots()) {
       auto& c = endpoint_counters_[size_t{w} * lb.max_endpoints + slot];
       for (auto* k : {&c.new_flows, &c.active_flows, &c.packets, &c.bytes}) k->set(0);
     }
@@ -270,16 +260,13 @@ void Daemon::reset_fresh_slots() {
 // Endpoints whose drain time is over lose their slot; workers see them gone
 // with the next snapshot and end their remaining flows.
 void Daemon::end_drains(Clock::time_point now) {
-  const auto finished = registry_->expire(now);
-  if (finished.empty()) return;
-  auto compiled = compile_snapshot(policy_, bindings_, generation_ + 1, registry_.get());
-  if (!compiled.snapshot) {
-    log::error("cannot publish the end of a drain: {}", compiled.error);
-    return;
+  const uint64_t before = manager_->generation();
+  manager_->end_drains(now);
+  if (manager_->generation() != before) log::info("a drain ended; policy generation {}", manager_->generation());
+  for (const auto& e : manager_->events().after(before_event_, std::chrono::milliseconds(0))) {
+    if (e.kind == "endpoint_drained") log::info("drained {}", e.message);
+    before_event_ = e.sequence;
   }
-  snapshots_->publish(std::move(compiled.snapshot));
-  ++generation_;
-  log::info("drained {}; policy generation {}", fmt::join(finished, ", "), generation_);
 }
 
 // The control thread hands packets to worker 0, which owns a transmit queue on every port.
@@ -308,34 +295,34 @@ void Daemon::drain_punts(Clock::time_point now) {
 
 void Daemon::reload() {
   log::info("reloading policy from {}", options_.config_path);
-  auto loaded = config::load_policy_file(options_.config_path);
-  if (!loaded.ok()) {
-    log::error("reload rejected, generation {} stays:\n{}", generation_, config::format(loaded.errors));
+  std::ifstream in(options_.config_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    log::error("reload rejected, generation {} stays: cannot read {}", manager_->generation(), options_.config_path);
     return;
   }
-  if (auto why = restart_only_change(policy_, loaded.policy); !why.empty()) {
-    log::error("reload rejected, generation {} stays: {}; that needs a restart", generation_, why);
-    return;
+  const Outcome o = manager_->apply(text.str(), options_.config_path, false, Clock::now());
+  if (o.ok())
+    log::info("policy generation {} applied", o.generation);
+  else
+    log::error("reload rejected, generation {} stays: {}", o.generation, o.message);
+}
+
+StatusInfo Daemon::status() const {
+  StatusInfo info;
+  info.node = manager_->policy().node;
+  info.generation = manager_->generation();
+  info.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  for (const auto& p : ports_) {
+    char mac[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(mac, sizeof mac, &p.mac);
+    info.ports.push_back({p.name, p.device, mac, link_up(p.dpdk_port)});
   }
-  LbRegistry registry = *registry_;
-  if (auto error = registry.update(loaded.policy.services, Clock::now()); !error.empty()) {
-    log::error("reload rejected, generation {} stays: {}", generation_, error);
-    return;
-  }
-  auto compiled = compile_snapshot(loaded.policy, bindings_, generation_ + 1, &registry);
-  if (!compiled.snapshot) {
-    log::error("reload rejected, generation {} stays: {}", generation_, compiled.error);
-    return;
-  }
-  *registry_ = std::move(registry);
-  reset_fresh_slots();
-  snapshots_->publish(std::move(compiled.snapshot));
-  ++generation_;
-  policy_ = std::move(loaded.policy);
-  resolver_->configure(policy_.neighbour_table);
-  resolver_->set_static(policy_, *snapshots_->current());
-  resolver_->announce(*snapshots_->current());
-  log::info("policy generation {} applied", generation_);
+  for (uint16_t w = 0; w < worker_count_; ++w)
+    info.workers.push_back({w, worker_lcores_[w], counters_[w].flows.get()});
+  info.services = static_cast<uint32_t>(manager_->policy().services.size());
+  return info;
 }
 
 StatsSource Daemon::stats_source() const {
@@ -345,9 +332,9 @@ StatsSource Daemon::stats_source() const {
   src.worker_lcores = worker_lcores_;
   src.control = &counters_[worker_count_];
   src.neighbours = neighbours_.get();
-  src.generation = generation_;
-  src.policy = &policy_;
-  src.registry = registry_.get();
+  src.generation = manager_->generation();
+  src.policy = &manager_->policy();
+  src.registry = &manager_->registry();
   src.service_counters = service_counters_.get();
   src.endpoint_counters = endpoint_counters_.get();
   src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
@@ -376,6 +363,7 @@ void Daemon::control_loop() {
   while (!g_stop) {
     const auto now = Clock::now();
     drain_punts(now);
+    api_queue_.run_pending();
     if (now >= next_tick) {
       resolver_->tick(*snapshots_->current(), now);
       end_drains(now);
@@ -408,7 +396,9 @@ int Daemon::run() {
     return 3;
   }
   control_loop();
-  log::info("stopping: waiting for workers");
+  log::info("stopping: closing the API, waiting for workers");
+  api_queue_.close();
+  api_->stop();
   stop_workers();
   drain_punts(Clock::now());
   if (!options_.stats_file.empty()) write_stats_file();

@@ -11,6 +11,7 @@ struct DaemonOptions {
   std::string stats_file;  // JSON counters rewritten every stats_interval seconds; empty: off
   double stats_interval = 1.0;
   std::string run_dir = "/run/meshplane";
+  std::string socket_path;  // API socket; empty: run_dir/meshplane.sock
 };
 
 // Runs until SIGINT/SIGTERM. Returns the process exit code.

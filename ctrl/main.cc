@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("--stats-interval", options.stats_interval, "seconds between stats file updates")
       ->capture_default_str()
       ->check(CLI::Range(0.05, 3600.0));
-  app.add_option("--run-dir", options.run_dir, "directory for per-port lock files")->capture_default_str();
+  app.add_option("--run-dir", options.run_dir, "directory for per-port lock files and the API socket")
+      ->capture_default_str();
+  app.add_option("--socket", options.socket_path, "API socket (default: RUN_DIR/meshplane.sock), mode 0660");
   app.add_option("--log-level", level, "error, warn, info or debug")->capture_default_str();
   app.set_version_flag("--version", std::string("meshplane ") + MESHPLANE_VERSION);
   try {
