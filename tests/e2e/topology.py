@@ -17,6 +17,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("MESHPLANE_BUILD", os.path.join(ROOT, "build"))
 MESHPLANE = os.path.join(BUILD, "ctrl", "meshplane")
+MESHCTL = os.path.join(BUILD, "ctrl", "meshctl")
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAMED_SERVER = os.path.join(HERE, "named_server.py")
 LB_CLIENT = os.path.join(HERE, "lb_client.py")
@@ -212,6 +213,7 @@ class Daemon:
         self.stats_file = os.path.join(self.dir, "stats.json")
         self.log = os.path.join(self.dir, "meshplane.log")
         self.out = os.path.join(self.dir, "meshplane.out")
+        self.socket = os.path.join(self.dir, "api.sock")
         self.write_policy(policy_text)
         self.proc = None
 
@@ -221,7 +223,7 @@ class Daemon:
 
     def command(self):
         return [MESHPLANE] + self.eal_args + ["--", "--config", self.config, "--stats-file", self.stats_file,
-                                         "--stats-interval", "0.1", "--run-dir", RUN_DIR]
+                                         "--stats-interval", "0.1", "--run-dir", RUN_DIR, "--socket", self.socket]
 
     def start(self, wait=True):
         cmd = self.command()
@@ -277,6 +279,10 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode if self.proc else None
+
+    def meshctl(self, *args, check=False, timeout=30):
+        """Runs meshctl against this daemon's socket."""
+        return sh([MESHCTL, "--socket", self.socket] + [str(a) for a in args], check=check, timeout=timeout)
 
     def output(self):
         with open(self.out) as f:
