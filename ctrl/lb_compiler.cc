@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <rte_byteorder.h>
 
+#include <unordered_map>
+
 #include "config/address.h"
 #include "config/validate.h"
 #include "ctrl/maglev_builder.h"
@@ -17,24 +19,38 @@ std::string maglev_key(const config::Endpoint& e) {
   return fmt::format("{}:{}", config::ipv4_to_string(e.address), e.port);
 }
 
-dataplane::LbSubset build_subset(const config::Service& svc, const std::string& subset, uint32_t weight) {
+using TableCache = std::unordered_map<std::string, std::shared_ptr<const dataplane::MaglevTable>>;
+
+// A subset's Maglev table, or the same table from the running snapshot when
+// its inputs (table size, members with weights and positions) are unchanged:
+// an endpoint update rebuilds one service's tables, not every service's.
+dataplane::LbSubset build_subset(const config::Service& svc, const std::string& subset, uint32_t weight,
+                                 const TableCache& previous) {
   std::vector<MaglevEndpoint> members;
   std::vector<uint32_t> index;  // member -> service endpoint index
+  std::string key = std::to_string(svc.table_size);
   for (uint32_t i = 0; i < svc.endpoints.size(); ++i) {
     const auto& e = svc.endpoints[i];
     if (e.subset != subset) continue;
     members.push_back({maglev_key(e), e.weight});
     index.push_back(i);
+    key += fmt::format(" {}*{}@{}", members.back().key, e.weight, i);
   }
-  dataplane::LbSubset out{weight, build_maglev(members, svc.table_size)};
-  for (auto& slot : out.table.slots) slot = index[slot];
-  return out;
+  if (auto it = previous.find(key); it != previous.end()) return {weight, it->second, key};
+  auto table = std::make_shared<dataplane::MaglevTable>(build_maglev(members, svc.table_size));
+  for (auto& slot : table->slots) slot = index[slot];
+  return {weight, std::move(table), std::move(key)};
 }
 
 }  // namespace
 
-std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s) {
+std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s,
+                       const dataplane::Snapshot* previous) {
   LbView& lb = s.lb;
+  TableCache tables;
+  if (previous)
+    for (const auto& svc : previous->lb.services)
+      for (const auto& sub : svc.subsets) tables.emplace(sub.table_key, sub.table);
   std::vector<std::pair<uint64_t, uint32_t>> listeners, vips;
   // NAT source pool per port: its NAT addresses, else its first address.
   std::vector<std::pair<uint16_t, uint16_t>> pool_of(s.port_count);  // first, count
@@ -62,9 +78,9 @@ std::string compile_lb(const config::Policy& policy, const LbRegistry& registry,
                                pool_of[egress].second});
     }
     if (svc.subsets.empty()) {
-      out.subsets.push_back(build_subset(svc, "", 1));
+      out.subsets.push_back(build_subset(svc, "", 1, tables));
     } else {
-      for (const auto& sub : svc.subsets) out.subsets.push_back(build_subset(svc, sub.name, sub.weight));
+      for (const auto& sub : svc.subsets) out.subsets.push_back(build_subset(svc, sub.name, sub.weight, tables));
     }
     for (const auto& sub : out.subsets) out.subset_weight_total += sub.weight;
 

@@ -10,7 +10,9 @@
 
 namespace meshplane::ctrl {
 
-// Needs `s`'s ports and routes filled in. Returns an error message, or empty.
-std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s);
+// Needs `s`'s ports and routes filled in; reuses `previous`'s unchanged
+// Maglev tables. Returns an error message, or empty.
+std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s,
+                       const dataplane::Snapshot* previous = nullptr);
 
 }  // namespace meshplane::ctrl

@@ -59,10 +59,10 @@ PolicyManager::PolicyManager(config::Policy initial, std::vector<PortBinding> po
   auto compiled = compile_snapshot(policy_, ports_, 1, registry_.get());
   if (!compiled.snapshot) throw std::runtime_error(compiled.error);
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
-  const dataplane::Snapshot& running = *compiled.snapshot;
+  running_ = compiled.snapshot.get();
   hooks_.publish(std::move(compiled.snapshot));
   generation_ = 1;
-  if (hooks_.published) hooks_.published(policy_, running);
+  if (hooks_.published) hooks_.published(policy_, *running_);
 }
 
 Outcome PolicyManager::apply(const std::string& yaml, const std::string& source, bool dry_run,
@@ -129,7 +129,7 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   LbRegistry registry = *registry_;
   if (auto error = registry.update(next.services, now); !error.empty())
     return reject(Outcome::Code::kExhausted, error);
-  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry);
+  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, running_);
   if (!compiled.snapshot) return reject(Outcome::Code::kExhausted, compiled.error);
   Outcome o;
   o.generation = generation_;
@@ -143,12 +143,12 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   }
   *registry_ = std::move(registry);
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
-  const dataplane::Snapshot& running = *compiled.snapshot;  // current (so alive) once published
+  running_ = compiled.snapshot.get();  // current, so alive, until the next publish
   hooks_.publish(std::move(compiled.snapshot));
   policy_ = std::move(next);
   o.generation = ++generation_;
   o.applied = true;
-  if (hooks_.published) hooks_.published(policy_, running);
+  if (hooks_.published) hooks_.published(policy_, *running_);
   events_.add("policy_applied", generation_, what);
   for (auto& name : draining) events_.add("endpoint_draining", generation_, name);
   return o;
@@ -158,12 +158,13 @@ void PolicyManager::end_drains(Clock::time_point now) {
   LbRegistry registry = *registry_;
   const auto finished = registry.expire(now);
   if (finished.empty()) return;
-  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry);
+  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, running_);
   if (!compiled.snapshot) {
     events_.add("policy_rejected", generation_, "the end of a drain cannot be published: " + compiled.error);
     return;  // retried on the next tick
   }
   *registry_ = std::move(registry);
+  running_ = compiled.snapshot.get();
   hooks_.publish(std::move(compiled.snapshot));
   ++generation_;
   for (const auto& name : finished) events_.add("endpoint_drained", generation_, name);

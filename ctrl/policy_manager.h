@@ -72,6 +72,7 @@ class PolicyManager {
   Hooks hooks_;
   std::unique_ptr<LbRegistry> registry_;
   uint64_t generation_ = 0;
+  const dataplane::Snapshot* running_ = nullptr;  // the last one published (only we publish)
   EventLog events_;
 };
 

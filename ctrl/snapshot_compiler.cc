@@ -15,7 +15,7 @@ namespace meshplane::ctrl {
 using config::prefix_mask;
 
 CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
-                                  uint64_t generation, const LbRegistry* lb) {
+                                  uint64_t generation, const LbRegistry* lb, const dataplane::Snapshot* previous) {
   CompiledSnapshot out;
   if (ports.size() != policy.ports.size()) {
     out.error = fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size());
@@ -72,37 +72,49 @@ CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vecto
     routes.push_back({r.prefix.address, r.prefix.length, {r.via, static_cast<uint16_t>(port)}});
   }
 
-  // rte_lpm names must be unique process-wide; the old snapshot's table lives
-  // until its grace period ends.
-  static std::atomic<uint64_t> lpm_serial{0};
-  const std::string name = fmt::format("routes{}", lpm_serial.fetch_add(1));
-  rte_lpm_config cfg{};
-  cfg.max_rules = static_cast<uint32_t>(routes.size() + 16);
-  cfg.number_tbl8s = 256;
-  s->routes = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &cfg);
-  if (!s->routes) {
-    out.error = fmt::format("cannot create the route table: {}", rte_strerror(rte_errno));
-    return out;
-  }
+  std::vector<uint64_t> inputs;
+  for (const auto& r : routes)
+    inputs.push_back(uint64_t{r.prefix} << 32 | uint64_t{r.length} << 24 | r.nh.port);
+  for (const auto& r : routes) inputs.push_back(r.nh.gateway);
   for (const auto& r : routes) {
     const uint32_t index = static_cast<uint32_t>(s->next_hops.size());
     s->next_hops.push_back(r.nh);
-    if (r.length == 0) {
-      s->default_route = static_cast<int32_t>(index);
-      continue;
-    }
-    if (int rc = rte_lpm_add(s->routes, r.prefix, r.length, index); rc != 0) {
-      out.error = fmt::format("cannot add route {}/{}: {}", config::ipv4_to_string(r.prefix), r.length,
-                              rte_strerror(-rc));
+    if (r.length == 0) s->default_route = static_cast<int32_t>(index);
+  }
+  if (previous && previous->route_inputs == inputs) {
+    s->route_table = previous->route_table;
+  } else {
+    // rte_lpm names must be unique process-wide; the old snapshot's table lives
+    // until its grace period ends.
+    static std::atomic<uint64_t> lpm_serial{0};
+    const std::string name = fmt::format("routes{}", lpm_serial.fetch_add(1));
+    rte_lpm_config cfg{};
+    cfg.max_rules = static_cast<uint32_t>(routes.size() + 16);
+    cfg.number_tbl8s = 256;
+    rte_lpm* lpm = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &cfg);
+    if (!lpm) {
+      out.error = fmt::format("cannot create the route table: {}", rte_strerror(rte_errno));
       return out;
     }
+    s->route_table = std::shared_ptr<rte_lpm>(lpm, rte_lpm_free);
+    for (uint32_t index = 0; index < routes.size(); ++index) {
+      const auto& r = routes[index];
+      if (r.length == 0) continue;
+      if (int rc = rte_lpm_add(lpm, r.prefix, r.length, index); rc != 0) {
+        out.error = fmt::format("cannot add route {}/{}: {}", config::ipv4_to_string(r.prefix), r.length,
+                                rte_strerror(-rc));
+        return out;
+      }
+    }
   }
+  s->routes = s->route_table.get();
+  s->route_inputs = std::move(inputs);
   if (!lb) {
     LbRegistry fresh(policy.load_balancer.max_services, policy.load_balancer.max_endpoints);
     out.error = fresh.update(policy.services, LbRegistry::Clock::now());
-    if (out.error.empty()) out.error = compile_lb(policy, fresh, *s);
+    if (out.error.empty()) out.error = compile_lb(policy, fresh, *s, previous);
   } else {
-    out.error = compile_lb(policy, *lb, *s);
+    out.error = compile_lb(policy, *lb, *s, previous);
   }
   if (!out.error.empty()) return out;
   out.snapshot = std::move(s);

@@ -28,8 +28,10 @@ struct CompiledSnapshot {
 };
 
 // `lb` gives services and endpoints their slots; without one (tests, --check)
-// slots are assigned afresh in policy order.
+// slots are assigned afresh in policy order. With `previous` (the running
+// snapshot), its route table is shared when the routes are unchanged.
 CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
-                                  uint64_t generation, const LbRegistry* lb = nullptr);
+                                  uint64_t generation, const LbRegistry* lb = nullptr,
+                                  const dataplane::Snapshot* previous = nullptr);
 
 }  // namespace meshplane::ctrl

@@ -147,8 +147,8 @@ const LbEndpoint* choose(const LbService& svc, uint32_t h) {
       pick -= sub.weight;
     }
   }
-  if (subset->table.size == 0) return nullptr;
-  return &svc.endpoints[subset->table.lookup(h)];
+  if (subset->table->size == 0) return nullptr;
+  return &svc.endpoints[subset->table->lookup(h)];
 }
 
 uint32_t new_nat_flow(WorkerCtx& w, const LbView& lb, const Candidate& c, uint32_t h, const LbEndpoint& ep,

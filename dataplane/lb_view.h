@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "dataplane/maglev_table.h"
@@ -23,7 +25,10 @@ struct LbEndpoint {
 
 struct LbSubset {
   uint32_t weight;
-  MaglevTable table;  // slots name indexes into LbService::endpoints; empty: nothing to send to
+  // Slots name indexes into LbService::endpoints; size 0: nothing to send to.
+  // Shared with earlier snapshots when its inputs (`table_key`) are the same.
+  std::shared_ptr<const MaglevTable> table;
+  std::string table_key;
 };
 
 struct LbService {

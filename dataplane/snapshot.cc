@@ -9,8 +9,6 @@ int32_t Snapshot::route(uint32_t address) const {
   return rte_lpm_lookup(routes, address, &nh) == 0 ? static_cast<int32_t>(nh) : default_route;
 }
 
-Snapshot::~Snapshot() {
-  if (routes) rte_lpm_free(routes);
-}
+Snapshot::~Snapshot() = default;
 
 }  // namespace meshplane::dataplane

@@ -6,6 +6,7 @@
 #include <rte_ether.h>
 
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <vector>
 
@@ -46,7 +47,11 @@ struct Snapshot {
   std::array<PortView, kMaxPorts> ports{};
   std::vector<LocalAddress> local_addresses;
   std::vector<NextHop> next_hops;  // indexed by the LPM's next-hop value
-  rte_lpm* routes = nullptr;
+  rte_lpm* routes = nullptr;  // route_table.get(), read per packet
+  // Snapshots whose routes are the same share one table (an rte_lpm is 64 MiB
+  // and takes tens of milliseconds to build): the inputs it was built from.
+  std::shared_ptr<rte_lpm> route_table;
+  std::vector<uint64_t> route_inputs;
   int32_t default_route = -1;  // next-hop index for 0.0.0.0/0 (rte_lpm takes depths 1..32 only)
   uint32_t icmp_errors_per_second = 1000;
   uint32_t icmp_errors_burst = 50;

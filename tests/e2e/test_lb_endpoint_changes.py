@@ -2,19 +2,14 @@
 download survives another endpoint being removed and one being added, and
 then its own endpoint being removed (it drains); a drain that times out ends
 the flows still on it."""
-import hashlib
-import os
 import signal
-import subprocess
-import tempfile
 import time
 
 import pytest
 
-from topology import lb_rig
+from topology import SlowDownload, lb_rig
 
 VIP = "10.30.0.10"
-SIZE, RATE = 6_000_000, 1_500_000  # a 4-second transfer
 
 
 def services(endpoints, drain_seconds=60):
@@ -37,44 +32,11 @@ def rig():
         yield r
 
 
-def expected_stream():
-    chunk = bytes((i * 7) & 0xFF for i in range(65536))
-    data = chunk * (SIZE // len(chunk)) + chunk[: SIZE % len(chunk)]
-    return hashlib.sha256(data).hexdigest()
-
-
 def apply(topo, d, text):
     gen = d.stats()["generation"]
     d.write_policy(topo.policy(text))
     d.signal(signal.SIGHUP)
     d.wait_for(lambda s: s["generation"] == gen + 1, 10)
-
-
-class Download:
-    """A long curl from the client host to the VIP, in the background."""
-
-    def __init__(self, topo, max_time=30):
-        self.dir = tempfile.mkdtemp(prefix="mp-dl-")
-        self.body, self.headers = os.path.join(self.dir, "body"), os.path.join(self.dir, "headers")
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", topo.client, "curl", "-sS", "--max-time", str(max_time), "-D", self.headers,
-             "-o", self.body, f"http://{VIP}/stream?bytes={SIZE}&rate={RATE}"],
-            stderr=subprocess.PIPE, text=True)
-
-    def backend(self, timeout=5):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if os.path.exists(self.headers):
-                for line in open(self.headers):
-                    if line.lower().startswith("x-backend:"):
-                        return line.split(":", 1)[1].strip()
-            time.sleep(0.05)
-        raise TimeoutError("no response headers")
-
-    def finish(self):
-        rc = self.proc.wait(60)
-        with open(self.body, "rb") as f:
-            return rc, hashlib.sha256(f.read()).hexdigest(), self.proc.stderr.read()
 
 
 def endpoint_state(stats, address):
@@ -84,7 +46,7 @@ def endpoint_state(stats, address):
 
 def test_long_transfer_survives_endpoint_changes(rig):
     topo, d = rig
-    dl = Download(topo)
+    dl = SlowDownload(topo, VIP)
     serving = dl.backend()
     other = "b2" if serving == "b1" else "b1"
     time.sleep(0.5)
@@ -98,7 +60,7 @@ def test_long_transfer_survives_endpoint_changes(rig):
     assert errors == [] and answers == {"b3": 30}, "new connections go to the one endpoint left"
     rc, digest, err = dl.finish()
     assert rc == 0, err
-    assert digest == expected_stream(), "every byte arrived, in order"
+    assert digest == dl.expected_digest(), "every byte arrived, in order"
     s = d.stats()
     assert s["drops"]["endpoint_gone"] == 0 and s["drops"]["no_flow_state"] == 0
     assert endpoint_state(s, f"10.10.2.{10 + int(other[1])}") == "draining"
@@ -107,7 +69,7 @@ def test_long_transfer_survives_endpoint_changes(rig):
 def test_drain_timeout_ends_remaining_flows(rig):
     topo, d = rig
     apply(topo, d, services(["b1", "b2"], drain_seconds=1))
-    dl = Download(topo, max_time=8)
+    dl = SlowDownload(topo, VIP, max_time=8)
     serving = dl.backend()
     remaining = "b2" if serving == "b1" else "b1"
     apply(topo, d, services([remaining], drain_seconds=1))

@@ -7,6 +7,7 @@ the same topology:
     server ns (10.10.2.2/24, 10.20.0.1/32 on lo) --veth-- [port server 10.10.2.1]
 """
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -178,6 +179,40 @@ icmp:
 dataplane:
   mbufs: 4095
 {extra}"""
+
+
+class SlowDownload:
+    """A long curl from the client host (named_server.py's /stream: `size`
+    bytes at `rate` bytes/s), in the background."""
+
+    def __init__(self, topo, host, size=6_000_000, rate=1_500_000, max_time=30):
+        self.size = size
+        self.dir = tempfile.mkdtemp(prefix="mp-dl-")
+        self.body, self.headers = os.path.join(self.dir, "body"), os.path.join(self.dir, "headers")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", topo.client, "curl", "-sS", "--max-time", str(max_time), "-D", self.headers,
+             "-o", self.body, f"http://{host}/stream?bytes={size}&rate={rate}"],
+            stderr=subprocess.PIPE, text=True)
+
+    def backend(self, timeout=5):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if os.path.exists(self.headers):
+                for line in open(self.headers):
+                    if line.lower().startswith("x-backend:"):
+                        return line.split(":", 1)[1].strip()
+            time.sleep(0.05)
+        raise TimeoutError("no response headers")
+
+    def finish(self):
+        """(curl's exit code, sha256 of what arrived, curl's stderr)"""
+        rc = self.proc.wait(60)
+        with open(self.body, "rb") as f:
+            return rc, hashlib.sha256(f.read()).hexdigest(), self.proc.stderr.read()
+
+    def expected_digest(self):
+        chunk = bytes((i * 7) & 0xFF for i in range(65536))  # what named_server.py streams
+        return hashlib.sha256(chunk * (self.size // len(chunk)) + chunk[: self.size % len(chunk)]).hexdigest()
 
 
 @contextlib.contextmanager
