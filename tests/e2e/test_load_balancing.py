@@ -97,8 +97,11 @@ def test_udp_service(lb):
     answers, errors = topo.lb_client("udp", DNS, 53, 150, parallel=8)
     assert errors == []
     assert set(answers) == {"b1", "b2", "b3"}, answers
-    s = d.wait_for(lambda s: service(s, "dns")["new_flows"] >= 150)
-    assert service(s, "dns")["drops"]["vip_unknown_port"] == 0
+    # 150 sockets, but the kernel may hand a closed socket's port to a later one:
+    # the same 5-tuple within the UDP timeout is the same flow, so allow a few fewer.
+    s = d.wait_for(lambda s: service(s, "dns")["new_flows"] >= 140)
+    assert service(s, "dns")["new_flows"] <= 150
+    assert sum(service(s, "dns")["drops"].values()) == 0
 
 
 def tshark_ipip(topo, backend, count):

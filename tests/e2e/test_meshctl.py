@@ -135,16 +135,24 @@ def test_stats_and_events(rig):
     s = json.loads(d.meshctl("-o", "json", "stats").stdout)
     assert s["forwarded"] > 0 and s["services"][0]["name"] == "web"
     assert "forwarded" in d.meshctl("stats").stdout
-    watcher = subprocess.Popen([MESHCTL, "--socket", d.socket, "-o", "json", "events", "--count", "2"],
+    # Live: a watcher started before a change sees it (changes repeat until it has subscribed).
+    watcher = subprocess.Popen([MESHCTL, "--socket", d.socket, "-o", "json", "events", "--count", "1"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for i in range(20):
+        assert d.meshctl("endpoints", "weight", "web", "10.10.2.13", 2 + i % 2).returncode == 0
+        try:
+            out, err = watcher.communicate(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    assert watcher.returncode == 0, err
+    assert json.loads(out)["kind"] == "policy_applied"
+    # Replay: the last events, in order, including a drain.
     assert d.meshctl("endpoints", "add", "web", "10.10.2.12:8080").returncode == 0
     assert d.meshctl("endpoints", "remove", "web", "10.10.2.12:8080").returncode == 0
-    out, err = watcher.communicate(timeout=20)
-    assert watcher.returncode == 0, err
-    kinds = [json.loads(line)["kind"] for line in out.splitlines()]
-    assert kinds == ["policy_applied", "policy_applied"], out
-    replay = d.meshctl("events", "--replay", "5", "--count", "3").stdout
-    assert "endpoint_draining" in replay
+    replay = d.meshctl("-o", "json", "events", "--replay", "3", "--count", "3").stdout
+    kinds = [json.loads(line)["kind"] for line in replay.splitlines()]
+    assert kinds == ["policy_applied", "policy_applied", "endpoint_draining"], replay
 
 
 def test_unreachable_daemon_exit_code(rig):
