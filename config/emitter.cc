@@ -109,6 +109,9 @@ std::string to_yaml(const Policy& policy) {
   emit_ports(out, policy);
   emit_routes(out, policy);
   emit_settings(out, policy);
+  if (!policy.api.socket.empty())
+    out << YAML::Key << "api" << YAML::Value << YAML::BeginMap << YAML::Key << "socket" << YAML::Value
+        << policy.api.socket << YAML::EndMap;
   if (!policy.services.empty()) {
     out << YAML::Key << "services" << YAML::Value << YAML::BeginSeq;
     for (const auto& s : policy.services) emit_service(out, s);

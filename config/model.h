@@ -145,6 +145,10 @@ struct LoadBalancerSettings {
   Mark nat_ports_mark;
 };
 
+struct ApiSettings {
+  std::string socket;  // empty: --socket, else RUN_DIR/meshplane.sock
+};
+
 struct Policy {
   std::string source;  // file name for diagnostics
   std::string node;
@@ -156,6 +160,7 @@ struct Policy {
   DataplaneSettings dataplane;
   LoadBalancerSettings load_balancer;
   std::vector<Service> services;
+  ApiSettings api;
 };
 
 }  // namespace meshplane::config

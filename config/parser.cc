@@ -145,7 +145,7 @@ void parse_dataplane(const YAML::Node& n, Diagnostics& d, DataplaneSettings& s) 
 void parse_document(const YAML::Node& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
-            "services"});
+            "services", "api"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.IsDefined()) read_string(v, "node", d, policy.node);
   std::vector<YAML::Node> items;
@@ -163,6 +163,12 @@ void parse_document(const YAML::Node& root, Diagnostics& d, Policy& policy) {
   if (auto v = f.get("dataplane"); v.IsDefined()) parse_dataplane(v, d, policy.dataplane);
   if (auto v = f.get("load_balancer"); v.IsDefined()) parse_load_balancer(v, d, policy.load_balancer);
   parse_services(f.get("services"), d, policy.services);
+  if (auto v = f.get("api"); v.IsDefined()) {
+    Fields api(v, "api", d, {"socket"});
+    if (auto s = api.get("socket"); s.IsDefined() && read_string(s, "api.socket", d, policy.api.socket) &&
+                                    policy.api.socket.front() != '/')
+      d.error(mark_of(s), fmt::format("api.socket must be an absolute path, found '{}'", policy.api.socket));
+  }
 }
 
 }  // namespace

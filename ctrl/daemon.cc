@@ -194,9 +194,11 @@ void Daemon::start() {
   api.events = &manager_->events();
   api.stats_json = [this] { return stats_json(stats_source()); };
   api.status = [this] { return status(); };
-  api_ = std::make_unique<ApiServer>(options_.socket_path.empty() ? options_.run_dir + "/meshplane.sock"
-                                                                  : options_.socket_path,
-                                     std::move(api));
+  // --socket, else the policy's api.socket, else RUN_DIR/meshplane.sock.
+  const std::string socket = !options_.socket_path.empty() ? options_.socket_path
+                             : !policy_.api.socket.empty() ? policy_.api.socket
+                                                           : options_.run_dir + "/meshplane.sock";
+  api_ = std::make_unique<ApiServer>(socket, std::move(api));
 
   for (uint16_t w = 0; w < worker_count_; ++w)
     if (int rc = rte_eal_remote_launch(dataplane::worker_main, &workers_[w], worker_lcores_[w]); rc != 0)

@@ -23,6 +23,7 @@ std::string restart_only_change(const config::Policy& a, const config::Policy& b
       p.punt_ring_size != q.punt_ring_size)
     return "the dataplane section changed";
   if (a.neighbour_table.capacity != b.neighbour_table.capacity) return "neighbour_table.capacity changed";
+  if (a.api.socket != b.api.socket) return "api.socket changed";
   const auto &l = a.load_balancer, &m = b.load_balancer;
   const auto &t = l.timeouts, &u = m.timeouts;
   if (l.flow_capacity != m.flow_capacity || l.nat_port_min != m.nat_port_min || l.nat_port_max != m.nat_port_max ||

@@ -117,6 +117,16 @@ TEST(Parser, EmptyAddressListIsAnErrorButABadOneIsNotReportedTwice) {
   EXPECT_NE(scalar.errors[0].message.find("must be a list"), std::string::npos);
 }
 
+TEST(Parser, ApiSocketMustBeAbsolute) {
+  auto r = load_policy_text("ports:\n  - {name: a, device: d, addresses: [10.0.1.1/24]}\napi: {socket: run/x.sock}\n", "f");
+  ASSERT_EQ(r.errors.size(), 1u) << format(r.errors);
+  EXPECT_EQ(r.errors[0].mark.line, 3);
+  EXPECT_NE(r.errors[0].message.find("absolute path"), std::string::npos);
+  auto ok = load_policy_text("ports:\n  - {name: a, device: d, addresses: [10.0.1.1/24]}\napi: {socket: /run/x.sock}\n", "f");
+  ASSERT_TRUE(ok.ok()) << format(ok.errors);
+  EXPECT_EQ(ok.policy.api.socket, "/run/x.sock");
+}
+
 TEST(Parser, MissingFileIsAnError) {
   auto r = load_policy_file("/nonexistent/policy.yaml");
   ASSERT_EQ(r.errors.size(), 1u);
