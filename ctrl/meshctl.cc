@@ -316,6 +316,8 @@ int events(const Options& o, uint32_t replay, int count) {
 int main(int argc, char** argv) {
   CLI::App app{"meshctl: drive a running meshplane through its API socket"};
   app.require_subcommand(1);
+  app.footer("Exit codes: 0 done; 1 the daemon refused the request (the reason is printed); 2 usage; "
+             "3 the daemon cannot be reached.\nSee docs/operations.md.");
   Options o;
   app.add_option("--socket", o.socket, "the daemon's API socket")->capture_default_str();
   app.add_option("-o,--output", o.output, "table (for people) or json (for scripts)")
