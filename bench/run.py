@@ -62,7 +62,7 @@ def memif(i, role, name):
 
 
 def generator(args, label):
-    out = os.path.join(RESULTS, f"{label}.gen.json")
+    out = os.path.join(RESULTS, f"{label}.gen.json")  # RESULTS may be replaced by --results
     cmd = [GEN, "-l", "0", "--no-pci", "--file-prefix", "mpgen", "-m", "512", "--log-level", "lib.eal:warning",
            "--vdev", memif(0, "client", "a"), "--vdev", memif(1, "client", "b"), "--",
            "--tx-port", "0", "--rx-port", "1", "--src-mac", GEN_MAC_A, "--dst-mac", DUT_MAC_A, "--json", out] + args
@@ -259,11 +259,14 @@ Drops seen by meshplane: {", ".join(f"{r['name']}: {r['drops']}" for r in result
 
 
 def main():
+    global RESULTS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", nargs="*", default=[])
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    p.add_argument("--results", default=RESULTS, help="directory for the JSON results")
     a = p.parse_args()
+    RESULTS = a.results
     if os.geteuid() != 0:
         sys.exit("bench/run.py: run as root (hugepages, memif sockets)")
     results = run(a.only, a.seconds)
