@@ -5,7 +5,9 @@
 //   established, 1   the same flow over and over (hot cache)
 //   established, N   random flows among N tracked (DRAM-bound lookups)
 // Headers are restored between bursts outside the timed region.
-//   build/bench/lb_bench [flows]    (default 1,000,000)
+//   build/bench/lb_bench [flows [rounds_one [rounds_many]]]   (default 1,000,000 100,000 100,000)
+// (bench/instructions.py runs it under callgrind with small counts to get
+// instructions per packet of each scenario by difference.)
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ether.h>
@@ -61,7 +63,7 @@ void write_syn_or_ack(rte_mbuf* m, uint32_t client, bool syn) {
 
 struct Result {
   uint64_t cycles = 0, packets = 0;
-  double per_packet() const { return static_cast<double>(cycles) / static_cast<double>(packets); }
+  double per_packet() const { return packets ? static_cast<double>(cycles) / static_cast<double>(packets) : 0.0; }
 };
 
 }  // namespace
@@ -71,6 +73,8 @@ int main(int argc, char** argv) {
                        "lib.eal:error"};
   if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) return 1;
   const uint32_t flows = argc > 1 ? static_cast<uint32_t>(std::atol(argv[1])) : 1'000'000;
+  const long rounds_one = argc > 2 ? std::atol(argv[2]) : 100'000;
+  const long rounds_many = argc > 3 ? std::atol(argv[3]) : 100'000;
 
   std::string endpoints;
   for (int i = 0; i < 16; ++i) endpoints += (i ? ", " : "") + std::string("{address: 10.0.2.") + std::to_string(11 + i) + "}";
@@ -141,13 +145,13 @@ services:
     for (uint16_t i = 0; i < kBurst; ++i) write_syn_or_ack(pkts[i], base + i, true);
     run(fresh);
   }
-  for (int round = 0; round < 100000; ++round) {
+  for (long round = 0; round < rounds_one; ++round) {
     for (auto* m : pkts) write_syn_or_ack(m, 0, false);
     run(one);
   }
   std::mt19937 rng(42);
   std::uniform_int_distribution<uint32_t> pick(0, flows / kBurst * kBurst - 1);
-  for (int round = 0; round < 100000; ++round) {
+  for (long round = 0; round < rounds_many; ++round) {
     for (auto* m : pkts) write_syn_or_ack(m, pick(rng), false);
     run(many);
   }
