@@ -39,7 +39,7 @@ def sh(cmd, **kw):
 def kill_leftovers():
     """DPDK processes of an interrupted earlier run hold their file prefix."""
     for prefix in ("mptp", "mpbench", "mpgen"):
-        subprocess.run(["pkill", "-f", f"--file-prefix {prefix}"], check=False)
+        subprocess.run(["pkill", "-f", f"file-prefix {prefix}"], check=False)
     time.sleep(0.5)
 
 
@@ -147,9 +147,9 @@ load_balancer:
 services:
   - name: web
     vip: 10.30.0.10
-    ports: [{{protocol: udp, port: 80, target_port: 8080}}]
+    ports: [{{protocol: udp, port: 80, target_port: 8080}}, {{protocol: tcp, port: 80, target_port: 8080}}]
     endpoints: [{eps}]
-""".replace("neighbours:\n", "", 0)
+"""
 
 
 SCENARIOS = [
@@ -167,6 +167,10 @@ SCENARIOS = [
      "LB full NAT, established, 1M flows"),
     ("lb_new", "meshplane", None, ["--dst-ip", "10.30.0.10", "--flows", "100000000", "--new-flows", "--warmup", "0",
                                    "--seconds", "1"], "LB full NAT, every packet a new flow"),
+    ("lb_tcp_conn", "meshplane", None, ["--dst-ip", "10.30.0.10", "--proto", "tcp", "--size", "70", "--flows",
+                                        "100000000", "--new-flows", "--packets-per-flow", "4", "--warmup", "0",
+                                        "--seconds", "1"],
+     "LB full NAT, TCP connections of 4 packets: SYN, 2 data, FIN (70-byte frames)"),
 ]
 
 
@@ -212,6 +216,60 @@ def run(names, seconds):
     return results
 
 
+def sweep(seconds):
+    """L3 latency against offered load, one meshplane, the generator at each rate."""
+    points = []
+    dut = Dut("meshplane", meshplane_policy())
+    try:
+        for rate in (250_000, 500_000, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000, 0):
+            g = generator(["--dst-ip", "10.20.0.1", "--flows", "1024", "--rate", str(rate), "--seconds",
+                           str(seconds)], f"sweep_{rate}")
+            points.append({"offered_mpps": g["tx_mpps"], "rx_mpps": g["rx_mpps"], "latency_ns": g["latency_ns"],
+                           "loss_percent": g["loss_percent"], "rate": rate})
+            print(f"sweep {rate / 1e6 if rate else 'max':>4} Mpps: rx {g['rx_mpps']:.2f}, p50 "
+                  f"{g['latency_ns']['p50'] / 1e3:.1f} us, p99 {g['latency_ns']['p99'] / 1e3:.1f} us", flush=True)
+    finally:
+        dut.stop()
+    with open(os.path.join(RESULTS, "sweep.json"), "w") as f:
+        json.dump(points, f, indent=1)
+    return points
+
+
+def plots(results, points):
+    """PNGs for docs/benchmarks.md (matplotlib from Debian's python3-matplotlib)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    img = os.path.join(ROOT, "docs", "img")
+    os.makedirs(img, exist_ok=True)
+    by_name = {r["name"]: r for r in results}
+    flows = [(1, "lb_est_1"), (1024, "lb_est_1k"), (1_000_000, "lb_est_1m")]
+    xs = [n for n, k in flows if k in by_name]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(xs, [by_name[k]["gen"]["rx_mpps"] for n, k in flows if k in by_name], "o-", label="meshplane LB, full NAT")
+    if "ceiling" in by_name:
+        ax.axhline(by_name["ceiling"]["gen"]["rx_mpps"], color="grey", ls="--", label="rig ceiling (testpmd io)")
+    ax.set_xscale("log")
+    ax.set_xlabel("established flows")
+    ax.set_ylabel("Mpps (64-byte frames)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(img, "throughput_vs_flows.png"), dpi=110)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ok = [p for p in points]
+    ax.plot([p["rx_mpps"] for p in ok], [p["latency_ns"]["p50"] / 1e3 for p in ok], "o-", label="p50")
+    ax.plot([p["rx_mpps"] for p in ok], [p["latency_ns"]["p99"] / 1e3 for p in ok], "s-", label="p99")
+    ax.set_yscale("log")
+    ax.set_xlabel("throughput, Mpps (offered load up to the maximum)")
+    ax.set_ylabel("latency, us (generator to generator)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(img, "latency_vs_load.png"), dpi=110)
+
+
 def table(results):
     ceiling = next((r["gen"]["rx_mpps"] for r in results if r["name"] == "ceiling"), None)
     lines = ["| scenario | Mpps (rx) | of ceiling | loss | worker cycles/packet | latency p50 / p99 / p99.9 (us) |",
@@ -226,7 +284,15 @@ def table(results):
     return "\n".join(lines)
 
 
-def update_doc(results, command):
+def sweep_row(p):
+    offered = "max" if p["rate"] == 0 else f"{p['rate'] / 1e6:g} Mpps"
+    lat = p["latency_ns"]
+    return (f"| {offered} | {p['rx_mpps']:.2f} Mpps | {lat['p50'] / 1e3:.1f} us | {lat['p99'] / 1e3:.1f} us | "
+            f"{lat['p999'] / 1e3:.1f} us | {p['loss_percent']:.3f}% |")
+
+
+def update_doc(results, points, command):
+    sweep_rows = "\n".join(sweep_row(p) for p in points)
     path = os.path.join(ROOT, "docs", "benchmarks.md")
     with open(path) as f:
         doc = f.read()
@@ -249,6 +315,16 @@ small loss is counted (`tx_queue_full` below). Per-scenario JSON: bench/results/
 {table(results)}
 
 Drops seen by meshplane: {", ".join(f"{r['name']}: {r['drops']}" for r in results if r.get("drops")) or "none"}.
+
+![throughput against established flows](img/throughput_vs_flows.png)
+
+![L3 forwarding latency against load](img/latency_vs_load.png)
+
+Latency against load (L3 forwarding, 1k flows; bench/results/sweep.json):
+
+| offered | received | p50 | p99 | p99.9 | loss |
+| --- | --- | --- | --- | --- | --- |
+{sweep_rows}
 <!-- suite:end -->"""
     if "<!-- suite:start" in doc:
         doc = re.sub(r"<!-- suite:start.*?<!-- suite:end -->", lambda m: section, doc, flags=re.S)
@@ -270,8 +346,11 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench/run.py: run as root (hugepages, memif sockets)")
     results = run(a.only, a.seconds)
-    if not a.no_doc and not a.only:
-        update_doc(results, "bench/run.py")
+    if not a.only:
+        points = sweep(min(a.seconds, 3))
+        plots(results, points)
+        if not a.no_doc:
+            update_doc(results, points, "bench/run.py")
     print(table(results))
 
 

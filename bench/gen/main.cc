@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   double seconds = 5, warmup = 1;
   uint16_t dst_port = 80, src_port = 1024, ports_per_ip = 1024;
   bool new_flows = false;
+  uint32_t packets_per_flow = 1;
   app.add_option("--tx-port", tx_port, "DPDK port to send on")->capture_default_str();
   app.add_option("--rx-port", rx_port, "DPDK port to receive on (may equal --tx-port)")->capture_default_str();
   app.add_option("--src-mac", src_mac)->capture_default_str();
@@ -80,7 +81,11 @@ int main(int argc, char** argv) {
   app.add_option("--ports-per-ip", ports_per_ip, "source ports per source address")->capture_default_str();
   app.add_option("--proto", proto)->check(CLI::IsMember({"udp", "tcp"}))->capture_default_str();
   app.add_option("--flows", flows, "distinct 5-tuples, sent round robin")->capture_default_str();
-  app.add_flag("--new-flows", new_flows, "every packet opens a new flow (TCP: a SYN), cycling through --flows");
+  app.add_flag("--new-flows", new_flows, "open new flows all the time, cycling through --flows");
+  app.add_option("--packets-per-flow", packets_per_flow,
+                 "with --new-flows: packets of each flow; TCP sends SYN, data (ACK|PSH), then FIN|ACK")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str();
   app.add_option("--size", size, "frame size without FCS: 60 is a 64-byte frame (TCP needs 70)")
       ->capture_default_str();
   app.add_option("--rate", rate, "packets per second; 0: as fast as possible")->capture_default_str();
@@ -130,9 +135,15 @@ int main(int argc, char** argv) {
       const uint32_t n = pacer.allowed(now, kBurst);
       if (n && rte_pktmbuf_alloc_bulk(pool, pkts, n) == 0) {
         for (uint32_t i = 0; i < n; ++i) {
-          const uint32_t flow = static_cast<uint32_t>(new_flows ? seq : seq % (flows ? flows : 1));
+          uint32_t flow = static_cast<uint32_t>(seq % (flows ? flows : 1));
+          uint8_t flags = 0x10;  // ACK: established traffic
+          if (new_flows) {
+            const uint64_t position = seq % packets_per_flow;
+            flow = static_cast<uint32_t>(seq / packets_per_flow);
+            flags = position == 0 ? 0x02 : position + 1 == packets_per_flow ? 0x11 : 0x18;  // SYN, FIN|ACK, PSH|ACK
+          }
           char* p = rte_pktmbuf_append(pkts[i], static_cast<uint16_t>(size));
-          build_packet(reinterpret_cast<uint8_t*>(p), size, spec, flow, seq, now, new_flows ? 0x02 : 0x10);
+          build_packet(reinterpret_cast<uint8_t*>(p), size, spec, flow, seq, now, flags);
           ++seq;
         }
         const uint16_t sent = rte_eth_tx_burst(tx_port, 0, pkts, static_cast<uint16_t>(n));
@@ -174,11 +185,11 @@ int main(int argc, char** argv) {
                                         static_cast<double>(tx_measured)
                                   : 0;
   const std::string json = fmt::format(
-      "{{\"flows\":{},\"new_flows\":{},\"size\":{},\"proto\":\"{}\",\"rate_pps\":{},\"seconds\":{},"
+      "{{\"flows\":{},\"new_flows\":{},\"packets_per_flow\":{},\"size\":{},\"proto\":\"{}\",\"rate_pps\":{},\"seconds\":{},"
       "\"tx_packets\":{},\"rx_packets\":{},\"tx_mpps\":{:.3f},\"rx_mpps\":{:.3f},\"rx_gbps\":{:.3f},"
       "\"loss_percent\":{:.4f},\"latency_ns\":{{\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{}}},"
       "\"tx_refused\":{},\"rx_foreign\":{}}}",
-      flows, new_flows, size, proto, rate, seconds, tx_measured, rx_measured, mpps_tx, mpps_rx, gbps, loss,
+      flows, new_flows, packets_per_flow, size, proto, rate, seconds, tx_measured, rx_measured, mpps_tx, mpps_rx, gbps, loss,
       latency.percentile(50), latency.percentile(99), latency.percentile(99.9), latency.max(), tx_refused,
       rx_foreign);
   std::printf("sent %lu, received %lu in %.1f s: %.2f Mpps out, %.2f Mpps in (%.2f Gbit/s), loss %.3f%%\n"
