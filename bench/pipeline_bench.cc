@@ -94,7 +94,7 @@ routes:
   std::sort(samples.begin(), samples.end());
   const double hz = static_cast<double>(rte_get_tsc_hz());
   const double mean = static_cast<double>(total) / (static_cast<double>(rounds) * kBurst);
-  std::printf("pipeline (parse+local+forward), 64 B UDP, bursts of %u, %ld rounds\n", kBurst, rounds);
+  std::printf("pipeline (parse, lb with no services, local, forward), 64 B UDP, bursts of %u, %ld rounds\n", kBurst, rounds);
   std::printf("  mean   %.1f cycles/packet (%.1f ns, %.1f Mpps/core at %.2f GHz)\n", mean, mean / hz * 1e9,
               hz / mean / 1e6, hz / 1e9);
   std::printf("  median %.1f cycles/packet, p99 %.1f\n", samples[samples.size() / 2] / double(kBurst),

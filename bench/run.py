@@ -306,7 +306,9 @@ Full rate means the generator sends as fast as it can: queues fill, so those
 latencies are queueing delay; the 1 Mpps row shows the unloaded path. At full
 rate the generator, which also receives on its one core, falls behind and the
 DUT finds its memif tx ring full: that, not the DUT's packet path, is where the
-small loss is counted (`tx_queue_full` below). Per-scenario JSON: bench/results/.
+small loss is counted (`tx_queue_full` below). This VM's numbers move between
+runs by up to a third for the same build: compare rows within one run.
+Per-scenario JSON: bench/results/.
 
 {table(results)}
 
