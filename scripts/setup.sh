@@ -14,7 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcli11-dev
   libpcap-dev libnuma-dev
   curl wrk nginx-light haproxy tshark python3-scapy python3-cryptography python3-matplotlib python3-pytest
-  iproute2 ethtool iputils-ping nftables prometheus valgrind
+  iproute2 ethtool iputils-ping nftables prometheus valgrind lua5.4
 )
 
 missing=()
