@@ -5,6 +5,7 @@
 namespace meshplane::config {
 
 std::string format(const Diagnostic& d) {
+  if (d.mark.line == 0) return fmt::format("{}: error: {}", d.file, d.message);  // no position to give
   return fmt::format("{}:{}:{}: error: {}", d.file, d.mark.line, d.mark.column, d.message);
 }
 
