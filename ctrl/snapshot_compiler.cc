@@ -39,6 +39,7 @@ CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vecto
     view.dpdk_port = ports[i].dpdk_port;
     view.mac = ports[i].mac;
     view.mtu = p.mtu;
+    s->min_mtu = i == 0 ? p.mtu : std::min(s->min_mtu, p.mtu);
     view.primary_address = p.addresses.empty() ? 0 : p.addresses.front().address;
     for (const auto& a : p.addresses) {
       const bool has_broadcast = a.length <= 30;

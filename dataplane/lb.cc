@@ -78,6 +78,23 @@ void translate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidat
   }
   const FlowKey& original = f.key[0];
   const FlowKey& reply = f.key[1];
+  // Likewise the MTU of the way out: route_packet would check it after the
+  // rewrite and address "fragmentation needed" to our own NAT address, and the
+  // sender would never learn its path MTU.
+  const uint16_t len = rte_be_to_cpu_16(c.ip->total_length);
+  if (len > s.min_mtu) {
+    const uint32_t to = direction == 0 ? reply.src_addr : original.src_addr;
+    const int32_t nh = s.route(rte_be_to_cpu_32(to));
+    const uint16_t mtu = nh < 0 ? len : s.ports[s.next_hops[nh].port].mtu;
+    if (len > mtu) {
+      if (c.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+        drop_with_icmp_error(w, s, in_port, c.m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable,
+                             kIcmpFragmentationNeeded, mtu);
+      else
+        drop(w, c.m, DropReason::kFragmentationNeeded);
+      return;
+    }
+  }
   if (direction == 0)
     rewrite_tuple(c.ip, c.l4, c.key.proto, reply.dst_addr, reply.dst_port, reply.src_addr, reply.src_port);
   else

@@ -45,6 +45,7 @@ struct Snapshot {
   uint64_t generation = 0;
   uint16_t port_count = 0;
   std::array<PortView, kMaxPorts> ports{};
+  uint16_t min_mtu = 1500;  // smallest port MTU: packets up to it fit any egress
   std::vector<LocalAddress> local_addresses;
   std::vector<NextHop> next_hops;  // indexed by the LPM's next-hop value
   rte_lpm* routes = nullptr;  // route_table.get(), read per packet

@@ -277,6 +277,28 @@ TEST_F(LbTest, DirectReturnEncapsulatesInIpip) {
   EXPECT_EQ((icmp[6] << 8) | icmp[7], 980) << "next-hop MTU minus the outer header";
 }
 
+TEST_F(LbTest, NatPacketTooBigForTheEndpointsLinkGetsFragNeededToTheClient) {
+  // Port b (towards the endpoints) has MTU 1000: the client must learn it, in an
+  // error quoting what it sent (to the VIP), not what the NAT made of it.
+  run(build(pool_, tcp_from_client(kWebVip, 48000, 80, kSyn)));
+  clear_tx();
+  Frame big = tcp_from_client(kWebVip, 48000, 80, kAck, 1100);
+  big.frag = RTE_IPV4_HDR_DF_FLAG;
+  run(build(pool_, big));
+  rte_mbuf* err = only_tx(0);
+  ASSERT_NE(err, nullptr);
+  const rte_ipv4_hdr* ip = ipv4_of(err);
+  const uint8_t* icmp = reinterpret_cast<const uint8_t*>(ip + 1);
+  EXPECT_EQ(rte_be_to_cpu_32(ip->dst_addr), kClient);
+  EXPECT_EQ(icmp[0], 3);
+  EXPECT_EQ(icmp[1], 4);
+  EXPECT_EQ((icmp[6] << 8) | icmp[7], 1000);
+  const auto* quoted = reinterpret_cast<const rte_ipv4_hdr*>(icmp + 8);
+  EXPECT_EQ(rte_be_to_cpu_32(quoted->dst_addr), kWebVip);
+  EXPECT_EQ(rte_be_to_cpu_32(quoted->src_addr), kClient);
+  EXPECT_EQ(counters_.dropped(DropReason::kFragmentationNeeded), 1u);
+}
+
 TEST_F(LbTest, UnknownPortRejectedWithRstOrPortUnreachable) {
   run(build(pool_, tcp_from_client(kWebVip, 42000, 81, kSyn)));
   rte_mbuf* rst = only_tx(0);
