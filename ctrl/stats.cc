@@ -74,13 +74,14 @@ std::string stats_json(const StatsSource& src) {
     out += fmt::format("{}\"{}\":{}", r ? "," : "", kDropReasons[r].name, drop_total(src, r));
   out += fmt::format(
       "}},\"forwarded\":{},\"punted\":{},\"injected\":{},\"icmp_echo_replies\":{},\"icmp_errors_sent\":{},"
-      "\"icmp_errors_suppressed\":{},\"workers\":[",
+      "\"icmp_errors_suppressed\":{},\"icmp_errors_relayed\":{},\"workers\":[",
       worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.forwarded; }),
       worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.punted; }),
       worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.injected; }),
       worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.icmp_echo_replies; }),
       worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.icmp_errors_sent; }),
-      worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.icmp_errors_suppressed; }));
+      worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.icmp_errors_suppressed; }),
+      worker_sum(src, [](const WorkerCounters& c) -> auto& { return c.icmp_errors_relayed; }));
   for (size_t w = 0; w < src.worker_lcores.size(); ++w) {
     const WorkerCounters& c = src.workers[w];
     const uint64_t rx = worker_rx(src, c);

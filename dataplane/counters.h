@@ -40,6 +40,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   Counter icmp_echo_replies;
   Counter icmp_errors_sent;
   Counter icmp_errors_suppressed;  // rate limit or RFC 1812 4.3.2.7 rules
+  Counter icmp_errors_relayed;     // ICMP errors about NAT flows translated back to their clients
   Counter handed_off;          // NAT replies passed to the worker that owns their flow
   Counter flows;               // flows in this worker's table (a gauge)
   Counter busy_cycles;         // TSC cycles spent in iterations that had packets

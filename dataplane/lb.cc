@@ -12,6 +12,8 @@
 #include "dataplane/icmp_types.h"
 #include "dataplane/l4_rewrite.h"
 #include "dataplane/lb_counters.h"
+#include "dataplane/lb_icmp.h"
+#include "dataplane/nat_handoff.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/tx.h"
 
@@ -256,22 +258,6 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   translate(w, s, in_port, c, flow, 0);
 }
 
-// A reply to one of our addresses that this worker has no flow for: if its
-// port belongs to another worker's NAT share, that worker has the flow.
-bool hand_off(WorkerCtx& w, uint16_t in_port, const Candidate& c) {
-  const LbWorker& lb = w.lb;
-  const uint32_t port = rte_be_to_cpu_16(c.key.dst_port);
-  if (lb.workers < 2 || port < lb.nat_port_base) return false;
-  const uint32_t owner = (port - lb.nat_port_base) / lb.nat_port_span;
-  if (owner >= lb.workers || owner == w.worker_id) return false;
-  meta(c.m).port = static_cast<uint8_t>(in_port);
-  if (rte_ring_mp_enqueue(lb.handoff[owner], c.m) != 0)
-    drop(w, c.m, DropReason::kHandoffRingFull);
-  else
-    w.counters->handed_off.add();
-  return true;
-}
-
 // Fills `c` for a TCP/UDP packet that is not a fragment and has its L4
 // header in the first segment; false otherwise.
 bool l4_candidate(rte_mbuf* m, rte_ipv4_hdr* ip, Candidate& c) {
@@ -314,7 +300,9 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
       keys[count] = &c.key;
       ++count;
     } else if (!to_vip) {
-      pkts[kept++] = m;  // ICMP or a fragment to us: the local stage's
+      // An ICMP error about a flow we NATed is relayed to its client; other
+      // ICMP and fragments to us are the local stage's.
+      if (!lb_relay_icmp_error(w, s, in_port, m)) pkts[kept++] = m;
     } else if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
       const uint32_t si = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr));
       count_drop(w, &s.lb.services[si], m, DropReason::kVipFragment);
@@ -339,8 +327,8 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
       established(w, s, in_port, c, hit);
     else if (c.to_vip)
       new_flow(w, s, in_port, c);
-    else if (!hand_off(w, in_port, c))
-      pkts[kept++] = c.m;
+    else if (!hand_off_to_port_owner(w, in_port, c.m, c.key.dst_port))
+      pkts[kept++] = c.m;  // no flow anywhere: the local stage answers (or drops) it
   }
   return kept;
 }

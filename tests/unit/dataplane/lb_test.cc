@@ -7,6 +7,7 @@
 #include <rte_udp.h>
 
 #include <fmt/format.h>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -297,6 +298,42 @@ TEST_F(LbTest, NatPacketTooBigForTheEndpointsLinkGetsFragNeededToTheClient) {
   EXPECT_EQ(rte_be_to_cpu_32(quoted->dst_addr), kWebVip);
   EXPECT_EQ(rte_be_to_cpu_32(quoted->src_addr), kClient);
   EXPECT_EQ(counters_.dropped(DropReason::kFragmentationNeeded), 1u);
+}
+
+TEST_F(LbTest, IcmpErrorAboutANatFlowIsRelayedToTheClient) {
+  run(build(pool_, tcp_from_client(kWebVip, 49000, 80, kSyn, 40)));
+  rte_mbuf* out = only_tx(1);
+  ASSERT_NE(out, nullptr);
+  // A router behind us (10.0.2.99) says "fragmentation needed, MTU 900" about
+  // the packet as we sent it, quoting its IP header and the first 8 L4 bytes.
+  std::vector<uint8_t> icmp(8 + 28);
+  icmp[0] = 3, icmp[1] = 4, icmp[6] = 900 >> 8, icmp[7] = 900 & 0xff;
+  std::memcpy(icmp.data() + 8, ipv4_of(out), 28);
+  const uint16_t c = rfc1071(icmp.data(), icmp.size());
+  icmp[2] = c >> 8, icmp[3] = c & 0xff;
+  clear_tx();
+  Frame f;
+  f.dst = kMacB, f.src = {{0x02, 0, 0, 0, 2, 11}}, f.ip_src = 0x0a000263, f.ip_dst = kGwB, f.proto = IPPROTO_ICMP;
+  f.l4 = icmp;
+  table_.set(table_.insert(1, 0x0a000263), NeighbourState::kReachable, {{0x02, 0, 0, 0, 2, 0x63}});
+  run(build(pool_, f), 1);
+  rte_mbuf* relayed = only_tx(0);
+  ASSERT_NE(relayed, nullptr);
+  const rte_ipv4_hdr* ip = ipv4_of(relayed);
+  EXPECT_EQ(rte_be_to_cpu_32(ip->dst_addr), kClient);
+  EXPECT_EQ(rte_be_to_cpu_32(ip->src_addr), 0x0a000263u) << "still from the router that sent it";
+  EXPECT_EQ(rfc1071(ip, 20), 0);
+  const uint8_t* m = reinterpret_cast<const uint8_t*>(ip + 1);
+  EXPECT_EQ(rfc1071(m, 8 + 28), 0) << "ICMP checksum over the rewritten quote";
+  EXPECT_EQ((m[6] << 8) | m[7], 900);
+  const auto* quoted = reinterpret_cast<const rte_ipv4_hdr*>(m + 8);
+  EXPECT_EQ(rte_be_to_cpu_32(quoted->src_addr), kClient);
+  EXPECT_EQ(rte_be_to_cpu_32(quoted->dst_addr), kWebVip);
+  EXPECT_EQ(rfc1071(quoted, 20), 0) << "quoted header checksum";
+  const auto* qports = reinterpret_cast<const uint8_t*>(quoted + 1);
+  EXPECT_EQ((qports[0] << 8) | qports[1], 49000);
+  EXPECT_EQ((qports[2] << 8) | qports[3], 80);
+  EXPECT_EQ(counters_.icmp_errors_relayed.get(), 1u);
 }
 
 TEST_F(LbTest, UnknownPortRejectedWithRstOrPortUnreachable) {
