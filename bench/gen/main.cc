@@ -149,11 +149,11 @@ int main(int argc, char** argv) {
         const uint16_t sent = rte_eth_tx_burst(tx_port, 0, pkts, static_cast<uint16_t>(n));
         if (sent < n) {
           rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-          tx_refused += n - sent;
           seq -= n - sent;  // those sequence numbers were never sent
         }
-        pacer.sent(n);
+        pacer.sent(n);  // the schedule moves on: a full ring is the DUT's backlog, counted below
         if (now >= measure_from) {
+          tx_refused += n - sent;
           tx_measured += sent;
           if (first_measured_seq == ~0ull && sent) first_measured_seq = seq - sent;
           last_measured_seq = seq;
