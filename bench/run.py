@@ -53,10 +53,16 @@ def hugepages():
     os.makedirs("/dev/hugepages", exist_ok=True)
     if subprocess.run(["mountpoint", "-q", "/dev/hugepages"]).returncode != 0:
         sh(["mount", "-t", "hugetlbfs", "nodev", "/dev/hugepages"])
-    for prefix in ("mpbench", "mpgen", "mptp"):
-        for name in os.listdir("/dev/hugepages"):
-            if name.startswith(prefix):
-                os.unlink(os.path.join("/dev/hugepages", name))
+    remove_hugepage_files()
+
+
+def remove_hugepage_files():
+    """DPDK leaves its hugepage map files behind: they would hold the memory."""
+    if not os.path.isdir("/dev/hugepages"):
+        return
+    for name in os.listdir("/dev/hugepages"):
+        if name.startswith(("mpbench", "mpgen", "mptp")):
+            os.unlink(os.path.join("/dev/hugepages", name))
 
 
 def memif(i, role, name):
@@ -336,12 +342,16 @@ def main():
     RESULTS = a.results
     if os.geteuid() != 0:
         sys.exit("bench/run.py: run as root (hugepages, memif sockets)")
-    results = run(a.only, a.seconds)
-    if not a.only:
-        points = sweep(min(a.seconds, 3))
-        plots(results, points)
-        if not a.no_doc:
-            update_doc(results, points, "bench/run.py")
+    try:
+        results = run(a.only, a.seconds)
+        if not a.only:
+            points = sweep(min(a.seconds, 3))
+            plots(results, points)
+            if not a.no_doc:
+                update_doc(results, points, "bench/run.py")
+    finally:
+        kill_leftovers()
+        remove_hugepage_files()
     print(table(results))
 
 
