@@ -4,6 +4,7 @@
 #include <rte_byteorder.h>
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "config/address.h"
 #include "config/validate.h"
@@ -52,6 +53,7 @@ std::string compile_lb(const config::Policy& policy, const LbRegistry& registry,
     for (const auto& svc : previous->lb.services)
       for (const auto& sub : svc.subsets) tables.emplace(sub.table_key, sub.table);
   std::vector<std::pair<uint64_t, uint32_t>> listeners, vips;
+  std::unordered_set<uint32_t> vips_seen;
   // NAT source pool per port: its NAT addresses, else its first address.
   std::vector<std::pair<uint16_t, uint16_t>> pool_of(s.port_count);  // first, count
   for (uint16_t p = 0; p < s.port_count; ++p) {
@@ -91,9 +93,7 @@ std::string compile_lb(const config::Policy& policy, const LbRegistry& registry,
                              static_cast<uint32_t>(lb.listeners.size()));
       lb.listeners.push_back({index, rte_cpu_to_be_16(p.target_port)});
     }
-    bool vip_known = false;
-    for (const auto& [key, value] : vips) vip_known |= key == LbView::vip_key(vip);
-    if (!vip_known) vips.emplace_back(LbView::vip_key(vip), index);
+    if (vips_seen.insert(vip).second) vips.emplace_back(LbView::vip_key(vip), index);  // the first service wins
     lb.services.push_back(std::move(out));
   }
   lb.by_listener.build(listeners);

@@ -30,7 +30,8 @@ struct Candidate {
   void* l4;
   FlowKey key;
   uint8_t tcp_flags;
-  bool to_vip;  // otherwise to one of our addresses: possibly a NAT reply
+  uint32_t vip_service;  // index into LbView::services; StaticMap::kMissing: to one of our
+                         // addresses instead, possibly a NAT reply
 };
 
 void forget(WorkerCtx& w, uint32_t f) {
@@ -105,11 +106,11 @@ void translate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidat
   route_packet(w, s, in_port, c.m, true);
 }
 
-void count_packet(WorkerCtx& w, const Flow& f, const rte_mbuf* m) {
-  EndpointCounters& e = w.lb.endpoints[f.endpoint];
+void count_packet(WorkerCtx& w, uint32_t service_slot, uint32_t endpoint_slot, const rte_mbuf* m) {
+  EndpointCounters& e = w.lb.endpoints[endpoint_slot];
   e.packets.add();
   e.bytes.add(m->pkt_len);
-  ServiceCounters& sc = w.lb.services[f.service];
+  ServiceCounters& sc = w.lb.services[service_slot];
   sc.packets.add();
   sc.bytes.add(m->pkt_len);
 }
@@ -122,7 +123,7 @@ void established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candid
     drop(w, c.m, DropReason::kEndpointGone);
     return;
   }
-  count_packet(w, f, c.m);
+  count_packet(w, f.service, f.endpoint, c.m);
   if (f.keys == 1) {
     // One-way (direct return) flow: the client's ACK is the evidence that the endpoint answered.
     const bool answered = (c.tcp_flags & (kTcpAck | kTcpSyn)) == kTcpAck;
@@ -135,10 +136,9 @@ void established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candid
 }
 
 void unknown_port(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
-  const uint32_t si = s.lb.by_vip.find(LbView::vip_key(c.key.dst_addr));
-  const LbService* svc = si == StaticMap::kMissing ? nullptr : &s.lb.services[si];
-  if (svc) w.lb.services[svc->slot].drop(DropReason::kVipUnknownPort);
-  if (svc && svc->reject_unknown_port) {
+  const LbService& svc = s.lb.services[c.vip_service];
+  w.lb.services[svc.slot].drop(DropReason::kVipUnknownPort);
+  if (svc.reject_unknown_port) {
     if (c.key.proto == IPPROTO_UDP) {
       drop_with_icmp_error(w, s, in_port, c.m, DropReason::kVipUnknownPort, kIcmpDestUnreachable,
                            kIcmpPortUnreachable);
@@ -220,6 +220,11 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   const FlowState state = !tcp ? FlowState::kUdp : syn ? FlowState::kSynSent : FlowState::kEstablished;
   ServiceCounters& sc = w.lb.services[svc.slot];
   EndpointCounters& ec = w.lb.endpoints[ep->slot];
+  auto count_new = [&] {
+    sc.new_flows.add();
+    ec.new_flows.add();
+    count_packet(w, svc.slot, ep->slot, c.m);
+  };
 
   if (svc.direct_return) {
     const uint32_t f = w.lb.flows->insert_one_way(c.key, state, w.lb.now);
@@ -232,12 +237,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
       flow.key[1] = FlowKey{ep->outer_source, ep->address, ep->egress_mtu, 0, IPPROTO_IPIP};
       ec.active_flows.add();
     }
-    sc.new_flows.add();
-    ec.new_flows.add();
-    sc.packets.add();
-    sc.bytes.add(c.m->pkt_len);
-    ec.packets.add();
-    ec.bytes.add(c.m->pkt_len);
+    count_new();
     encapsulate(w, s, in_port, c, ep->outer_source, ep->address, ep->egress_mtu);
     return;
   }
@@ -251,10 +251,8 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   Flow& flow = w.lb.flows->flow(f);
   flow.endpoint = ep->slot;
   flow.service = svc.slot;
-  sc.new_flows.add();
-  ec.new_flows.add();
   ec.active_flows.add();
-  count_packet(w, flow, c.m);
+  count_new();
   translate(w, s, in_port, c, flow, 0);
 }
 
@@ -289,14 +287,15 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
-    const bool to_vip = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr)) != StaticMap::kMissing;
+    const uint32_t vip_service = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr));
+    const bool to_vip = vip_service != StaticMap::kMissing;
     if (!to_vip && (!replies_possible || !s.local(rte_be_to_cpu_32(ip->dst_addr)))) {
       pkts[kept++] = m;
       continue;
     }
     Candidate& c = cand[count];
     if (l4_candidate(m, ip, c)) {
-      c.to_vip = to_vip;
+      c.vip_service = vip_service;
       keys[count] = &c.key;
       ++count;
     } else if (!to_vip) {
@@ -304,13 +303,11 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
       // ICMP and fragments to us are the local stage's.
       if (!lb_relay_icmp_error(w, s, in_port, m)) pkts[kept++] = m;
     } else if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
-      const uint32_t si = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr));
-      count_drop(w, &s.lb.services[si], m, DropReason::kVipFragment);
+      count_drop(w, &s.lb.services[vip_service], m, DropReason::kVipFragment);
     } else if (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) {
       drop(w, m, DropReason::kShortFrame);  // truncated L4 header
     } else {
-      const uint32_t si = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr));
-      count_drop(w, &s.lb.services[si], m, DropReason::kVipUnknownPort);
+      count_drop(w, &s.lb.services[vip_service], m, DropReason::kVipUnknownPort);
     }
   }
   if (count == 0) return kept;
@@ -325,7 +322,7 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
     const FlowTable::Hit hit = hits[i].flow != FlowTable::kNone || !grew ? hits[i] : flows->lookup(c.key);
     if (hit.flow != FlowTable::kNone)
       established(w, s, in_port, c, hit);
-    else if (c.to_vip)
+    else if (c.vip_service != StaticMap::kMissing)
       new_flow(w, s, in_port, c);
     else if (!hand_off_to_port_owner(w, in_port, c.m, c.key.dst_port))
       pkts[kept++] = c.m;  // no flow anywhere: the local stage answers (or drops) it
