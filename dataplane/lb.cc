@@ -123,6 +123,13 @@ void established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candid
     drop(w, c.m, DropReason::kEndpointGone);
     return;
   }
+  // A client that reuses its port after a connection closed opens a new
+  // connection on the same 5-tuple (the flow reopens, FlowTable::touch): count it.
+  if ((c.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn && hit.direction == 0 &&
+      (f.state == FlowState::kClosing || f.state == FlowState::kReset)) {
+    w.lb.services[f.service].new_flows.add();
+    w.lb.endpoints[f.endpoint].new_flows.add();
+  }
   count_packet(w, f.service, f.endpoint, c.m);
   if (f.keys == 1) {
     // One-way (direct return) flow: the client's ACK is the evidence that the endpoint answered.

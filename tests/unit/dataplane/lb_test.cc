@@ -208,6 +208,22 @@ TEST_F(LbTest, NatRewritesBothDirectionsWithValidChecksums) {
   EXPECT_EQ(web().bytes.get(), (14u + 20 + 20 + 12) + (14u + 20 + 20 + 10));
 }
 
+TEST_F(LbTest, PortReusedAfterCloseCountsAsANewConnectionOnTheSameEndpoint) {
+  run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kSyn)));
+  const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
+  clear_tx();
+  run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kAck | 0x01)));  // FIN
+  clear_tx();
+  run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kSyn)));  // the port again, a new connection
+  rte_mbuf* out = only_tx(1);
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(out)->dst_addr), ep);
+  EXPECT_EQ(flows_->flow(0).state, FlowState::kSynSent);
+  EXPECT_EQ(endpoints_[slot_of(ep)].new_flows.get(), 2u);
+  EXPECT_EQ(web().new_flows.get(), 2u);
+  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 1u) << "still one tracked flow";
+}
+
 TEST_F(LbTest, UdpNatKeepsChecksumOptionalAndUsesEndpointPort) {
   Frame f;
   f.dst = kMacA, f.src = kMacClient, f.ip_src = kClient, f.ip_dst = kDnsVip;
