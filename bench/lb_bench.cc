@@ -5,7 +5,11 @@
 //   established, 1   the same flow over and over (hot cache)
 //   established, N   random flows among N tracked (DRAM-bound lookups)
 // Headers are restored between bursts outside the timed region.
-//   build/bench/lb_bench [flows [rounds_one [rounds_many]]]   (default 1,000,000 100,000 100,000)
+//   build/bench/lb_bench [flows [rounds_one [rounds_many [services]]]]
+//     (default 1,000,000 100,000 100,000 1). With services > 1 the policy
+//     lists services - 1 others (VIPs 10.30.x.y around the measured one's
+//     10.30.0.10, ports 80 and 443) before it: the VIP and listener maps then
+//     hold that many keys.
 // (bench/instructions.py runs it under callgrind with small counts to get
 // instructions per packet of each scenario by difference.)
 #include <rte_cycles.h>
@@ -16,6 +20,7 @@
 #include <rte_ring.h>
 #include <rte_tcp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -66,6 +71,19 @@ struct Result {
   double per_packet() const { return packets ? static_cast<double>(cycles) / static_cast<double>(packets) : 0.0; }
 };
 
+// Services on the VIPs 10.30.x.y next to the measured one's (10.30.0.10),
+// one endpoint each, listed before it.
+std::string other_services(long n) {
+  std::string t;
+  for (long i = 0; i < n; ++i) {
+    const long v = i < 9 ? i : i + 1;  // skips 10.30.0.10
+    t += "  - {name: s" + std::to_string(i) + ", vip: 10.30." + std::to_string(v / 250) + "." +
+         std::to_string(v % 250 + 1) +
+         ", table_size: 251, ports: [{port: 80}, {port: 443}], endpoints: [{address: 10.0.2.11}]}\n";
+  }
+  return t;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,6 +93,7 @@ int main(int argc, char** argv) {
   const uint32_t flows = argc > 1 ? static_cast<uint32_t>(std::atol(argv[1])) : 1'000'000;
   const long rounds_one = argc > 2 ? std::atol(argv[2]) : 100'000;
   const long rounds_many = argc > 3 ? std::atol(argv[3]) : 100'000;
+  const long service_count = argc > 4 ? std::max(1L, std::atol(argv[4])) : 1;
 
   std::string endpoints;
   for (int i = 0; i < 16; ++i) endpoints += (i ? ", " : "") + std::string("{address: 10.0.2.") + std::to_string(11 + i) + "}";
@@ -85,9 +104,11 @@ routes:
   - {prefix: 10.1.0.0/16, via: 10.0.1.2}
 load_balancer:
   flow_capacity: )" + std::to_string(flows + kBurst) + R"(
+  max_services: )" + std::to_string(service_count + 16) + R"(
+  max_endpoints: )" + std::to_string(service_count + 32) + R"(
   nat_addresses: [10.0.2.100, 10.0.2.101, 10.0.2.102, 10.0.2.103]
 services:
-  - name: web
+)" + other_services(service_count - 1) + R"(  - name: web
     vip: 10.30.0.10
     ports: [{protocol: tcp, port: 80, target_port: 8080}]
     endpoints: [)" + endpoints + "]\n";
@@ -157,8 +178,8 @@ services:
   }
 
   const double hz = static_cast<double>(rte_get_tsc_hz());
-  std::printf("load balancer, full NAT, 16 endpoints, 4 NAT addresses, 60 B TCP, bursts of %u, TSC %.2f GHz\n",
-              kBurst, hz / 1e9);
+  std::printf("load balancer, full NAT, 16 endpoints, 4 NAT addresses, 60 B TCP, bursts of %u, %ld service(s), "
+              "TSC %.2f GHz\n", kBurst, service_count, hz / 1e9);
   auto line = [&](const char* what, const Result& r) {
     std::printf("  %-28s %7.1f cycles/packet  %6.1f ns  %5.2f Mpps/core\n", what, r.per_packet(),
                 r.per_packet() / hz * 1e9, hz / r.per_packet() / 1e6);

@@ -46,21 +46,34 @@ struct LbListener {
 };
 
 // Immutable open-addressing map from a non-zero 64-bit key, built once.
+// Keys are VIPs (network order) in the high half and protocol/port in the
+// low half, so services on neighbouring VIPs differ only in a few high bits:
+// the hash folds the halves and takes the top bits of a Fibonacci product,
+// which every key bit reaches (low product bits would put them all in one
+// probe chain).
 class StaticMap {
  public:
   static constexpr uint32_t kMissing = ~uint32_t{0};
   void build(const std::vector<std::pair<uint64_t, uint32_t>>& items);
   uint32_t find(uint64_t key) const {
     if (mask_ == 0) return kMissing;
-    for (uint32_t i = mix(key) & mask_;; i = (i + 1) & mask_) {
+    for (uint32_t i = home(key);; i = (i + 1) & mask_) {
       if (keys_[i] == key) return values_[i];
       if (keys_[i] == 0) return kMissing;
     }
   }
+  // The most slots a lookup of a present key steps over: 0 when every key
+  // sits in its home slot.
+  uint32_t longest_probe() const { return longest_probe_; }
 
  private:
-  static uint32_t mix(uint64_t k) { return static_cast<uint32_t>((k * 0x9E3779B97F4A7C15ull) >> 32); }
+  uint32_t home(uint64_t k) const {
+    k ^= k >> 29;
+    return static_cast<uint32_t>((k * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
   uint32_t mask_ = 0;
+  uint32_t shift_ = 63;
+  uint32_t longest_probe_ = 0;
   std::vector<uint64_t> keys_;
   std::vector<uint32_t> values_;
 };
