@@ -1,7 +1,5 @@
 #include "config/parser.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <fmt/format.h>
 #include <algorithm>
 #include <cstring>
@@ -20,135 +18,135 @@ namespace {
 constexpr uint16_t kMinMtu = 68;    // RFC 791: every host must accept 68 octets
 constexpr uint16_t kMaxMtu = 9000;
 
-bool read_prefix(const YAML::Node& n, std::string_view what, Diagnostics& d, Ipv4Prefix& out) {
+bool read_prefix(const YamlNode& n, std::string_view what, Diagnostics& d, Ipv4Prefix& out) {
   std::string s;
   if (!read_string(n, what, d, s)) return false;
   auto p = parse_ipv4_prefix(s);
   if (!p) {
-    d.error(mark_of(n), fmt::format("{} '{}' is not an IPv4 prefix (expected a.b.c.d/len)", what, s));
+    d.error(n.mark(), fmt::format("{} '{}' is not an IPv4 prefix (expected a.b.c.d/len)", what, s));
     return false;
   }
   out = *p;
   return true;
 }
 
-bool read_mac(const YAML::Node& n, std::string_view what, Diagnostics& d, MacAddress& out) {
+bool read_mac(const YamlNode& n, std::string_view what, Diagnostics& d, MacAddress& out) {
   std::string s;
   if (!read_string(n, what, d, s)) return false;
   auto m = parse_mac(s);
   if (!m) {
-    d.error(mark_of(n), fmt::format("{} '{}' is not a MAC address (expected xx:xx:xx:xx:xx:xx)", what, s));
+    d.error(n.mark(), fmt::format("{} '{}' is not a MAC address (expected xx:xx:xx:xx:xx:xx)", what, s));
     return false;
   }
   out = *m;
   return true;
 }
 
-void parse_port(const YAML::Node& n, Diagnostics& d, Policy& policy) {
+void parse_port(const YamlNode& n, Diagnostics& d, Policy& policy) {
   Fields f(n, "a port", d, {"name", "device", "mac", "addresses", "mtu"});
   if (!f.is_map()) return;
   Port p;
   p.mark = f.mark();
-  if (auto v = f.require("name"); v.IsDefined()) read_string(v, "port name", d, p.name);
-  if (auto v = f.require("device"); v.IsDefined()) {
+  if (auto v = f.require("name"); v.defined()) read_string(v, "port name", d, p.name);
+  if (auto v = f.require("device"); v.defined()) {
     read_string(v, "port device", d, p.device);
-    p.device_mark = mark_of(v);
+    p.device_mark = v.mark();
   }
-  if (auto v = f.get("mac"); v.IsDefined()) {
+  if (auto v = f.get("mac"); v.defined()) {
     MacAddress mac{};
     if (read_mac(v, "port mac", d, mac)) p.mac = mac;
   }
-  std::vector<YAML::Node> addresses;
-  if (auto v = f.require("addresses"); v.IsDefined() && read_list(v, "port addresses", d, addresses) &&
+  std::vector<YamlNode> addresses;
+  if (auto v = f.require("addresses"); v.defined() && read_list(v, "port addresses", d, addresses) &&
                                        addresses.empty())
-    d.error(mark_of(v), fmt::format("port '{}' needs at least one address", p.name));
+    d.error(v.mark(), fmt::format("port '{}' needs at least one address", p.name));
   for (const auto& a : addresses) {
     Ipv4Prefix prefix;
     if (read_prefix(a, "port address", d, prefix)) {
       p.addresses.push_back(prefix);
-      p.address_marks.push_back(mark_of(a));
+      p.address_marks.push_back(a.mark());
     }
   }
-  if (auto v = f.get("mtu"); v.IsDefined()) read_uint_as(v, "port mtu", d, kMinMtu, kMaxMtu, p.mtu);
+  if (auto v = f.get("mtu"); v.defined()) read_uint_as(v, "port mtu", d, kMinMtu, kMaxMtu, p.mtu);
   policy.ports.push_back(std::move(p));
 }
 
-void parse_route(const YAML::Node& n, Diagnostics& d, Policy& policy) {
+void parse_route(const YamlNode& n, Diagnostics& d, Policy& policy) {
   Fields f(n, "a route", d, {"prefix", "via", "port"});
   if (!f.is_map()) return;
   Route r;
   r.mark = f.mark();
-  if (auto v = f.require("prefix"); v.IsDefined()) {
+  if (auto v = f.require("prefix"); v.defined()) {
     read_prefix(v, "route prefix", d, r.prefix);
-    r.prefix_mark = mark_of(v);
+    r.prefix_mark = v.mark();
   }
-  if (auto v = f.require("via"); v.IsDefined()) {
+  if (auto v = f.require("via"); v.defined()) {
     read_ipv4(v, "route via", d, r.via);
-    r.via_mark = mark_of(v);
+    r.via_mark = v.mark();
   }
-  if (auto v = f.get("port"); v.IsDefined()) {
+  if (auto v = f.get("port"); v.defined()) {
     read_string(v, "route port", d, r.port);
-    r.port_mark = mark_of(v);
+    r.port_mark = v.mark();
   }
   policy.routes.push_back(std::move(r));
 }
 
-void parse_neighbour(const YAML::Node& n, Diagnostics& d, Policy& policy) {
+void parse_neighbour(const YamlNode& n, Diagnostics& d, Policy& policy) {
   Fields f(n, "a static neighbour", d, {"address", "mac", "port"});
   if (!f.is_map()) return;
   StaticNeighbour s;
   s.mark = f.mark();
-  if (auto v = f.require("address"); v.IsDefined()) read_ipv4(v, "neighbour address", d, s.address);
-  if (auto v = f.require("mac"); v.IsDefined()) read_mac(v, "neighbour mac", d, s.mac);
-  if (auto v = f.require("port"); v.IsDefined()) {
+  if (auto v = f.require("address"); v.defined()) read_ipv4(v, "neighbour address", d, s.address);
+  if (auto v = f.require("mac"); v.defined()) read_mac(v, "neighbour mac", d, s.mac);
+  if (auto v = f.require("port"); v.defined()) {
     read_string(v, "neighbour port", d, s.port);
-    s.port_mark = mark_of(v);
+    s.port_mark = v.mark();
   }
   policy.neighbours.push_back(std::move(s));
 }
 
-void parse_icmp(const YAML::Node& n, Diagnostics& d, IcmpSettings& icmp) {
+void parse_icmp(const YamlNode& n, Diagnostics& d, IcmpSettings& icmp) {
   Fields f(n, "icmp", d, {"errors_per_second", "errors_burst"});
-  if (auto v = f.get("errors_per_second"); v.IsDefined())
+  if (auto v = f.get("errors_per_second"); v.defined())
     read_uint_as(v, "icmp.errors_per_second", d, 0, 1'000'000, icmp.errors_per_second);
-  if (auto v = f.get("errors_burst"); v.IsDefined())
+  if (auto v = f.get("errors_burst"); v.defined())
     read_uint_as(v, "icmp.errors_burst", d, 1, 100'000, icmp.errors_burst);
 }
 
-void parse_neighbour_table(const YAML::Node& n, Diagnostics& d, NeighbourSettings& s) {
+void parse_neighbour_table(const YamlNode& n, Diagnostics& d, NeighbourSettings& s) {
   Fields f(n, "neighbour_table", d, {"capacity", "reachable_seconds", "probes", "queue_per_neighbour"});
-  if (auto v = f.get("capacity"); v.IsDefined())
+  if (auto v = f.get("capacity"); v.defined())
     read_uint_as(v, "neighbour_table.capacity", d, 16, 1u << 20, s.capacity);
-  if (auto v = f.get("reachable_seconds"); v.IsDefined())
+  if (auto v = f.get("reachable_seconds"); v.defined())
     read_uint_as(v, "neighbour_table.reachable_seconds", d, 1, 86'400, s.reachable_seconds);
-  if (auto v = f.get("probes"); v.IsDefined())
+  if (auto v = f.get("probes"); v.defined())
     read_uint_as(v, "neighbour_table.probes", d, 1, 20, s.probes);
-  if (auto v = f.get("queue_per_neighbour"); v.IsDefined())
+  if (auto v = f.get("queue_per_neighbour"); v.defined())
     read_uint_as(v, "neighbour_table.queue_per_neighbour", d, 0, 64, s.queue_per_neighbour);
 }
 
-void parse_dataplane(const YAML::Node& n, Diagnostics& d, DataplaneSettings& s) {
+void parse_dataplane(const YamlNode& n, Diagnostics& d, DataplaneSettings& s) {
   Fields f(n, "dataplane", d, {"mbufs", "rx_descriptors", "tx_descriptors", "punt_ring_size"});
-  if (auto v = f.get("mbufs"); v.IsDefined()) read_uint_as(v, "dataplane.mbufs", d, 1023, 16u << 20, s.mbufs);
-  if (auto v = f.get("rx_descriptors"); v.IsDefined())
+  if (auto v = f.get("mbufs"); v.defined()) read_uint_as(v, "dataplane.mbufs", d, 1023, 16u << 20, s.mbufs);
+  if (auto v = f.get("rx_descriptors"); v.defined())
     read_uint_as(v, "dataplane.rx_descriptors", d, 64, 16384, s.rx_descriptors);
-  if (auto v = f.get("tx_descriptors"); v.IsDefined())
+  if (auto v = f.get("tx_descriptors"); v.defined())
     read_uint_as(v, "dataplane.tx_descriptors", d, 64, 16384, s.tx_descriptors);
-  if (auto v = f.get("punt_ring_size"); v.IsDefined()) {
+  if (auto v = f.get("punt_ring_size"); v.defined()) {
     if (read_uint_as(v, "dataplane.punt_ring_size", d, 64, 1u << 20, s.punt_ring_size) &&
         (s.punt_ring_size & (s.punt_ring_size - 1)) != 0)
-      d.error(mark_of(v), fmt::format("dataplane.punt_ring_size must be a power of two, found {}",
+      d.error(v.mark(), fmt::format("dataplane.punt_ring_size must be a power of two, found {}",
                                       s.punt_ring_size));
   }
 }
 
-void parse_document(const YAML::Node& root, Diagnostics& d, Policy& policy) {
+void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
             "services", "api"});
   if (!f.is_map()) return;
-  if (auto v = f.get("node"); v.IsDefined()) read_string(v, "node", d, policy.node);
-  std::vector<YAML::Node> items;
+  if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
+  std::vector<YamlNode> items;
   if (read_list(f.require("ports"), "ports", d, items))
     for (const auto& n : items) parse_port(n, d, policy);
   items.clear();
@@ -157,17 +155,17 @@ void parse_document(const YAML::Node& root, Diagnostics& d, Policy& policy) {
   items.clear();
   if (read_list(f.get("neighbours"), "neighbours", d, items))
     for (const auto& n : items) parse_neighbour(n, d, policy);
-  if (auto v = f.get("icmp"); v.IsDefined()) parse_icmp(v, d, policy.icmp);
-  if (auto v = f.get("neighbour_table"); v.IsDefined())
+  if (auto v = f.get("icmp"); v.defined()) parse_icmp(v, d, policy.icmp);
+  if (auto v = f.get("neighbour_table"); v.defined())
     parse_neighbour_table(v, d, policy.neighbour_table);
-  if (auto v = f.get("dataplane"); v.IsDefined()) parse_dataplane(v, d, policy.dataplane);
-  if (auto v = f.get("load_balancer"); v.IsDefined()) parse_load_balancer(v, d, policy.load_balancer);
+  if (auto v = f.get("dataplane"); v.defined()) parse_dataplane(v, d, policy.dataplane);
+  if (auto v = f.get("load_balancer"); v.defined()) parse_load_balancer(v, d, policy.load_balancer);
   parse_services(f.get("services"), d, policy.services);
-  if (auto v = f.get("api"); v.IsDefined()) {
+  if (auto v = f.get("api"); v.defined()) {
     Fields api(v, "api", d, {"socket"});
-    if (auto s = api.get("socket"); s.IsDefined() && read_string(s, "api.socket", d, policy.api.socket) &&
+    if (auto s = api.get("socket"); s.defined() && read_string(s, "api.socket", d, policy.api.socket) &&
                                     policy.api.socket.front() != '/')
-      d.error(mark_of(s), fmt::format("api.socket must be an absolute path, found '{}'", policy.api.socket));
+      d.error(s.mark(), fmt::format("api.socket must be an absolute path, found '{}'", policy.api.socket));
   }
 }
 
@@ -177,21 +175,13 @@ ParseResult load_policy_text(std::string_view text, const std::string& file) {
   ParseResult result;
   result.policy.source = file;
   Diagnostics d(file);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    d.error({e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg);
+  const YamlTree tree = YamlTree::read(text);
+  if (!tree.ok()) {
+    d.error(tree.error_mark, tree.error);
     result.errors = d.take();
     return result;
   }
-  try {
-    parse_document(root, d, result.policy);
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp can still throw on exotic input (e.g. aliases to odd nodes);
-    // report it in the same shape instead of letting it escape.
-    d.error({e.mark.line + 1, e.mark.column + 1}, e.msg);
-  }
+  parse_document(tree.root(), d, result.policy);
   validate(result.policy, d);
   result.errors = d.take();
   std::stable_sort(result.errors.begin(), result.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {

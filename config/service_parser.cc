@@ -9,11 +9,11 @@ namespace {
 
 // 0.0.0.0 is never a valid VIP or endpoint: reject it here, so 0 can mean
 // "did not parse" and later checks stay quiet about it.
-void read_nonzero_ipv4(const YAML::Node& n, std::string_view what, Diagnostics& d, uint32_t& out) {
-  if (read_ipv4(n, what, d, out) && out == 0) d.error(mark_of(n), fmt::format("{} 0.0.0.0 is not usable", what));
+void read_nonzero_ipv4(const YamlNode& n, std::string_view what, Diagnostics& d, uint32_t& out) {
+  if (read_ipv4(n, what, d, out) && out == 0) d.error(n.mark(), fmt::format("{} 0.0.0.0 is not usable", what));
 }
 
-void parse_timeouts(const YAML::Node& n, Diagnostics& d, FlowTimeoutSettings& t) {
+void parse_timeouts(const YamlNode& n, Diagnostics& d, FlowTimeoutSettings& t) {
   Fields f(n, "load_balancer.timeouts", d, {"tcp_syn", "tcp_established", "tcp_closing", "tcp_reset", "udp"});
   struct Item {
     const char* key;
@@ -22,68 +22,68 @@ void parse_timeouts(const YAML::Node& n, Diagnostics& d, FlowTimeoutSettings& t)
   for (auto [key, value] : {Item{"tcp_syn", &t.tcp_syn}, Item{"tcp_established", &t.tcp_established},
                             Item{"tcp_closing", &t.tcp_closing}, Item{"tcp_reset", &t.tcp_reset},
                             Item{"udp", &t.udp}})
-    if (auto v = f.get(key); v.IsDefined())
+    if (auto v = f.get(key); v.defined())
       read_uint_as(v, fmt::format("load_balancer.timeouts.{}", key), d, 1, 86'400, *value);
 }
 
-void parse_service_port(const YAML::Node& n, Diagnostics& d, Service& s) {
+void parse_service_port(const YamlNode& n, Diagnostics& d, Service& s) {
   Fields f(n, "a service port", d, {"protocol", "port", "target_port"});
   if (!f.is_map()) return;
   ServicePort p;
   p.mark = f.mark();
-  if (auto v = f.get("protocol"); v.IsDefined()) {
+  if (auto v = f.get("protocol"); v.defined()) {
     const int c = read_choice(v, "service port protocol", d, {"tcp", "udp"});
     if (c >= 0) p.protocol = c == 0 ? Protocol::kTcp : Protocol::kUdp;
   }
-  if (auto v = f.require("port"); v.IsDefined()) read_uint_as(v, "service port", d, 1, 65535, p.port);
+  if (auto v = f.require("port"); v.defined()) read_uint_as(v, "service port", d, 1, 65535, p.port);
   p.target_port = p.port;
   p.target_mark = p.mark;
-  if (auto v = f.get("target_port"); v.IsDefined()) {
+  if (auto v = f.get("target_port"); v.defined()) {
     read_uint_as(v, "service target_port", d, 1, 65535, p.target_port);
-    p.target_mark = mark_of(v);
+    p.target_mark = v.mark();
   }
   s.ports.push_back(p);
 }
 
-void parse_endpoint(const YAML::Node& n, Diagnostics& d, Service& s) {
+void parse_endpoint(const YamlNode& n, Diagnostics& d, Service& s) {
   Fields f(n, "an endpoint", d, {"address", "port", "weight", "subset"});
   if (!f.is_map()) return;
   Endpoint e;
   e.mark = f.mark();
-  if (auto v = f.require("address"); v.IsDefined()) read_nonzero_ipv4(v, "endpoint address", d, e.address);
-  if (auto v = f.get("port"); v.IsDefined()) read_uint_as(v, "endpoint port", d, 1, 65535, e.port);
-  if (auto v = f.get("weight"); v.IsDefined()) read_uint_as(v, "endpoint weight", d, 0, 10'000, e.weight);
-  if (auto v = f.get("subset"); v.IsDefined()) {
+  if (auto v = f.require("address"); v.defined()) read_nonzero_ipv4(v, "endpoint address", d, e.address);
+  if (auto v = f.get("port"); v.defined()) read_uint_as(v, "endpoint port", d, 1, 65535, e.port);
+  if (auto v = f.get("weight"); v.defined()) read_uint_as(v, "endpoint weight", d, 0, 10'000, e.weight);
+  if (auto v = f.get("subset"); v.defined()) {
     read_string(v, "endpoint subset", d, e.subset);
-    e.subset_mark = mark_of(v);
+    e.subset_mark = v.mark();
   }
   s.endpoints.push_back(std::move(e));
 }
 
-void parse_subset(const YAML::Node& n, Diagnostics& d, Service& s) {
+void parse_subset(const YamlNode& n, Diagnostics& d, Service& s) {
   Fields f(n, "a subset", d, {"name", "weight"});
   if (!f.is_map()) return;
   Subset sub;
   sub.mark = f.mark();
-  if (auto v = f.require("name"); v.IsDefined()) read_string(v, "subset name", d, sub.name);
-  if (auto v = f.require("weight"); v.IsDefined()) read_uint_as(v, "subset weight", d, 0, 10'000, sub.weight);
+  if (auto v = f.require("name"); v.defined()) read_string(v, "subset name", d, sub.name);
+  if (auto v = f.require("weight"); v.defined()) read_uint_as(v, "subset weight", d, 0, 10'000, sub.weight);
   s.subsets.push_back(std::move(sub));
 }
 
-void parse_service(const YAML::Node& n, Diagnostics& d, std::vector<Service>& services) {
+void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& services) {
   Fields f(n, "a service", d,
            {"name", "vip", "ports", "endpoints", "subsets", "mode", "unknown_port", "table_size", "drain_seconds"});
   if (!f.is_map()) return;
   Service s;
   s.mark = f.mark();
-  if (auto v = f.require("name"); v.IsDefined()) read_string(v, "service name", d, s.name);
-  if (auto v = f.require("vip"); v.IsDefined()) {
+  if (auto v = f.require("name"); v.defined()) read_string(v, "service name", d, s.name);
+  if (auto v = f.require("vip"); v.defined()) {
     read_nonzero_ipv4(v, "service vip", d, s.vip);
-    s.vip_mark = mark_of(v);
+    s.vip_mark = v.mark();
   }
-  std::vector<YAML::Node> items;
-  if (auto v = f.require("ports"); v.IsDefined() && read_list(v, "service ports", d, items) && items.empty())
-    d.error(mark_of(v), fmt::format("service '{}' needs at least one port", s.name));
+  std::vector<YamlNode> items;
+  if (auto v = f.require("ports"); v.defined() && read_list(v, "service ports", d, items) && items.empty())
+    d.error(v.mark(), fmt::format("service '{}' needs at least one port", s.name));
   for (const auto& p : items) parse_service_port(p, d, s);
   items.clear();
   if (read_list(f.get("endpoints"), "service endpoints", d, items))
@@ -91,58 +91,58 @@ void parse_service(const YAML::Node& n, Diagnostics& d, std::vector<Service>& se
   items.clear();
   if (read_list(f.get("subsets"), "service subsets", d, items))
     for (const auto& e : items) parse_subset(e, d, s);
-  if (auto v = f.get("mode"); v.IsDefined()) {
+  if (auto v = f.get("mode"); v.defined()) {
     const int c = read_choice(v, "service mode", d, {"nat", "direct_return"});
     if (c >= 0) s.mode = c == 0 ? LbMode::kNat : LbMode::kDirectReturn;
   }
-  if (auto v = f.get("unknown_port"); v.IsDefined()) {
+  if (auto v = f.get("unknown_port"); v.defined()) {
     const int c = read_choice(v, "service unknown_port", d, {"drop", "reject"});
     if (c >= 0) s.unknown_port = c == 0 ? UnknownPort::kDrop : UnknownPort::kReject;
   }
   s.table_size_mark = s.mark;
-  if (auto v = f.get("table_size"); v.IsDefined()) {
+  if (auto v = f.get("table_size"); v.defined()) {
     read_uint_as(v, "service table_size", d, 7, 16'777'213, s.table_size);
-    s.table_size_mark = mark_of(v);
+    s.table_size_mark = v.mark();
   }
-  if (auto v = f.get("drain_seconds"); v.IsDefined())
+  if (auto v = f.get("drain_seconds"); v.defined())
     read_uint_as(v, "service drain_seconds", d, 0, 86'400, s.drain_seconds);
   services.push_back(std::move(s));
 }
 
 }  // namespace
 
-void parse_load_balancer(const YAML::Node& n, Diagnostics& d, LoadBalancerSettings& lb) {
+void parse_load_balancer(const YamlNode& n, Diagnostics& d, LoadBalancerSettings& lb) {
   Fields f(n, "load_balancer", d,
            {"flow_capacity", "nat_port_min", "nat_port_max", "nat_addresses", "max_services", "max_endpoints",
             "timeouts"});
-  if (auto v = f.get("flow_capacity"); v.IsDefined())
+  if (auto v = f.get("flow_capacity"); v.defined())
     read_uint_as(v, "load_balancer.flow_capacity", d, 1024, 1u << 28, lb.flow_capacity);
   lb.nat_ports_mark = f.mark();
-  if (auto v = f.get("nat_port_min"); v.IsDefined()) {
+  if (auto v = f.get("nat_port_min"); v.defined()) {
     read_uint_as(v, "load_balancer.nat_port_min", d, 1, 65535, lb.nat_port_min);
-    lb.nat_ports_mark = mark_of(v);
+    lb.nat_ports_mark = v.mark();
   }
-  if (auto v = f.get("nat_port_max"); v.IsDefined()) {
+  if (auto v = f.get("nat_port_max"); v.defined()) {
     read_uint_as(v, "load_balancer.nat_port_max", d, 1, 65535, lb.nat_port_max);
-    lb.nat_ports_mark = mark_of(v);
+    lb.nat_ports_mark = v.mark();
   }
-  if (auto v = f.get("max_services"); v.IsDefined())
+  if (auto v = f.get("max_services"); v.defined())
     read_uint_as(v, "load_balancer.max_services", d, 1, 1u << 20, lb.max_services);
-  if (auto v = f.get("max_endpoints"); v.IsDefined())
+  if (auto v = f.get("max_endpoints"); v.defined())
     read_uint_as(v, "load_balancer.max_endpoints", d, 1, 1u << 22, lb.max_endpoints);
-  if (auto v = f.get("timeouts"); v.IsDefined()) parse_timeouts(v, d, lb.timeouts);
-  std::vector<YAML::Node> items;
+  if (auto v = f.get("timeouts"); v.defined()) parse_timeouts(v, d, lb.timeouts);
+  std::vector<YamlNode> items;
   if (read_list(f.get("nat_addresses"), "load_balancer.nat_addresses", d, items))
     for (const auto& a : items) {
       uint32_t address = 0;
       if (!read_ipv4(a, "NAT address", d, address)) continue;
       lb.nat_addresses.push_back(address);
-      lb.nat_address_marks.push_back(mark_of(a));
+      lb.nat_address_marks.push_back(a.mark());
     }
 }
 
-void parse_services(const YAML::Node& n, Diagnostics& d, std::vector<Service>& services) {
-  std::vector<YAML::Node> items;
+void parse_services(const YamlNode& n, Diagnostics& d, std::vector<Service>& services) {
+  std::vector<YamlNode> items;
   if (read_list(n, "services", d, items))
     for (const auto& s : items) parse_service(s, d, services);
 }

@@ -3,14 +3,13 @@
 // are in service_validate.cc.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include "config/diagnostic.h"
 #include "config/model.h"
+#include "config/yaml_tree.h"
 
 namespace meshplane::config {
 
-void parse_load_balancer(const YAML::Node& n, Diagnostics& d, LoadBalancerSettings& lb);
-void parse_services(const YAML::Node& n, Diagnostics& d, std::vector<Service>& services);
+void parse_load_balancer(const YamlNode& n, Diagnostics& d, LoadBalancerSettings& lb);
+void parse_services(const YamlNode& n, Diagnostics& d, std::vector<Service>& services);
 
 }  // namespace meshplane::config

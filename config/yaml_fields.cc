@@ -9,12 +9,6 @@
 
 namespace meshplane::config {
 
-Mark mark_of(const YAML::Node& node) {
-  YAML::Mark m = node.Mark();
-  if (m.is_null()) return {};
-  return {m.line + 1, m.column + 1};
-}
-
 namespace {
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -32,31 +26,33 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-const char* kind_name(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "empty";
-    default: return "undefined";
+const char* kind_name(const YamlNode& n) {
+  if (!n.defined()) return "nothing";
+  switch (n.kind()) {
+    case YamlNode::Kind::kMap: return "a mapping";
+    case YamlNode::Kind::kList: return "a list";
+    case YamlNode::Kind::kScalar: return "a scalar";
+    case YamlNode::Kind::kNull: return "empty";
   }
+  return "nothing";
 }
 
 }  // namespace
 
-Fields::Fields(const YAML::Node& node, std::string_view what, Diagnostics& diags,
+Fields::Fields(const YamlNode& node, std::string_view what, Diagnostics& diags,
                std::initializer_list<std::string_view> known)
-    : node_(node), what_(what), diags_(diags), mark_(mark_of(node)) {
-  if (!node.IsMap()) {
+    : node_(node), what_(what), diags_(diags), mark_(node.mark()) {
+  if (!node.is_map()) {
     diags_.error(mark_, fmt::format("{} must be a mapping, found {}", what_, kind_name(node)));
     return;
   }
   is_map_ = true;
-  std::set<std::string> seen;
-  for (const auto& kv : node) {
-    const auto key = kv.first.Scalar();
+  std::set<std::string_view> seen;
+  for (size_t i = 0; i < node.child_count(); i += 2) {
+    const YamlNode key_node = node.child(i);
+    const std::string& key = key_node.scalar();
     if (!seen.insert(key).second) {
-      diags_.error(mark_of(kv.first), fmt::format("duplicate key '{}' in {}", key, what_));
+      diags_.error(key_node.mark(), fmt::format("duplicate key '{}' in {}", key, what_));
       continue;
     }
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
@@ -72,78 +68,78 @@ Fields::Fields(const YAML::Node& node, std::string_view what, Diagnostics& diags
       msg += "; expected one of:";
       for (auto k : known) msg += fmt::format(" {}", k);
     }
-    diags_.error(mark_of(kv.first), msg);
+    diags_.error(key_node.mark(), msg);
   }
 }
 
-YAML::Node Fields::get(std::string_view key) const {
-  if (!is_map_) return YAML::Node(YAML::NodeType::Undefined);
-  for (const auto& kv : node_)
-    if (kv.first.Scalar() == key) return kv.second;
-  return YAML::Node(YAML::NodeType::Undefined);
+YamlNode Fields::get(std::string_view key) const {
+  if (!is_map_) return {};
+  for (size_t i = 0; i < node_.child_count(); i += 2)
+    if (node_.child(i).scalar() == key) return node_.child(i + 1);
+  return {};
 }
 
-YAML::Node Fields::require(std::string_view key) const {
+YamlNode Fields::require(std::string_view key) const {
   auto n = get(key);
-  if (is_map_ && !n.IsDefined())
+  if (is_map_ && !n.defined())
     diags_.error(mark_, fmt::format("{} is missing required key '{}'", what_, key));
   return n;
 }
 
-bool read_string(const YAML::Node& n, std::string_view what, Diagnostics& d, std::string& out) {
-  if (!n.IsScalar() || n.Scalar().empty()) {
-    d.error(mark_of(n), fmt::format("{} must be a non-empty string, found {}", what, kind_name(n)));
+bool read_string(const YamlNode& n, std::string_view what, Diagnostics& d, std::string& out) {
+  if (!n.is_scalar() || n.scalar().empty()) {
+    d.error(n.mark(), fmt::format("{} must be a non-empty string, found {}", what, kind_name(n)));
     return false;
   }
-  out = n.Scalar();
+  out = n.scalar();
   return true;
 }
 
-bool read_uint(const YAML::Node& n, std::string_view what, Diagnostics& d, uint64_t min,
+bool read_uint(const YamlNode& n, std::string_view what, Diagnostics& d, uint64_t min,
                uint64_t max, uint64_t& out) {
-  if (!n.IsScalar()) {
-    d.error(mark_of(n), fmt::format("{} must be an integer, found {}", what, kind_name(n)));
+  if (!n.is_scalar()) {
+    d.error(n.mark(), fmt::format("{} must be an integer, found {}", what, kind_name(n)));
     return false;
   }
-  const std::string& s = n.Scalar();
+  const std::string& s = n.scalar();
   uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc{} || ptr != s.data() + s.size() || s.empty()) {
-    d.error(mark_of(n), fmt::format("{} must be an integer, found '{}'", what, s));
+    d.error(n.mark(), fmt::format("{} must be an integer, found '{}'", what, s));
     return false;
   }
   if (v < min || v > max) {
-    d.error(mark_of(n), fmt::format("{} must be between {} and {}, found {}", what, min, max, v));
+    d.error(n.mark(), fmt::format("{} must be between {} and {}, found {}", what, min, max, v));
     return false;
   }
   out = v;
   return true;
 }
 
-bool read_list(const YAML::Node& n, std::string_view what, Diagnostics& d,
-               std::vector<YAML::Node>& out) {
-  if (!n.IsDefined() || n.IsNull()) return true;
-  if (!n.IsSequence()) {
-    d.error(mark_of(n), fmt::format("{} must be a list, found {}", what, kind_name(n)));
+bool read_list(const YamlNode& n, std::string_view what, Diagnostics& d,
+               std::vector<YamlNode>& out) {
+  if (!n.defined() || n.is_null()) return true;
+  if (!n.is_list()) {
+    d.error(n.mark(), fmt::format("{} must be a list, found {}", what, kind_name(n)));
     return false;
   }
-  for (const auto& item : n) out.push_back(item);
+  for (size_t i = 0; i < n.child_count(); ++i) out.push_back(n.child(i));
   return true;
 }
 
-bool read_ipv4(const YAML::Node& n, std::string_view what, Diagnostics& d, uint32_t& out) {
+bool read_ipv4(const YamlNode& n, std::string_view what, Diagnostics& d, uint32_t& out) {
   std::string s;
   if (!read_string(n, what, d, s)) return false;
   auto a = parse_ipv4(s);
   if (!a) {
-    d.error(mark_of(n), fmt::format("{} '{}' is not an IPv4 address (expected a.b.c.d)", what, s));
+    d.error(n.mark(), fmt::format("{} '{}' is not an IPv4 address (expected a.b.c.d)", what, s));
     return false;
   }
   out = *a;
   return true;
 }
 
-int read_choice(const YAML::Node& n, std::string_view what, Diagnostics& d,
+int read_choice(const YamlNode& n, std::string_view what, Diagnostics& d,
                 std::initializer_list<std::string_view> choices) {
   std::string s;
   if (!read_string(n, what, d, s)) return -1;
@@ -154,7 +150,7 @@ int read_choice(const YAML::Node& n, std::string_view what, Diagnostics& d,
   }
   std::string expected;
   for (auto c : choices) expected += fmt::format("{}'{}'", expected.empty() ? "" : ", ", c);
-  d.error(mark_of(n), fmt::format("{} '{}' is not one of {}", what, s, expected));
+  d.error(n.mark(), fmt::format("{} '{}' is not one of {}", what, s, expected));
   return -1;
 }
 

@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config git
   libdpdk-dev dpdk dpdk-dev
-  libipsec-mb-dev libhyperscan-dev libyaml-cpp-dev libfmt-dev libssl-dev
+  libipsec-mb-dev libhyperscan-dev libyaml-cpp-dev libyaml-dev libfmt-dev libssl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcli11-dev
   libpcap-dev libnuma-dev
