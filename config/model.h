@@ -12,9 +12,13 @@
 namespace meshplane::config {
 
 // Where a value came from in its file; 1-based like compiler diagnostics.
+// A position says where a value was written, not what it is: values that
+// differ only in their positions compare equal (a service moved down the
+// file by an edit above it is the same service).
 struct Mark {
   int line = 0;
   int column = 0;
+  friend bool operator==(const Mark&, const Mark&) { return true; }
 };
 
 using MacAddress = std::array<uint8_t, 6>;
@@ -90,12 +94,14 @@ struct ServicePort {
   uint16_t target_port = 0;  // default: port
   Mark mark;
   Mark target_mark;
+  bool operator==(const ServicePort&) const = default;
 };
 
 struct Subset {
   std::string name;
   uint32_t weight = 1;
   Mark mark;
+  bool operator==(const Subset&) const = default;
 };
 
 struct Endpoint {
@@ -105,6 +111,7 @@ struct Endpoint {
   std::string subset;
   Mark mark;
   Mark subset_mark;
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct Service {
@@ -120,6 +127,7 @@ struct Service {
   Mark mark;
   Mark vip_mark;
   Mark table_size_mark;
+  bool operator==(const Service&) const = default;
 };
 
 struct FlowTimeoutSettings {  // seconds

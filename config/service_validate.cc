@@ -41,27 +41,27 @@ void validate_endpoints(const Policy& policy, const Service& s, Diagnostics& d) 
     if (!sub.name.empty() && !subsets.insert(sub.name).second)
       d.error(sub.mark, fmt::format("service '{}' has two subsets named '{}'", s.name, sub.name));
   for (const auto& e : s.endpoints) {
-    const std::string where = fmt::format("endpoint {}", ipv4_to_string(e.address));
+    auto where = [&] { return fmt::format("endpoint {}", ipv4_to_string(e.address)); };  // errors only
     if (e.address == 0) continue;
-    if (!is_unicast(e.address)) d.error(e.mark, fmt::format("{} is not a unicast address", where));
+    if (!is_unicast(e.address)) d.error(e.mark, fmt::format("{} is not a unicast address", where()));
     if (const Port* p = owner_port(policy, e.address))
-      d.error(e.mark, fmt::format("{} is this gateway's own address on port '{}'", where, p->name));
+      d.error(e.mark, fmt::format("{} is this gateway's own address on port '{}'", where(), p->name));
     else if (!routable(policy, e.address))
-      d.error(e.mark, fmt::format("{} has no route: it is on no port's subnet and no route covers it", where));
+      d.error(e.mark, fmt::format("{} has no route: it is on no port's subnet and no route covers it", where()));
     if (!seen.emplace(e.address, e.port).second)
-      d.error(e.mark, fmt::format("{}{} is listed twice in service '{}'", where,
+      d.error(e.mark, fmt::format("{}{} is listed twice in service '{}'", where(),
                                   e.port ? fmt::format(":{}", e.port) : "", s.name));
     if (s.mode == LbMode::kDirectReturn && e.port != 0)
       d.error(e.mark, fmt::format("{}: direct_return cannot change the port; the endpoint answers as the VIP",
-                                  where));
+                                  where()));
     if (s.subsets.empty()) {
       if (!e.subset.empty())
-        d.error(e.subset_mark, fmt::format("{} names subset '{}' but service '{}' defines no subsets", where,
+        d.error(e.subset_mark, fmt::format("{} names subset '{}' but service '{}' defines no subsets", where(),
                                            e.subset, s.name));
     } else if (e.subset.empty()) {
-      d.error(e.mark, fmt::format("{} needs a subset: service '{}' is split into subsets", where, s.name));
+      d.error(e.mark, fmt::format("{} needs a subset: service '{}' is split into subsets", where(), s.name));
     } else if (!subsets.count(e.subset)) {
-      d.error(e.subset_mark, fmt::format("{} names unknown subset '{}'", where, e.subset));
+      d.error(e.subset_mark, fmt::format("{} names unknown subset '{}'", where(), e.subset));
     } else {
       subset_weight[e.subset] += e.weight;
     }

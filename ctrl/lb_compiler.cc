@@ -43,15 +43,49 @@ dataplane::LbSubset build_subset(const config::Service& svc, const std::string& 
   return {weight, std::move(table), std::move(key)};
 }
 
+// A service's endpoints resolved to their egress ports, and its subsets' tables.
+std::string build_service(const config::Service& svc, const LbRegistry& registry, const dataplane::Snapshot& s,
+                          const std::vector<std::pair<uint16_t, uint16_t>>& pool_of, const TableCache& tables,
+                          dataplane::LbService& out) {
+  out.slot = registry.service_slot(svc.name);
+  out.direct_return = svc.mode == config::LbMode::kDirectReturn;
+  out.reject_unknown_port = svc.unknown_port == config::UnknownPort::kReject;
+  for (const auto& e : svc.endpoints) {
+    const int32_t nh = s.route(e.address);
+    if (nh < 0) return fmt::format("service '{}': endpoint {} has no route", svc.name, config::ipv4_to_string(e.address));
+    const uint16_t egress = s.next_hops[nh].port;
+    const auto& port = s.ports[egress];
+    out.endpoints.push_back({rte_cpu_to_be_32(e.address), rte_cpu_to_be_16(e.port), port.mtu,
+                             rte_cpu_to_be_32(port.primary_address),
+                             registry.endpoint_slot({svc.name, e.address, e.port}), pool_of[egress].first,
+                             pool_of[egress].second});
+  }
+  if (svc.subsets.empty()) {
+    out.subsets.push_back(build_subset(svc, "", 1, tables));
+  } else {
+    for (const auto& sub : svc.subsets) out.subsets.push_back(build_subset(svc, sub.name, sub.weight, tables));
+  }
+  for (const auto& sub : out.subsets) out.subset_weight_total += sub.weight;
+  return {};
+}
+
+// Whether what a compiled service depends on besides its own definition
+// (routes, ports' MTUs and addresses, the NAT pool) is as in `previous`.
+bool same_surroundings(const dataplane::Snapshot& s, const dataplane::Snapshot& previous) {
+  if (s.route_table != previous.route_table || s.lb.nat_pool != previous.lb.nat_pool ||
+      s.port_count != previous.port_count)
+    return false;
+  for (uint16_t p = 0; p < s.port_count; ++p)
+    if (s.ports[p].mtu != previous.ports[p].mtu || s.ports[p].primary_address != previous.ports[p].primary_address)
+      return false;
+  return true;
+}
+
 }  // namespace
 
 std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s,
-                       const dataplane::Snapshot* previous) {
+                       const Previous& previous) {
   LbView& lb = s.lb;
-  TableCache tables;
-  if (previous)
-    for (const auto& svc : previous->lb.services)
-      for (const auto& sub : svc.subsets) tables.emplace(sub.table_key, sub.table);
   std::vector<std::pair<uint64_t, uint32_t>> listeners, vips;
   std::unordered_set<uint32_t> vips_seen;
   // NAT source pool per port: its NAT addresses, else its first address.
@@ -63,29 +97,27 @@ std::string compile_lb(const config::Policy& policy, const LbRegistry& registry,
     if (lb.nat_pool.size() == pool_of[p].first) lb.nat_pool.push_back(rte_cpu_to_be_32(s.ports[p].primary_address));
     pool_of[p].second = static_cast<uint16_t>(lb.nat_pool.size() - pool_of[p].first);
   }
+  // An unchanged service (same definition, same surroundings) is copied from
+  // the running snapshot: its slots are stable while it stays listed.
+  std::unordered_map<std::string_view, uint32_t> unchanged;
+  if (previous.snapshot && previous.policy && same_surroundings(s, *previous.snapshot))
+    for (uint32_t i = 0; i < previous.policy->services.size(); ++i)
+      unchanged.emplace(previous.policy->services[i].name, i);
+  TableCache tables;  // the running snapshot's Maglev tables, filled when first needed
+  bool tables_filled = false;
   for (const auto& svc : policy.services) {
     dataplane::LbService out{};
-    out.slot = registry.service_slot(svc.name);
-    out.direct_return = svc.mode == config::LbMode::kDirectReturn;
-    out.reject_unknown_port = svc.unknown_port == config::UnknownPort::kReject;
-    for (const auto& e : svc.endpoints) {
-      const int32_t nh = s.route(e.address);
-      if (nh < 0)
-        return fmt::format("service '{}': endpoint {} has no route", svc.name, config::ipv4_to_string(e.address));
-      const uint16_t egress = s.next_hops[nh].port;
-      const auto& port = s.ports[egress];
-      out.endpoints.push_back({rte_cpu_to_be_32(e.address), rte_cpu_to_be_16(e.port), port.mtu,
-                               rte_cpu_to_be_32(port.primary_address),
-                               registry.endpoint_slot({svc.name, e.address, e.port}), pool_of[egress].first,
-                               pool_of[egress].second});
-    }
-    if (svc.subsets.empty()) {
-      out.subsets.push_back(build_subset(svc, "", 1, tables));
+    auto same = unchanged.find(svc.name);
+    if (same != unchanged.end() && previous.policy->services[same->second] == svc) {
+      out = previous.snapshot->lb.services[same->second];
     } else {
-      for (const auto& sub : svc.subsets) out.subsets.push_back(build_subset(svc, sub.name, sub.weight, tables));
+      if (!tables_filled && previous.snapshot) {
+        for (const auto& old : previous.snapshot->lb.services)
+          for (const auto& sub : old.subsets) tables.emplace(sub.table_key, sub.table);
+        tables_filled = true;
+      }
+      if (auto error = build_service(svc, registry, s, pool_of, tables, out); !error.empty()) return error;
     }
-    for (const auto& sub : out.subsets) out.subset_weight_total += sub.weight;
-
     const auto index = static_cast<uint32_t>(lb.services.size());
     const uint32_t vip = rte_cpu_to_be_32(svc.vip);
     for (const auto& p : svc.ports) {

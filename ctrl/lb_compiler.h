@@ -10,9 +10,17 @@
 
 namespace meshplane::ctrl {
 
-// Needs `s`'s ports and routes filled in; reuses `previous`'s unchanged
-// Maglev tables. Returns an error message, or empty.
+// The running snapshot and the policy it was compiled from.
+struct Previous {
+  const dataplane::Snapshot* snapshot = nullptr;
+  const config::Policy* policy = nullptr;
+};
+
+// Needs `s`'s ports and routes filled in. Copies the services that are
+// unchanged since `previous` (a 10,000-service endpoint update compiles one
+// service) and reuses its unchanged Maglev tables. Returns an error message,
+// or empty.
 std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s,
-                       const dataplane::Snapshot* previous = nullptr);
+                       const Previous& previous = {});
 
 }  // namespace meshplane::ctrl

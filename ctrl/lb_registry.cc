@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <optional>
 
 #include "config/address.h"
 
@@ -26,59 +26,81 @@ std::string LbRegistry::endpoint_name(const EndpointId& id) {
                      id.port ? fmt::format(":{}", id.port) : "");
 }
 
+uint32_t LbRegistry::available(const std::deque<FreeSlot>& free, Clock::time_point now, uint32_t want) {
+  uint32_t n = 0;
+  for (auto it = free.begin(); n < want && it != free.end() && it->reusable <= now; ++it) ++n;
+  return n;
+}
+
+// Counts the slots the change needs before touching anything, so that it
+// either applies whole or leaves the registry as it was, without a copy.
 std::string LbRegistry::update(const std::vector<config::Service>& services, Clock::time_point now) {
-  LbRegistry next = *this;
-  next.fresh_services_.clear();
-  next.fresh_endpoints_.clear();
-  if (auto error = next.apply(services, now); !error.empty()) return error;
-  *this = std::move(next);
+  uint32_t new_services = 0, new_endpoints = 0;
+  const config::Service* first_service = nullptr;
+  std::optional<EndpointId> first_endpoint;
+  for (const auto& s : services) {
+    if (!services_.count(s.name) && !new_services++) first_service = &s;
+    for (const auto& e : s.endpoints) {
+      EndpointId id{s.name, e.address, e.port};
+      if (endpoints_.count(id)) continue;
+      if (!new_endpoints++) first_endpoint = std::move(id);
+    }
+  }
+  if (available(free_services_, now, new_services) < new_services)
+    return fmt::format("no service slot free for '{}' and {} more (max_services {}; removed services' slots are "
+                       "reused once their flows have timed out)", first_service->name, new_services - 1,
+                       max_services_);
+  if (available(free_endpoints_, now, new_endpoints) < new_endpoints)
+    return fmt::format("no endpoint slot free for {} and {} more (max_endpoints {}; removed endpoints' slots are "
+                       "reused once their flows have timed out)", endpoint_name(*first_endpoint), new_endpoints - 1,
+                       max_endpoints_);
+  fresh_services_.clear();
+  fresh_endpoints_.clear();
+  started_draining_.clear();
+  apply(services, now);
   return {};
 }
 
-std::string LbRegistry::apply(const std::vector<config::Service>& services, Clock::time_point now) {
-  std::set<std::string> listed_services;
-  std::set<EndpointId> listed;
+void LbRegistry::apply(const std::vector<config::Service>& services, Clock::time_point now) {
+  // Listed or not, by slot: slots are dense below max_*.
+  std::vector<bool> service_listed(max_services_), endpoint_listed(max_endpoints_);
   for (const auto& s : services) {
-    listed_services.insert(s.name);
     auto it = services_.find(s.name);
     if (it == services_.end()) {
-      uint32_t slot;
-      if (!take(free_services_, now, slot))
-        return fmt::format("no service slot free for '{}' (max_services {}; removed services' slots are reused "
-                           "once their flows have timed out)", s.name, max_services_);
+      uint32_t slot = 0;
+      take(free_services_, now, slot);  // counted by update()
       it = services_.emplace(s.name, ServiceRecord{slot}).first;
       fresh_services_.push_back(slot);
     }
+    service_listed[it->second.slot] = true;
     it->second.vip = s.vip;
     it->second.in_policy = true;
     it->second.drain_seconds = s.drain_seconds;
     for (const auto& e : s.endpoints) {
       EndpointId id{s.name, e.address, e.port};
-      listed.insert(id);
       auto ep = endpoints_.find(id);
       if (ep == endpoints_.end()) {
-        uint32_t slot;
-        if (!take(free_endpoints_, now, slot))
-          return fmt::format("no endpoint slot free for {} (max_endpoints {}; removed endpoints' slots are reused "
-                             "once their flows have timed out)", endpoint_name(id), max_endpoints_);
-        ep = endpoints_.emplace(id, EndpointRecord{slot}).first;
+        uint32_t slot = 0;
+        take(free_endpoints_, now, slot);
+        ep = endpoints_.emplace(std::move(id), EndpointRecord{slot}).first;
         fresh_endpoints_.push_back(slot);
       }
+      endpoint_listed[ep->second.slot] = true;
       ep->second.subset = e.subset;
       ep->second.weight = e.weight;
       ep->second.draining = false;
     }
   }
   for (auto& [name, rec] : services_)
-    if (!listed_services.count(name)) rec.in_policy = false;
+    if (!service_listed[rec.slot]) rec.in_policy = false;
   for (auto& [id, rec] : endpoints_) {
-    if (listed.count(id) || rec.draining) continue;
+    if (endpoint_listed[rec.slot] || rec.draining) continue;
     rec.draining = true;
     rec.weight = 0;
     rec.drain_until = now + std::chrono::seconds(services_.at(id.service).drain_seconds);
+    started_draining_.push_back(id);
   }
   expire(now);  // drain_seconds 0: gone at once
-  return {};
 }
 
 std::vector<std::string> LbRegistry::expire(Clock::time_point now) {
@@ -92,11 +114,12 @@ std::vector<std::string> LbRegistry::expire(Clock::time_point now) {
       ++it;
     }
   }
-  // A service that left the policy keeps its slot while any of its endpoints drain.
-  std::set<std::string> busy;
-  for (const auto& [id, rec] : endpoints_) busy.insert(id.service);
+  // A service that left the policy keeps its slot while any of its endpoints
+  // drain (endpoints are ordered by service first).
   for (auto it = services_.begin(); it != services_.end();) {
-    if (!it->second.in_policy && !busy.count(it->first)) {
+    auto first = endpoints_.lower_bound(EndpointId{it->first, 0, 0});
+    const bool busy = first != endpoints_.end() && first->first.service == it->first;
+    if (!it->second.in_policy && !busy) {
       free_services_.push_back({it->second.slot, now + quarantine_});
       it = services_.erase(it);
     } else {

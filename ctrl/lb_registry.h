@@ -48,10 +48,12 @@ class LbRegistry {
   // Brings the slots in line with `services` at time `now`: new services and
   // endpoints get slots, endpoints that left start draining, endpoints listed
   // again stop draining. On error (out of slots) the registry is unchanged.
-  // Slots handed out by this call are listed in fresh_*_slots until the next.
+  // Slots handed out by this call are listed in fresh_*_slots, and endpoints
+  // that began to drain in started_draining, until the next.
   std::string update(const std::vector<config::Service>& services, Clock::time_point now);
   const std::vector<uint32_t>& fresh_service_slots() const { return fresh_services_; }
   const std::vector<uint32_t>& fresh_endpoint_slots() const { return fresh_endpoints_; }
+  const std::vector<EndpointId>& started_draining() const { return started_draining_; }
 
   // Ends the drains that are over; the names of the endpoints that finished.
   std::vector<std::string> expire(Clock::time_point now);
@@ -70,12 +72,14 @@ class LbRegistry {
     uint32_t slot;
     Clock::time_point reusable;
   };
-  std::string apply(const std::vector<config::Service>& services, Clock::time_point now);
+  void apply(const std::vector<config::Service>& services, Clock::time_point now);
   static bool take(std::deque<FreeSlot>& free, Clock::time_point now, uint32_t& slot);
+  static uint32_t available(const std::deque<FreeSlot>& free, Clock::time_point now, uint32_t want);
 
   uint32_t max_services_, max_endpoints_;
   Clock::duration quarantine_;
   std::vector<uint32_t> fresh_services_, fresh_endpoints_;
+  std::vector<EndpointId> started_draining_;
   std::map<std::string, ServiceRecord> services_;
   std::map<EndpointId, EndpointRecord> endpoints_;
   std::deque<FreeSlot> free_services_, free_endpoints_;  // oldest first

@@ -130,18 +130,15 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   LbRegistry registry = *registry_;
   if (auto error = registry.update(next.services, now); !error.empty())
     return reject(Outcome::Code::kExhausted, error);
-  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, running_);
+  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, {running_, &policy_});
   if (!compiled.snapshot) return reject(Outcome::Code::kExhausted, compiled.error);
   Outcome o;
   o.generation = generation_;
   if (dry_run) return o;
 
-  std::vector<std::string> draining;
-  for (const auto& [id, rec] : registry.endpoints()) {
-    auto before = registry_->endpoints().find(id);
-    if (rec.draining && (before == registry_->endpoints().end() || !before->second.draining))
-      draining.push_back(LbRegistry::endpoint_name(id));
-  }
+  std::vector<std::string> draining;  // those still draining: drain_seconds 0 ends at once
+  for (const auto& id : registry.started_draining())
+    if (registry.endpoints().count(id)) draining.push_back(LbRegistry::endpoint_name(id));
   *registry_ = std::move(registry);
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
   running_ = compiled.snapshot.get();  // current, so alive, until the next publish
@@ -159,7 +156,7 @@ void PolicyManager::end_drains(Clock::time_point now) {
   LbRegistry registry = *registry_;
   const auto finished = registry.expire(now);
   if (finished.empty()) return;
-  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, running_);
+  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, {running_, &policy_});
   if (!compiled.snapshot) {
     events_.add("policy_rejected", generation_, "the end of a drain cannot be published: " + compiled.error);
     return;  // retried on the next tick

@@ -15,7 +15,7 @@ namespace meshplane::ctrl {
 using config::prefix_mask;
 
 CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
-                                  uint64_t generation, const LbRegistry* lb, const dataplane::Snapshot* previous) {
+                                  uint64_t generation, const LbRegistry* lb, const Previous& previous) {
   CompiledSnapshot out;
   if (ports.size() != policy.ports.size()) {
     out.error = fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size());
@@ -82,8 +82,8 @@ CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vecto
     s->next_hops.push_back(r.nh);
     if (r.length == 0) s->default_route = static_cast<int32_t>(index);
   }
-  if (previous && previous->route_inputs == inputs) {
-    s->route_table = previous->route_table;
+  if (previous.snapshot && previous.snapshot->route_inputs == inputs) {
+    s->route_table = previous.snapshot->route_table;
   } else {
     // rte_lpm names must be unique process-wide; the old snapshot's table lives
     // until its grace period ends.
@@ -113,7 +113,7 @@ CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vecto
   if (!lb) {
     LbRegistry fresh(policy.load_balancer.max_services, policy.load_balancer.max_endpoints);
     out.error = fresh.update(policy.services, LbRegistry::Clock::now());
-    if (out.error.empty()) out.error = compile_lb(policy, fresh, *s, previous);
+    if (out.error.empty()) out.error = compile_lb(policy, fresh, *s);
   } else {
     out.error = compile_lb(policy, *lb, *s, previous);
   }

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "config/model.h"
-#include "ctrl/lb_registry.h"
+#include "ctrl/lb_compiler.h"
 #include "dataplane/snapshot.h"
 
 namespace meshplane::ctrl {
@@ -29,9 +29,9 @@ struct CompiledSnapshot {
 
 // `lb` gives services and endpoints their slots; without one (tests, --check)
 // slots are assigned afresh in policy order. With `previous` (the running
-// snapshot), its route table is shared when the routes are unchanged.
+// snapshot and its policy), its route table is shared when the routes are
+// unchanged, and its unchanged services are copied (compile_lb).
 CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
-                                  uint64_t generation, const LbRegistry* lb = nullptr,
-                                  const dataplane::Snapshot* previous = nullptr);
+                                  uint64_t generation, const LbRegistry* lb = nullptr, const Previous& previous = {});
 
 }  // namespace meshplane::ctrl

@@ -147,5 +147,33 @@ TEST_F(PolicyManagerTest, UnchangedTablesAreSharedBetweenSnapshots) {
   EXPECT_EQ(current_->route(0x0a140001), 2) << "10.20.0.1 via the static route (next hop 2)";
 }
 
+// Unchanged services are copied from the running snapshot; what they were
+// compiled against (routes, ports, NAT pool) must still reach them.
+TEST_F(PolicyManagerTest, UnchangedServicesFollowChangedRoutes) {
+  const auto be = [](uint32_t a) { return rte_cpu_to_be_32(a); };
+  ASSERT_EQ(current_->lb.services[1].endpoints[0].outer_source, be(0x0a000201)) << "db's endpoint on port b";
+  const uint32_t db_slot = current_->lb.services[1].endpoints[0].slot;
+  ASSERT_TRUE(pm_->update_endpoints("web", {change(EndpointChange::Op::kSetWeight, 0x0a00020b, 5)}, false,
+                                    PolicyManager::Clock::now())
+                  .ok());
+  // db unchanged, but a host route now sends its endpoint out of port a.
+  Outcome o = pm_->apply(doc("[{address: 10.0.2.11, weight: 5}, {address: 10.0.2.12}]",
+                             "routes: [{prefix: 10.0.2.20/32, via: 10.0.1.2}]\n"),
+                         "r.yaml", false, PolicyManager::Clock::now());
+  ASSERT_TRUE(o.ok()) << o.message;
+  const auto& db = current_->lb.services[1].endpoints[0];
+  EXPECT_EQ(db.outer_source, be(0x0a000101)) << "NAT source: port a's address";
+  EXPECT_EQ(db.slot, db_slot) << "the same endpoint keeps its slot";
+  EXPECT_EQ(current_->lb.nat_pool[db.nat_first], be(0x0a000101));
+  // The same services, moved down the file by a new line: still the same values.
+  o = pm_->apply("node: gw1\n" + doc("[{address: 10.0.2.11, weight: 5}, {address: 10.0.2.12}]",
+                                      "routes: [{prefix: 10.0.2.20/32, via: 10.0.1.2}]\n"),
+                 "moved.yaml", false, PolicyManager::Clock::now());
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(current_->lb.services[1].endpoints[0].outer_source, be(0x0a000101));
+  EXPECT_EQ(current_->lb.services[0].endpoints.size(), 2u);
+  EXPECT_EQ(current_->lb.by_vip.find(dataplane::LbView::vip_key(be(0x0a1e0002))), 1u);
+}
+
 }  // namespace
 }  // namespace meshplane::ctrl
