@@ -32,18 +32,22 @@ uint32_t LbRegistry::available(const std::deque<FreeSlot>& free, Clock::time_poi
   return n;
 }
 
-// Counts the slots the change needs before touching anything, so that it
-// either applies whole or leaves the registry as it was, without a copy.
+// Looks every service and endpoint up once and counts the slots the change
+// needs before touching anything, so that it either applies whole or leaves
+// the registry as it was, without a copy.
 std::string LbRegistry::update(const std::vector<config::Service>& services, Clock::time_point now) {
+  Lookups found;
+  found.services.reserve(services.size());
   uint32_t new_services = 0, new_endpoints = 0;
   const config::Service* first_service = nullptr;
   std::optional<EndpointId> first_endpoint;
   for (const auto& s : services) {
-    if (!services_.count(s.name) && !new_services++) first_service = &s;
+    found.services.push_back(services_.find(s.name));
+    if (found.services.back() == services_.end() && !new_services++) first_service = &s;
     for (const auto& e : s.endpoints) {
       EndpointId id{s.name, e.address, e.port};
-      if (endpoints_.count(id)) continue;
-      if (!new_endpoints++) first_endpoint = std::move(id);
+      found.endpoints.push_back(endpoints_.find(id));
+      if (found.endpoints.back() == endpoints_.end() && !new_endpoints++) first_endpoint = std::move(id);
     }
   }
   if (available(free_services_, now, new_services) < new_services)
@@ -57,15 +61,17 @@ std::string LbRegistry::update(const std::vector<config::Service>& services, Clo
   fresh_services_.clear();
   fresh_endpoints_.clear();
   started_draining_.clear();
-  apply(services, now);
+  apply(services, found, now);
   return {};
 }
 
-void LbRegistry::apply(const std::vector<config::Service>& services, Clock::time_point now) {
+void LbRegistry::apply(const std::vector<config::Service>& services, const Lookups& found, Clock::time_point now) {
   // Listed or not, by slot: slots are dense below max_*.
   std::vector<bool> service_listed(max_services_), endpoint_listed(max_endpoints_);
-  for (const auto& s : services) {
-    auto it = services_.find(s.name);
+  size_t next_endpoint = 0;
+  for (size_t i = 0; i < services.size(); ++i) {
+    const auto& s = services[i];
+    auto it = found.services[i];
     if (it == services_.end()) {
       uint32_t slot = 0;
       take(free_services_, now, slot);  // counted by update()
@@ -77,12 +83,11 @@ void LbRegistry::apply(const std::vector<config::Service>& services, Clock::time
     it->second.in_policy = true;
     it->second.drain_seconds = s.drain_seconds;
     for (const auto& e : s.endpoints) {
-      EndpointId id{s.name, e.address, e.port};
-      auto ep = endpoints_.find(id);
+      auto ep = found.endpoints[next_endpoint++];
       if (ep == endpoints_.end()) {
         uint32_t slot = 0;
         take(free_endpoints_, now, slot);
-        ep = endpoints_.emplace(std::move(id), EndpointRecord{slot}).first;
+        ep = endpoints_.emplace(EndpointId{s.name, e.address, e.port}, EndpointRecord{slot}).first;
         fresh_endpoints_.push_back(slot);
       }
       endpoint_listed[ep->second.slot] = true;

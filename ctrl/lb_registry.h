@@ -72,7 +72,13 @@ class LbRegistry {
     uint32_t slot;
     Clock::time_point reusable;
   };
-  void apply(const std::vector<config::Service>& services, Clock::time_point now);
+  // What update() found for each listed service and endpoint, in policy
+  // order (end() for new ones): std::map iterators survive inserts.
+  struct Lookups {
+    std::vector<std::map<std::string, ServiceRecord>::iterator> services;
+    std::vector<std::map<EndpointId, EndpointRecord>::iterator> endpoints;
+  };
+  void apply(const std::vector<config::Service>& services, const Lookups& found, Clock::time_point now);
   static bool take(std::deque<FreeSlot>& free, Clock::time_point now, uint32_t& slot);
   static uint32_t available(const std::deque<FreeSlot>& free, Clock::time_point now, uint32_t want);
 
