@@ -17,6 +17,8 @@
 #include <cstring>
 #include <memory>
 
+#include <rte_prefetch.h>
+
 namespace meshplane::dataplane {
 
 struct FlowKey {
@@ -93,6 +95,8 @@ class FlowTable {
   // home slot, then prefetch each candidate's record, then compare, so the
   // DRAM misses of a burst overlap instead of queueing. n <= 64.
   void lookup_burst(const FlowKey* const* keys, uint32_t n, Hit* hits) const;
+  // Starts loading the index slot `k` would be looked up or inserted at.
+  void prefetch(const FlowKey& k) const { rte_prefetch0(&slots_[hash(k) & slot_mask_]); }
 
   // Adds a flow under both keys; kNone when the table is full or a key exists.
   uint32_t insert(const FlowKey& original, const FlowKey& reply, FlowState state, uint64_t now);

@@ -177,6 +177,22 @@ const LbEndpoint* choose(const LbService& svc, uint32_t h) {
   return &svc.endpoints[subset->table->lookup(h)];
 }
 
+// The reply 5-tuple of a NAT flow's try `attempt`: the endpoint answering one
+// of our NAT (address, port) pairs. Both are picked from the flow's hash,
+// stepping on with each try: the address from the endpoint's pool, the port
+// from this worker's share. A flow's tries depend on nothing but the flow, so
+// they can be computed (and prefetched) ahead of the burst's other flows.
+FlowKey nat_reply_key(const WorkerCtx& w, const LbView& lb, const Candidate& c, uint32_t h, const LbEndpoint& ep,
+                      uint16_t target_port, uint32_t attempt) {
+  const uint32_t span = w.lb.nat_port_span;
+  const auto start = static_cast<uint32_t>((uint64_t{h * 0x9E3779B1u} * span) >> 32);  // in [0, span)
+  const uint32_t offset = start + attempt < span ? start + attempt : (start + attempt) % span;
+  return FlowKey{ep.address, lb.nat_pool[ep.nat_first + (h + attempt) % ep.nat_count],
+                 ep.port ? ep.port : target_port,
+                 rte_cpu_to_be_16(static_cast<uint16_t>(w.lb.nat_port_base + w.worker_id * span + offset)),
+                 c.key.proto};
+}
+
 uint32_t new_nat_flow(WorkerCtx& w, const LbView& lb, const Candidate& c, uint32_t h, const LbEndpoint& ep,
                       uint16_t target_port, FlowState state, DropReason& why) {
   FlowTable& flows = *w.lb.flows;
@@ -184,17 +200,10 @@ uint32_t new_nat_flow(WorkerCtx& w, const LbView& lb, const Candidate& c, uint32
     why = DropReason::kFlowTableFull;
     return FlowTable::kNone;
   }
-  // Ports are tried in turn from this worker's share, addresses from the
-  // pool starting at one picked by the flow's hash; a (address, port) is free
-  // when no flow of ours already uses it towards this endpoint and protocol.
-  FlowKey reply{ep.address, 0, ep.port ? ep.port : target_port, 0, c.key.proto};
+  // A try succeeds when no flow of ours already uses that (address, port)
+  // towards this endpoint and protocol.
   for (uint32_t attempt = 0; attempt < kNatPortAttempts; ++attempt) {
-    reply.dst_addr = lb.nat_pool[ep.nat_first + (h + attempt) % ep.nat_count];
-    const uint16_t offset = w.lb.nat_port_cursor;
-    w.lb.nat_port_cursor = static_cast<uint16_t>(offset + 1 == w.lb.nat_port_span ? 0 : offset + 1);
-    reply.dst_port = rte_cpu_to_be_16(
-        static_cast<uint16_t>(w.lb.nat_port_base + w.worker_id * w.lb.nat_port_span + offset));
-    const uint32_t f = flows.insert(c.key, reply, state, w.lb.now);
+    const uint32_t f = flows.insert(c.key, nat_reply_key(w, lb, c, h, ep, target_port, attempt), state, w.lb.now);
     if (f != FlowTable::kNone) return f;
   }
   why = DropReason::kNatPortsExhausted;
@@ -263,6 +272,29 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   translate(w, s, in_port, c, flow, 0);
 }
 
+// New NAT flows of a burst each look their reply 5-tuple up in the flow table
+// (is this NAT port free towards this endpoint?), a DRAM miss at a million
+// flows. Loading the slot of each new flow's first try for the whole burst
+// before the flows are made lets those misses overlap. (Also loading the
+// second try's was slower: the prefetches queue once the core's outstanding
+// misses are at their limit.)
+void prefetch_nat_replies(const WorkerCtx& w, const Snapshot& s, const Candidate* cand, const FlowTable::Hit* hits,
+                          uint16_t count) {
+  for (uint16_t i = 0; i < count; ++i) {
+    const Candidate& c = cand[i];
+    if (hits[i].flow != FlowTable::kNone || c.vip_service == StaticMap::kMissing) continue;
+    const uint32_t li = s.lb.by_listener.find(LbView::listener_key(c.key.dst_addr, c.key.proto, c.key.dst_port));
+    if (li == StaticMap::kMissing) continue;
+    const LbListener& listener = s.lb.listeners[li];
+    const LbService& svc = s.lb.services[listener.service];
+    if (svc.direct_return) continue;
+    const uint32_t h = FlowTable::hash(c.key);
+    const LbEndpoint* ep = choose(svc, h);
+    if (!ep) continue;
+    w.lb.flows->prefetch(nat_reply_key(w, s.lb, c, h, *ep, listener.target_port, 0));
+  }
+}
+
 // Fills `c` for a TCP/UDP packet that is not a fragment and has its L4
 // header in the first segment; false otherwise.
 bool l4_candidate(rte_mbuf* m, rte_ipv4_hdr* ip, Candidate& c) {
@@ -321,6 +353,7 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
 
   FlowTable::Hit hits[kRxBurst];
   flows->lookup_burst(keys, count, hits);
+  prefetch_nat_replies(w, s, cand, hits, count);
   const uint32_t size_before = flows->size();
   for (uint16_t i = 0; i < count; ++i) {
     const Candidate& c = cand[i];

@@ -34,7 +34,6 @@ struct LbWorker {
   uint16_t workers = 1;
   uint16_t nat_port_base = 1024;  // worker w owns [base + w * span, base + (w + 1) * span)
   uint16_t nat_port_span = 0;
-  uint16_t nat_port_cursor = 0;  // next offset to try within this worker's span
   uint64_t now = 0;              // milliseconds (TSC based), refreshed every loop
 };
 
