@@ -32,6 +32,10 @@ struct Candidate {
   uint8_t tcp_flags;
   uint32_t vip_service;  // index into LbView::services; StaticMap::kMissing: to one of our
                          // addresses instead, possibly a NAT reply
+  // Planned for a packet to a VIP without a flow (plan_new_flows):
+  uint32_t listener;         // index into LbView::listeners; StaticMap::kMissing: unknown port
+  uint32_t hash;             // FlowTable::hash(key)
+  const LbEndpoint* endpoint;  // Maglev's pick; null when the subset has no endpoint
 };
 
 void forget(WorkerCtx& w, uint32_t f) {
@@ -211,12 +215,11 @@ uint32_t new_nat_flow(WorkerCtx& w, const LbView& lb, const Candidate& c, uint32
 }
 
 void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
-  const uint32_t li = s.lb.by_listener.find(LbView::listener_key(c.key.dst_addr, c.key.proto, c.key.dst_port));
-  if (li == StaticMap::kMissing) {
+  if (c.listener == StaticMap::kMissing) {
     unknown_port(w, s, in_port, c);
     return;
   }
-  const LbListener& listener = s.lb.listeners[li];
+  const LbListener& listener = s.lb.listeners[c.listener];
   const LbService& svc = s.lb.services[listener.service];
   const bool tcp = c.key.proto == IPPROTO_TCP;
   const bool syn = (c.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
@@ -227,8 +230,8 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
     count_drop(w, &svc, c.m, DropReason::kNoFlowState);
     return;
   }
-  const uint32_t h = FlowTable::hash(c.key);
-  const LbEndpoint* ep = choose(svc, h);
+  const uint32_t h = c.hash;
+  const LbEndpoint* ep = c.endpoint;
   if (!ep) {
     count_drop(w, &svc, c.m, DropReason::kNoEndpoint);
     return;
@@ -272,26 +275,26 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   translate(w, s, in_port, c, flow, 0);
 }
 
-// New NAT flows of a burst each look their reply 5-tuple up in the flow table
-// (is this NAT port free towards this endpoint?), a DRAM miss at a million
-// flows. Loading the slot of each new flow's first try for the whole burst
-// before the flows are made lets those misses overlap. (Also loading the
-// second try's was slower: the prefetches queue once the core's outstanding
-// misses are at their limit.)
-void prefetch_nat_replies(const WorkerCtx& w, const Snapshot& s, const Candidate* cand, const FlowTable::Hit* hits,
-                          uint16_t count) {
+// Picks listener and endpoint for each packet of the burst that is to a VIP
+// and has no flow. A new NAT flow then looks its reply 5-tuple up in the flow
+// table (is this NAT port free towards this endpoint?), a DRAM miss at a
+// million flows; loading the slot of each one's first try here, for the whole
+// burst, before any flow is made, lets those misses overlap. (Also loading
+// the second try's was slower: the prefetches queue once the core's
+// outstanding misses are at their limit.)
+void plan_new_flows(const WorkerCtx& w, const Snapshot& s, Candidate* cand, const FlowTable::Hit* hits,
+                    uint16_t count) {
   for (uint16_t i = 0; i < count; ++i) {
-    const Candidate& c = cand[i];
+    Candidate& c = cand[i];
     if (hits[i].flow != FlowTable::kNone || c.vip_service == StaticMap::kMissing) continue;
-    const uint32_t li = s.lb.by_listener.find(LbView::listener_key(c.key.dst_addr, c.key.proto, c.key.dst_port));
-    if (li == StaticMap::kMissing) continue;
-    const LbListener& listener = s.lb.listeners[li];
+    c.listener = s.lb.by_listener.find(LbView::listener_key(c.key.dst_addr, c.key.proto, c.key.dst_port));
+    if (c.listener == StaticMap::kMissing) continue;
+    const LbListener& listener = s.lb.listeners[c.listener];
     const LbService& svc = s.lb.services[listener.service];
-    if (svc.direct_return) continue;
-    const uint32_t h = FlowTable::hash(c.key);
-    const LbEndpoint* ep = choose(svc, h);
-    if (!ep) continue;
-    w.lb.flows->prefetch(nat_reply_key(w, s.lb, c, h, *ep, listener.target_port, 0));
+    c.hash = FlowTable::hash(c.key);
+    c.endpoint = choose(svc, c.hash);
+    if (c.endpoint && !svc.direct_return)
+      w.lb.flows->prefetch(nat_reply_key(w, s.lb, c, c.hash, *c.endpoint, listener.target_port, 0));
   }
 }
 
@@ -353,7 +356,7 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
 
   FlowTable::Hit hits[kRxBurst];
   flows->lookup_burst(keys, count, hits);
-  prefetch_nat_replies(w, s, cand, hits, count);
+  plan_new_flows(w, s, cand, hits, count);
   const uint32_t size_before = flows->size();
   for (uint16_t i = 0; i < count; ++i) {
     const Candidate& c = cand[i];
