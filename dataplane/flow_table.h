@@ -59,7 +59,9 @@ struct FlowTimeouts {  // in ticks (the caller's clock; the worker uses millisec
   }
 };
 
-struct Flow {
+// Aligned so that a record is exactly one cache line, as the index probes and
+// prefetches assume (new[] alone gives 16-byte alignment: two lines each).
+struct alignas(64) Flow {
   FlowKey key[2];          // [0] original direction, [1] reply direction (or, unindexed, the user's data)
   uint64_t last_seen = 0;  // ticks
   uint32_t endpoint = 0;   // what the load balancer chose; opaque here

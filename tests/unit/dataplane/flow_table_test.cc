@@ -17,6 +17,15 @@ FlowKey reverse(const FlowKey& k) { return key(k.dst_addr, k.dst_port, k.src_add
 
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kFin = 0x01, kRst = 0x04;
 
+// One record, one cache line: lookups prefetch a record's first line only.
+TEST(FlowTable, RecordsSitOnCacheLines) {
+  for (uint32_t capacity : {16u, 100'000u}) {
+    FlowTable t(capacity, {});
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(&t.flow(0)) % 64, 0u) << capacity;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(&t.flow(capacity - 1)) % 64, 0u) << capacity;
+  }
+}
+
 TEST(FlowTable, BothDirectionsFindTheSameFlow) {
   FlowTable t(16, {});
   const FlowKey out = key(0x0a000102, 40000);
