@@ -1,5 +1,7 @@
 #include "dataplane/lb.h"
 
+#include <numeric>
+
 #include <netinet/in.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -36,6 +38,7 @@ struct Candidate {
   uint32_t listener;         // index into LbView::listeners; StaticMap::kMissing: unknown port
   uint32_t hash;             // FlowTable::hash(key)
   const LbEndpoint* endpoint;  // Maglev's pick; null when the subset has no endpoint
+  uint16_t nat_offset;       // full NAT: the port (offset into this worker's share) to try first
 };
 
 void forget(WorkerCtx& w, uint32_t f) {
@@ -182,19 +185,30 @@ const LbEndpoint* choose(const LbService& svc, uint32_t h) {
 }
 
 // The reply 5-tuple of a NAT flow's try `attempt`: the endpoint answering one
-// of our NAT (address, port) pairs. Both are picked from the flow's hash,
-// stepping on with each try: the address from the endpoint's pool, the port
-// from this worker's share. A flow's tries depend on nothing but the flow, so
-// they can be computed (and prefetched) ahead of the burst's other flows.
+// of our NAT (address, port) pairs. The address steps through the endpoint's
+// pool from the flow's hash. The first port was handed out in turn by the
+// worker's cursor when the burst was planned (so it is known, and prefetched,
+// before any flow of the burst is made, and a share fills up completely);
+// later tries step by the flow's own stride (double hashing: tries stepping
+// by one run into the clusters of earlier flows' tries).
 FlowKey nat_reply_key(const WorkerCtx& w, const LbView& lb, const Candidate& c, uint32_t h, const LbEndpoint& ep,
-                      uint16_t target_port, uint32_t attempt) {
+                      uint16_t target_port, uint32_t attempt, uint32_t stride) {
   const uint32_t span = w.lb.nat_port_span;
-  const auto start = static_cast<uint32_t>((uint64_t{h * 0x9E3779B1u} * span) >> 32);  // in [0, span)
-  const uint32_t offset = start + attempt < span ? start + attempt : (start + attempt) % span;
+  const uint32_t offset = attempt == 0 ? c.nat_offset : (c.nat_offset + attempt * stride) % span;
   return FlowKey{ep.address, lb.nat_pool[ep.nat_first + (h + attempt) % ep.nat_count],
                  ep.port ? ep.port : target_port,
                  rte_cpu_to_be_16(static_cast<uint16_t>(w.lb.nat_port_base + w.worker_id * span + offset)),
                  c.key.proto};
+}
+
+// A step through the port share for a flow's retries, from other bits of its
+// hash than the start: in [1, span), coprime with span so that the tries do
+// not cycle early.
+uint32_t nat_port_stride(uint32_t h, uint32_t span) {
+  if (span < 2) return 1;
+  uint32_t stride = 1 + static_cast<uint32_t>((uint64_t{(h >> 16) | (h << 16)} * (span - 1)) >> 32);
+  while (std::gcd(stride, span) != 1) stride = stride + 1 == span ? 1 : stride + 1;
+  return stride;
 }
 
 uint32_t new_nat_flow(WorkerCtx& w, const LbView& lb, const Candidate& c, uint32_t h, const LbEndpoint& ep,
@@ -206,8 +220,11 @@ uint32_t new_nat_flow(WorkerCtx& w, const LbView& lb, const Candidate& c, uint32
   }
   // A try succeeds when no flow of ours already uses that (address, port)
   // towards this endpoint and protocol.
+  uint32_t stride = 0;  // worked out at the first retry
   for (uint32_t attempt = 0; attempt < kNatPortAttempts; ++attempt) {
-    const uint32_t f = flows.insert(c.key, nat_reply_key(w, lb, c, h, ep, target_port, attempt), state, w.lb.now);
+    if (attempt == 1) stride = nat_port_stride(h, w.lb.nat_port_span);
+    const uint32_t f =
+        flows.insert(c.key, nat_reply_key(w, lb, c, h, ep, target_port, attempt, stride), state, w.lb.now);
     if (f != FlowTable::kNone) return f;
   }
   why = DropReason::kNatPortsExhausted;
@@ -282,8 +299,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
 // burst, before any flow is made, lets those misses overlap. (Also loading
 // the second try's was slower: the prefetches queue once the core's
 // outstanding misses are at their limit.)
-void plan_new_flows(const WorkerCtx& w, const Snapshot& s, Candidate* cand, const FlowTable::Hit* hits,
-                    uint16_t count) {
+void plan_new_flows(WorkerCtx& w, const Snapshot& s, Candidate* cand, const FlowTable::Hit* hits, uint16_t count) {
   for (uint16_t i = 0; i < count; ++i) {
     Candidate& c = cand[i];
     if (hits[i].flow != FlowTable::kNone || c.vip_service == StaticMap::kMissing) continue;
@@ -293,8 +309,10 @@ void plan_new_flows(const WorkerCtx& w, const Snapshot& s, Candidate* cand, cons
     const LbService& svc = s.lb.services[listener.service];
     c.hash = FlowTable::hash(c.key);
     c.endpoint = choose(svc, c.hash);
-    if (c.endpoint && !svc.direct_return)
-      w.lb.flows->prefetch(nat_reply_key(w, s.lb, c, c.hash, *c.endpoint, listener.target_port, 0));
+    if (!c.endpoint || svc.direct_return) continue;
+    c.nat_offset = w.lb.nat_port_cursor;
+    w.lb.nat_port_cursor = static_cast<uint16_t>(c.nat_offset + 1u == w.lb.nat_port_span ? 0 : c.nat_offset + 1u);
+    w.lb.flows->prefetch(nat_reply_key(w, s.lb, c, c.hash, *c.endpoint, listener.target_port, 0, 0));
   }
 }
 

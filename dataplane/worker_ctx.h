@@ -34,6 +34,7 @@ struct LbWorker {
   uint16_t workers = 1;
   uint16_t nat_port_base = 1024;  // worker w owns [base + w * span, base + (w + 1) * span)
   uint16_t nat_port_span = 0;
+  uint16_t nat_port_cursor = 0;  // next port (offset into the share) a new NAT flow tries first
   uint64_t now = 0;              // milliseconds (TSC based), refreshed every loop
 };
 
