@@ -41,6 +41,9 @@ struct Candidate {
   uint16_t nat_offset;       // full NAT: the port (offset into this worker's share) to try first
 };
 
+// A SYN without ACK or RST: the only TCP segment that may start a flow.
+bool starts_connection(uint8_t tcp_flags) { return (tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn; }
+
 void forget(WorkerCtx& w, uint32_t f) {
   w.lb.endpoints[w.lb.flows->flow(f).endpoint].active_flows.sub();
   w.lb.flows->erase(f);
@@ -239,7 +242,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   const LbListener& listener = s.lb.listeners[c.listener];
   const LbService& svc = s.lb.services[listener.service];
   const bool tcp = c.key.proto == IPPROTO_TCP;
-  const bool syn = (c.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+  const bool syn = starts_connection(c.tcp_flags);
   // Mid-stream TCP without state cannot be NATed: the endpoint would see a
   // new source port and reset it. Direct return can pick it up (Maglev gives
   // the same endpoint while the set is unchanged), as Katran does.
@@ -309,7 +312,10 @@ void plan_new_flows(WorkerCtx& w, const Snapshot& s, Candidate* cand, const Flow
     const LbService& svc = s.lb.services[listener.service];
     c.hash = FlowTable::hash(c.key);
     c.endpoint = choose(svc, c.hash);
-    if (!c.endpoint || svc.direct_return) continue;
+    // Only a UDP packet or a TCP SYN can start a NAT flow; later segments of
+    // a connection whose SYN is earlier in this burst find its flow then.
+    if (!c.endpoint || svc.direct_return || (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)))
+      continue;
     c.nat_offset = w.lb.nat_port_cursor;
     w.lb.nat_port_cursor = static_cast<uint16_t>(c.nat_offset + 1u == w.lb.nat_port_span ? 0 : c.nat_offset + 1u);
     w.lb.flows->prefetch(nat_reply_key(w, s.lb, c, c.hash, *c.endpoint, listener.target_port, 0, 0));
