@@ -8,12 +8,12 @@ namespace meshplane::dataplane {
 
 FlowTable::FlowTable(uint32_t capacity, const FlowTimeouts& timeouts, uint32_t wheel_ticks)
     : timeouts_(timeouts), capacity_(capacity), free_head_(capacity ? 0 : kNone) {
-  flows_ = std::make_unique<Flow[]>(capacity);
+  flows_ = HugeArray<Flow>(capacity);
   for (uint32_t i = 0; i < capacity; ++i) flows_[i].wheel_next = i + 1 < capacity ? i + 1 : kNone;
   // Two keys per flow, at most half full.
   const uint32_t slots = rte_align32pow2(capacity < 4 ? 16 : capacity * 4);
   slot_mask_ = slots - 1;
-  slots_ = std::make_unique<Slot[]>(slots);
+  slots_ = HugeArray<Slot>(slots);
   for (uint32_t i = 0; i < slots; ++i) slots_[i] = {0, kNone};
   const uint32_t ticks = rte_align32pow2(wheel_ticks);
   wheel_mask_ = ticks - 1;

@@ -19,6 +19,8 @@
 
 #include <rte_prefetch.h>
 
+#include "dataplane/huge_array.h"
+
 namespace meshplane::dataplane {
 
 struct FlowKey {
@@ -137,9 +139,9 @@ class FlowTable {
   uint32_t capacity_;
   uint32_t used_ = 0;
   uint32_t free_head_;
-  std::unique_ptr<Flow[]> flows_;
+  HugeArray<Flow> flows_;
   uint32_t slot_mask_;
-  std::unique_ptr<Slot[]> slots_;
+  HugeArray<Slot> slots_;
   uint32_t wheel_mask_;
   std::unique_ptr<uint32_t[]> wheel_;  // head flow per tick, kNone if empty
   uint64_t wheel_now_ = 0;             // next tick expire() will look at

@@ -1,5 +1,7 @@
 #include "dataplane/flow_table.h"
 
+#include "dataplane/huge_array.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -24,6 +26,20 @@ TEST(FlowTable, RecordsSitOnCacheLines) {
     EXPECT_EQ(reinterpret_cast<uintptr_t>(&t.flow(0)) % 64, 0u) << capacity;
     EXPECT_EQ(reinterpret_cast<uintptr_t>(&t.flow(capacity - 1)) % 64, 0u) << capacity;
   }
+}
+
+TEST(HugeArray, IsHugePageAlignedInitialisedAndMovable) {
+  HugeArray<Flow> a(5000);
+  ASSERT_NE(a.data(), nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % HugeArray<Flow>::kHugePage, 0u);
+  EXPECT_EQ(a[4999].keys, 2) << "value-initialised, default member values included";
+  EXPECT_EQ(a[0].in_use, 0);
+  a[4999].endpoint = 7;
+  HugeArray<Flow> b(std::move(a));
+  EXPECT_EQ(b.size(), 5000u);
+  EXPECT_EQ(b[4999].endpoint, 7u);
+  EXPECT_EQ(a.data(), nullptr);
+  EXPECT_EQ(HugeArray<Flow>(0).data(), nullptr);
 }
 
 TEST(FlowTable, BothDirectionsFindTheSameFlow) {
