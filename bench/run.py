@@ -224,19 +224,20 @@ def run(names, seconds):
 
 
 def sweep(seconds):
-    """L3 latency against offered load, one meshplane, the generator at each rate."""
+    """L3 latency against offered load, the generator at each rate. Each point gets a fresh meshplane: DPDK
+    22.11's memif PMD can crash the server's worker when a client disconnects mid-poll (docs/benchmarks.md)."""
     points = []
-    dut = Dut("meshplane", meshplane_policy())
-    try:
-        for rate in (250_000, 500_000, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000, 0):
+    for rate in (250_000, 500_000, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000, 0):
+        dut = Dut("meshplane", meshplane_policy())
+        try:
             g = generator(["--dst-ip", "10.20.0.1", "--flows", "1024", "--rate", str(rate), "--seconds",
                            str(seconds)], f"sweep_{rate}")
-            points.append({"offered_mpps": g["tx_mpps"], "rx_mpps": g["rx_mpps"], "latency_ns": g["latency_ns"],
-                           "loss_percent": g["loss_percent"], "rate": rate})
-            print(f"sweep {rate / 1e6 if rate else 'max':>4} Mpps: rx {g['rx_mpps']:.2f}, p50 "
-                  f"{g['latency_ns']['p50'] / 1e3:.1f} us, p99 {g['latency_ns']['p99'] / 1e3:.1f} us", flush=True)
-    finally:
-        dut.stop()
+        finally:
+            dut.stop()
+        points.append({"offered_mpps": g["tx_mpps"], "rx_mpps": g["rx_mpps"], "latency_ns": g["latency_ns"],
+                       "loss_percent": g["loss_percent"], "rate": rate})
+        print(f"sweep {rate / 1e6 if rate else 'max':>4} Mpps: rx {g['rx_mpps']:.2f}, p50 "
+              f"{g['latency_ns']['p50'] / 1e3:.1f} us, p99 {g['latency_ns']['p99'] / 1e3:.1f} us", flush=True)
     save_json("sweep.json", points, RESULTS)
     return points
 
