@@ -136,7 +136,7 @@ void parse_dataplane(const YamlNode& n, Diagnostics& d, DataplaneSettings& s) {
     if (read_uint_as(v, "dataplane.punt_ring_size", d, 64, 1u << 20, s.punt_ring_size) &&
         (s.punt_ring_size & (s.punt_ring_size - 1)) != 0)
       d.error(v.mark(), fmt::format("dataplane.punt_ring_size must be a power of two, found {}",
-                                      s.punt_ring_size));
+                                    s.punt_ring_size));
   }
 }
 

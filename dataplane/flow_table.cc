@@ -40,8 +40,9 @@ FlowTable::Hit FlowTable::lookup(const FlowKey& k, uint32_t h) const {
   }
 }
 
-void FlowTable::lookup_burst(const FlowKey* const* keys, uint32_t n, Hit* hits) const {
-  uint32_t h[64];
+void FlowTable::lookup_burst(const FlowKey* const* keys, uint32_t n, Hit* hits, uint32_t* hashes) const {
+  uint32_t local[64];
+  uint32_t* h = hashes ? hashes : local;
   uint32_t candidate[64];
   for (uint32_t i = 0; i < n; ++i) {
     h[i] = hash(*keys[i]);

@@ -97,8 +97,9 @@ class FlowTable {
   Hit lookup(const FlowKey& k, uint32_t h) const;
   // A burst at a time, as workers use it: hash every key and prefetch its
   // home slot, then prefetch each candidate's record, then compare, so the
-  // DRAM misses of a burst overlap instead of queueing. n <= 64.
-  void lookup_burst(const FlowKey* const* keys, uint32_t n, Hit* hits) const;
+  // DRAM misses of a burst overlap instead of queueing. n <= 64. With
+  // `hashes`, each key's hash() is left there for the caller to reuse.
+  void lookup_burst(const FlowKey* const* keys, uint32_t n, Hit* hits, uint32_t* hashes = nullptr) const;
   // Starts loading the index slot `k` would be looked up or inserted at.
   void prefetch(const FlowKey& k) const { rte_prefetch0(&slots_[hash(k) & slot_mask_]); }
 

@@ -36,7 +36,7 @@ struct Candidate {
                          // addresses instead, possibly a NAT reply
   // Planned for a packet to a VIP without a flow (plan_new_flows):
   uint32_t listener;         // index into LbView::listeners; StaticMap::kMissing: unknown port
-  uint32_t hash;             // FlowTable::hash(key)
+  uint32_t hash;             // FlowTable::hash(key), from lookup_burst
   const LbEndpoint* endpoint;  // Maglev's pick; null when the subset has no endpoint
   uint16_t nat_offset;       // full NAT: the port (offset into this worker's share) to try first
 };
@@ -204,9 +204,8 @@ FlowKey nat_reply_key(const WorkerCtx& w, const LbView& lb, const Candidate& c, 
                  c.key.proto};
 }
 
-// A step through the port share for a flow's retries, from other bits of its
-// hash than the start: in [1, span), coprime with span so that the tries do
-// not cycle early.
+// A step through the port share for a flow's retries, from the flow's hash:
+// in [1, span), coprime with span so that the tries do not cycle early.
 uint32_t nat_port_stride(uint32_t h, uint32_t span) {
   if (span < 2) return 1;
   uint32_t stride = 1 + static_cast<uint32_t>((uint64_t{(h >> 16) | (h << 16)} * (span - 1)) >> 32);
@@ -302,7 +301,8 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
 // burst, before any flow is made, lets those misses overlap. (Also loading
 // the second try's was slower: the prefetches queue once the core's
 // outstanding misses are at their limit.)
-void plan_new_flows(WorkerCtx& w, const Snapshot& s, Candidate* cand, const FlowTable::Hit* hits, uint16_t count) {
+void plan_new_flows(WorkerCtx& w, const Snapshot& s, Candidate* cand, const FlowTable::Hit* hits,
+                    const uint32_t* hashes, uint16_t count) {
   for (uint16_t i = 0; i < count; ++i) {
     Candidate& c = cand[i];
     if (hits[i].flow != FlowTable::kNone || c.vip_service == StaticMap::kMissing) continue;
@@ -310,7 +310,7 @@ void plan_new_flows(WorkerCtx& w, const Snapshot& s, Candidate* cand, const Flow
     if (c.listener == StaticMap::kMissing) continue;
     const LbListener& listener = s.lb.listeners[c.listener];
     const LbService& svc = s.lb.services[listener.service];
-    c.hash = FlowTable::hash(c.key);
+    c.hash = hashes[i];
     c.endpoint = choose(svc, c.hash);
     // Only a UDP packet or a TCP SYN can start a NAT flow; later segments of
     // a connection whose SYN is earlier in this burst find its flow then.
@@ -379,14 +379,15 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
   if (count == 0) return kept;
 
   FlowTable::Hit hits[kRxBurst];
-  flows->lookup_burst(keys, count, hits);
-  plan_new_flows(w, s, cand, hits, count);
+  uint32_t hashes[kRxBurst];
+  flows->lookup_burst(keys, count, hits, hashes);
+  plan_new_flows(w, s, cand, hits, hashes, count);
   const uint32_t size_before = flows->size();
   for (uint16_t i = 0; i < count; ++i) {
     const Candidate& c = cand[i];
     // A miss may be a flow created by an earlier packet of this burst.
     const bool grew = flows->size() > size_before;
-    const FlowTable::Hit hit = hits[i].flow != FlowTable::kNone || !grew ? hits[i] : flows->lookup(c.key);
+    const FlowTable::Hit hit = hits[i].flow != FlowTable::kNone || !grew ? hits[i] : flows->lookup(c.key, hashes[i]);
     if (hit.flow != FlowTable::kNone)
       established(w, s, in_port, c, hit);
     else if (c.vip_service != StaticMap::kMissing)

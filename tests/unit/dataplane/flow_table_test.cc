@@ -170,13 +170,17 @@ TEST(FlowTable, BurstLookupAgreesWithSingleLookups) {
   for (uint32_t i = 0; i < 64; ++i) keys.push_back(key(i * 7 % 1000, static_cast<uint16_t>(1 + i % 2)));
   std::vector<const FlowKey*> ptrs;
   for (const auto& k : keys) ptrs.push_back(&k);
-  FlowTable::Hit hits[64];
+  FlowTable::Hit hits[64], again[64];
+  uint32_t hashes[64];
   t.lookup_burst(ptrs.data(), 64, hits);
+  t.lookup_burst(ptrs.data(), 64, again, hashes);
   int found = 0;
   for (uint32_t i = 0; i < 64; ++i) {
     const auto one = t.lookup(keys[i]);
     EXPECT_EQ(hits[i].flow, one.flow) << i;
     EXPECT_EQ(hits[i].direction, one.direction) << i;
+    EXPECT_EQ(again[i].flow, one.flow) << i;
+    EXPECT_EQ(hashes[i], FlowTable::hash(keys[i])) << i;
     found += one.flow != FlowTable::kNone;
   }
   EXPECT_GT(found, 10);
