@@ -247,15 +247,10 @@ void Daemon::start_load_balancer() {
 void Daemon::reset_fresh_slots(const LbRegistry& registry) {
   const auto& lb = policy_.load_balancer;
   for (uint16_t w = 0; w < worker_count_; ++w) {
-    for (uint32_t slot : registry.fresh_service_slots()) {
-      auto& c = service_counters_[size_t{w} * lb.max_services + slot];
-      for (auto* k : {&c.new_flows, &c.stateless_flows, &c.packets, &c.bytes}) k->set(0);
-      for (auto& d : c.drops) d.set(0);
-    }
-    for (uint32_t slot : registry.fresh_endpoint_slots()) {
-      auto& c = endpoint_counters_[size_t{w} * lb.max_endpoints + slot];
-      for (auto* k : {&c.new_flows, &c.active_flows, &c.packets, &c.bytes}) k->set(0);
-    }
+    for (uint32_t slot : registry.fresh_service_slots())
+      service_counters_[size_t{w} * lb.max_services + slot].reset();
+    for (uint32_t slot : registry.fresh_endpoint_slots())
+      endpoint_counters_[size_t{w} * lb.max_endpoints + slot].reset();
   }
 }
 

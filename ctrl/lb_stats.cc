@@ -89,11 +89,13 @@ std::string services_json(const StatsSource& src) {
                            service_sum(src, slot, [r](const ServiceCounters& c) -> auto& { return c.drops[r]; }));
     out += fmt::format(
         "{}{{\"name\":\"{}\",\"vip\":\"{}\",\"mode\":\"{}\",\"in_policy\":{},\"new_flows\":{},\"stateless_flows\":{},"
+        "\"rescheduled\":{},"
         "\"active_flows\":{},\"packets\":{},\"bytes\":{},\"drops\":{{{}}},\"endpoints\":[{}]}}",
         first_service ? "" : ",", name, config::ipv4_to_string(rec.vip),
         svc && svc->mode == config::LbMode::kDirectReturn ? "direct_return" : "nat", rec.in_policy,
         service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.new_flows; }),
-        service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.stateless_flows; }), active,
+        service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.stateless_flows; }),
+        service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.rescheduled; }), active,
         service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.packets; }),
         service_sum(src, slot, [](const ServiceCounters& c) -> auto& { return c.bytes; }), drops, endpoints);
     first_service = false;

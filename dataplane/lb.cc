@@ -44,13 +44,29 @@ struct Candidate {
 // A SYN without ACK or RST: the only TCP segment that may start a flow.
 bool starts_connection(uint8_t tcp_flags) { return (tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn; }
 
+// Open: the connection has not begun to close. Endpoints' active_flows count
+// open flows only, not those waiting out their closing timeout.
+bool is_open(FlowState s) { return s != FlowState::kClosing && s != FlowState::kReset; }
+
 void forget(WorkerCtx& w, uint32_t f) {
-  w.lb.endpoints[w.lb.flows->flow(f).endpoint].active_flows.sub();
+  const Flow& flow = w.lb.flows->flow(f);
+  if (is_open(flow.state)) w.lb.endpoints[flow.endpoint].active_flows.sub();
   w.lb.flows->erase(f);
 }
 
 void on_expire(void* ctx, const Flow& flow) {
-  static_cast<WorkerCtx*>(ctx)->lb.endpoints[flow.endpoint].active_flows.sub();
+  if (is_open(flow.state)) static_cast<WorkerCtx*>(ctx)->lb.endpoints[flow.endpoint].active_flows.sub();
+}
+
+// Records a packet on a flow and keeps active_flows in step with its state.
+void touch(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags) {
+  Flow& flow = w.lb.flows->flow(f);
+  const bool was_open = is_open(flow.state);
+  w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
+  if (was_open != is_open(flow.state)) {
+    Counter& active = w.lb.endpoints[flow.endpoint].active_flows;
+    was_open ? active.sub() : active.add();
+  }
 }
 
 void count_drop(WorkerCtx& w, const LbService* svc, rte_mbuf* m, DropReason r) {
@@ -133,22 +149,15 @@ void established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candid
     drop(w, c.m, DropReason::kEndpointGone);
     return;
   }
-  // A client that reuses its port after a connection closed opens a new
-  // connection on the same 5-tuple (the flow reopens, FlowTable::touch): count it.
-  if ((c.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn && hit.direction == 0 &&
-      (f.state == FlowState::kClosing || f.state == FlowState::kReset)) {
-    w.lb.services[f.service].new_flows.add();
-    w.lb.endpoints[f.endpoint].new_flows.add();
-  }
   count_packet(w, f.service, f.endpoint, c.m);
   if (f.keys == 1) {
     // One-way (direct return) flow: the client's ACK is the evidence that the endpoint answered.
     const bool answered = (c.tcp_flags & (kTcpAck | kTcpSyn)) == kTcpAck;
-    w.lb.flows->touch(hit.flow, answered ? 1 : 0, c.tcp_flags, w.lb.now);
+    touch(w, hit.flow, answered ? 1 : 0, c.tcp_flags);
     encapsulate(w, s, in_port, c, f.key[1].src_addr, f.key[1].dst_addr, f.key[1].src_port);
     return;
   }
-  w.lb.flows->touch(hit.flow, hit.direction, c.tcp_flags, w.lb.now);
+  touch(w, hit.flow, hit.direction, c.tcp_flags);
   translate(w, s, in_port, c, f, hit.direction);
 }
 
@@ -294,6 +303,30 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   translate(w, s, in_port, c, flow, 0);
 }
 
+// A packet that opens a connection (a SYN, or any UDP datagram) on a tracked
+// 5-tuple whose flow cannot carry it is scheduled afresh on the running
+// policy, as IPVS does with conn_reuse_mode and expire_nodest_conn: a SYN
+// after the old connection began to close (FIN or RST seen: the client reused
+// its port), or a SYN or datagram whose endpoint is gone. The old flow goes
+// with both its keys, so its NAT tuple cannot catch the new connection's
+// replies; any other packet of this burst that found it becomes a miss.
+void reschedule_ended_flows(WorkerCtx& w, const Snapshot& s, const Candidate* cand, FlowTable::Hit* hits,
+                            uint16_t count) {
+  for (uint16_t i = 0; i < count; ++i) {
+    const Candidate& c = cand[i];
+    if (hits[i].flow == FlowTable::kNone || hits[i].direction != 0 || c.vip_service == StaticMap::kMissing) continue;
+    const bool tcp = c.key.proto == IPPROTO_TCP;
+    if (tcp && !starts_connection(c.tcp_flags)) continue;
+    const uint32_t old = hits[i].flow;
+    const Flow& f = w.lb.flows->flow(old);
+    if (s.lb.live(f.endpoint) && !(tcp && !is_open(f.state))) continue;
+    w.lb.services[f.service].rescheduled.add();
+    forget(w, old);
+    for (uint16_t j = 0; j < count; ++j)
+      if (hits[j].flow == old) hits[j] = {};
+  }
+}
+
 // Picks listener and endpoint for each packet of the burst that is to a VIP
 // and has no flow. A new NAT flow then looks its reply 5-tuple up in the flow
 // table (is this NAT port free towards this endpoint?), a DRAM miss at a
@@ -381,6 +414,7 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
   FlowTable::Hit hits[kRxBurst];
   uint32_t hashes[kRxBurst];
   flows->lookup_burst(keys, count, hits, hashes);
+  reschedule_ended_flows(w, s, cand, hits, count);
   plan_new_flows(w, s, cand, hits, hashes, count);
   const uint32_t size_before = flows->size();
   for (uint16_t i = 0; i < count; ++i) {

@@ -121,10 +121,11 @@ class Topology:
             assert p.stdout.readline().strip() == "ready"
         return procs
 
-    def lb_client(self, kind, vip, port, count, parallel=8, timeout=120):
-        """Opens `count` connections (or UDP sockets) to vip:port from the client; {backend: answers}, errors."""
+    def lb_client(self, kind, vip, port, count, parallel=8, timeout=120, source_port=0):
+        """Opens `count` connections (or UDP sockets) to vip:port from the client; {backend: answers}, errors.
+        With source_port, connection i comes from source port source_port + i."""
         r = self.ns(self.client, ["/usr/bin/python3", LB_CLIENT, kind, vip, str(port), str(count),
-                                  "--parallel", str(parallel)], timeout=timeout)
+                                  "--parallel", str(parallel), "--source-port", str(source_port)], timeout=timeout)
         out = json.loads(r.stdout)
         return out["answers"], out["errors"]
 

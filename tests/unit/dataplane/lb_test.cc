@@ -7,6 +7,7 @@
 #include <rte_udp.h>
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -112,6 +113,26 @@ class LbTest : public ::testing::Test {
     ASSERT_TRUE(compiled.snapshot) << compiled.error;
     snap_ = std::move(compiled.snapshot);
   }
+  // Endpoint list for the web service: the three of kEp (or `listed`), those in `drained` at weight 0.
+  static std::string endpoints_yaml(const std::vector<uint32_t>& drained,
+                                    const std::vector<uint32_t>& listed = {kEp[0], kEp[1], kEp[2]}) {
+    std::string out;
+    for (uint32_t e : listed) {
+      const bool zero = std::find(drained.begin(), drained.end(), e) != drained.end();
+      out += fmt::format("{}{{address: 10.0.2.{}{}}}", out.empty() ? "" : ", ", e & 0xff, zero ? ", weight: 0" : "");
+    }
+    return "[" + out + "]";
+  }
+  // Applies the web service's new endpoint list as the control thread does; returns when.
+  ctrl::LbRegistry::Clock::time_point reload(const std::string& web_endpoints) {
+    auto parsed = config::load_policy_text(policy_text(web_endpoints), "lb.yaml");
+    EXPECT_TRUE(parsed.ok()) << config::format(parsed.errors);
+    policy_ = parsed.policy;
+    const auto now = ctrl::LbRegistry::Clock::now();
+    EXPECT_EQ(registry_->update(policy_.services, now), "");
+    publish();
+    return now;
+  }
   void TearDown() override {
     clear_tx();
     rte_mbuf* m;
@@ -208,20 +229,97 @@ TEST_F(LbTest, NatRewritesBothDirectionsWithValidChecksums) {
   EXPECT_EQ(web().bytes.get(), (14u + 20 + 20 + 12) + (14u + 20 + 20 + 10));
 }
 
-TEST_F(LbTest, PortReusedAfterCloseCountsAsANewConnectionOnTheSameEndpoint) {
+// A client that reuses its source port after its connection closed (as busy
+// HTTP clients do) opens a new connection: it is scheduled on the running
+// policy, not sent to the endpoint the old connection had, and the old NAT
+// tuple is gone in both directions.
+TEST_F(LbTest, PortReusedAfterCloseIsScheduledAfreshAndAvoidsADrainedEndpoint) {
   run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kSyn)));
-  const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
+  rte_mbuf* first = only_tx(1);
+  ASSERT_NE(first, nullptr);
+  const uint32_t ep = rte_be_to_cpu_32(ipv4_of(first)->dst_addr);
+  const uint16_t old_nat_port = rte_be_to_cpu_16(reinterpret_cast<const rte_tcp_hdr*>(ipv4_of(first) + 1)->src_port);
+  clear_tx();
+  run(build(pool_, from_endpoint(ep, 8080, kGwB, old_nat_port, IPPROTO_TCP, kSyn | kAck)), 1);
   clear_tx();
   run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kAck | 0x01)));  // FIN
   clear_tx();
+  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u) << "a closing connection is not active";
+
+  reload(endpoints_yaml({ep}));  // the old endpoint drained: weight 0
   run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kSyn)));  // the port again, a new connection
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
-  EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(out)->dst_addr), ep);
-  EXPECT_EQ(flows_->flow(0).state, FlowState::kSynSent);
-  EXPECT_EQ(endpoints_[slot_of(ep)].new_flows.get(), 2u);
+  const uint32_t now_ep = rte_be_to_cpu_32(ipv4_of(out)->dst_addr);
+  EXPECT_NE(now_ep, ep) << "a drained endpoint receives no new connection";
+  const uint16_t nat_port = rte_be_to_cpu_16(reinterpret_cast<const rte_tcp_hdr*>(ipv4_of(out) + 1)->src_port);
+  clear_tx();
+  EXPECT_EQ(flows_->size(), 1u) << "the old flow was replaced, not kept beside the new one";
+  EXPECT_EQ(web().rescheduled.get(), 1u);
   EXPECT_EQ(web().new_flows.get(), 2u);
-  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 1u) << "still one tracked flow";
+  EXPECT_EQ(endpoints_[slot_of(now_ep)].new_flows.get(), 1u);
+  EXPECT_EQ(endpoints_[slot_of(now_ep)].active_flows.get(), 1u);
+  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u);
+
+  // A late segment of the old connection no longer maps to the client...
+  run(build(pool_, from_endpoint(ep, 8080, kGwB, old_nat_port, IPPROTO_TCP, kAck)), 1);
+  EXPECT_EQ(w_.tx[0].count, 0);
+  clear_tx();
+  // ... and the new connection's replies do.
+  run(build(pool_, from_endpoint(now_ep, 8080, kGwB, nat_port, IPPROTO_TCP, kSyn | kAck)), 1);
+  rte_mbuf* back = only_tx(0);
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(back)->dst_addr), kClient);
+  EXPECT_EQ(rte_be_to_cpu_16(reinterpret_cast<const rte_tcp_hdr*>(ipv4_of(back) + 1)->dst_port), 40100);
+}
+
+TEST_F(LbTest, SynRetransmissionKeepsItsEndpoint) {
+  run(build(pool_, tcp_from_client(kWebVip, 40200, 80, kSyn)));
+  const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
+  clear_tx();
+  reload(endpoints_yaml({ep}));
+  run(build(pool_, tcp_from_client(kWebVip, 40200, 80, kSyn)));  // same connection, SYN again
+  rte_mbuf* out = only_tx(1);
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(out)->dst_addr), ep);
+  EXPECT_EQ(web().rescheduled.get(), 0u);
+  EXPECT_EQ(web().new_flows.get(), 1u);
+}
+
+TEST_F(LbTest, ActiveFlowsCountOpenConnectionsOnly) {
+  run(build(pool_, tcp_from_client(kWebVip, 40300, 80, kSyn)));
+  const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
+  clear_tx();
+  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 1u);
+  run(build(pool_, tcp_from_client(kWebVip, 40300, 80, kAck | kRst)));
+  clear_tx();
+  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u);
+  EXPECT_EQ(flows_->size(), 1u) << "still tracked while its reset timeout runs";
+  w_.lb.now += FlowTimeouts{}.reset + 1;
+  while (flows_->size()) lb_expire(w_, 64);
+  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u) << "expiry of a closed flow does not count it twice";
+}
+
+TEST_F(LbTest, UdpFlowToAnEndpointThatIsGoneIsRescheduled) {
+  Frame f;
+  f.dst = kMacA, f.src = kMacClient, f.ip_src = kClient, f.ip_dst = kWebVip;
+  f.l4 = testing::udp(5600, 80, 20);
+  run(build(pool_, testing::with_l4_checksum(f)));
+  const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
+  clear_tx();
+  std::vector<uint32_t> others;
+  for (uint32_t e : kEp)
+    if (e != ep) others.push_back(e);
+  const auto now = reload(endpoints_yaml({}, others));
+  ASSERT_FALSE(registry_->expire(now + std::chrono::seconds(30)).empty());
+  publish();
+  run(build(pool_, testing::with_l4_checksum(f)));
+  rte_mbuf* out = only_tx(1);
+  ASSERT_NE(out, nullptr) << "not black-holed";
+  EXPECT_NE(rte_be_to_cpu_32(ipv4_of(out)->dst_addr), ep);
+  EXPECT_EQ(counters_.dropped(DropReason::kEndpointGone), 0u);
+  EXPECT_EQ(web().rescheduled.get(), 1u);
+  EXPECT_EQ(flows_->size(), 1u);
 }
 
 TEST_F(LbTest, UdpNatKeepsChecksumOptionalAndUsesEndpointPort) {
@@ -449,15 +547,10 @@ TEST_F(LbTest, RemovedEndpointDrainsThenItsFlowsEnd) {
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
   clear_tx();
   // Reload without that endpoint: its flow keeps going while it drains...
-  std::string others;
+  std::vector<uint32_t> others;
   for (uint32_t e : kEp)
-    if (e != ep) others += fmt::format("{}{{address: 10.0.2.{}}}", others.empty() ? "" : ", ", e & 0xff);
-  auto parsed = config::load_policy_text(policy_text("[" + others + "]"), "lb.yaml");
-  ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
-  policy_ = parsed.policy;
-  const auto now = ctrl::LbRegistry::Clock::now();
-  ASSERT_EQ(registry_->update(policy_.services, now), "");
-  publish();
+    if (e != ep) others.push_back(e);
+  const auto now = reload(endpoints_yaml({}, others));
   run(build(pool_, tcp_from_client(kWebVip, 45000, 80, kAck)));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
