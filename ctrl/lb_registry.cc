@@ -88,6 +88,7 @@ void LbRegistry::apply(const std::vector<config::Service>& services, const Looku
         uint32_t slot = 0;
         take(free_endpoints_, now, slot);
         ep = endpoints_.emplace(EndpointId{s.name, e.address, e.port}, EndpointRecord{slot}).first;
+        gone_.erase(ep->first);
         fresh_endpoints_.push_back(slot);
       }
       endpoint_listed[ep->second.slot] = true;
@@ -114,11 +115,13 @@ std::vector<std::string> LbRegistry::expire(Clock::time_point now) {
     if (it->second.draining && it->second.drain_until <= now) {
       done.push_back(endpoint_name(it->first));
       free_endpoints_.push_back({it->second.slot, now + quarantine_});
+      gone_[it->first] = GoneRecord{it->second.slot, now + quarantine_};
       it = endpoints_.erase(it);
     } else {
       ++it;
     }
   }
+  std::erase_if(gone_, [now](const auto& g) { return g.second.until <= now; });
   // A service that left the policy keeps its slot while any of its endpoints
   // drain (endpoints are ordered by service first).
   for (auto it = services_.begin(); it != services_.end();) {

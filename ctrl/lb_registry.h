@@ -36,6 +36,12 @@ class LbRegistry {
     bool draining = false;
     Clock::time_point drain_until{};
   };
+  // An endpoint whose drain ended: listed (state "gone", last counters) until
+  // its slot could be reused, or until it is listed again.
+  struct GoneRecord {
+    uint32_t slot;
+    Clock::time_point until;
+  };
   struct ServiceRecord {
     uint32_t slot;
     uint32_t vip = 0;  // host order
@@ -60,6 +66,7 @@ class LbRegistry {
 
   const std::map<std::string, ServiceRecord>& services() const { return services_; }
   const std::map<EndpointId, EndpointRecord>& endpoints() const { return endpoints_; }
+  const std::map<EndpointId, GoneRecord>& gone() const { return gone_; }
   uint32_t max_services() const { return max_services_; }
   uint32_t max_endpoints() const { return max_endpoints_; }
   uint32_t service_slot(const std::string& name) const { return services_.at(name).slot; }
@@ -88,6 +95,7 @@ class LbRegistry {
   std::vector<EndpointId> started_draining_;
   std::map<std::string, ServiceRecord> services_;
   std::map<EndpointId, EndpointRecord> endpoints_;
+  std::map<EndpointId, GoneRecord> gone_;
   std::deque<FreeSlot> free_services_, free_endpoints_;  // oldest first
 };
 

@@ -144,7 +144,7 @@ int get(const Options& o, const std::string& what, const std::string& service) {
     return 0;
   }
   // endpoints [SERVICE]
-  std::printf(o.json() ? "" : "%-20s %-21s %-8s %-9s %6s %10s %8s %12s\n", "SERVICE", "ENDPOINT", "SUBSET", "STATE",
+  std::printf(o.json() ? "" : "%-20s %-21s %-8s %-14s %6s %10s %8s %12s\n", "SERVICE", "ENDPOINT", "SUBSET", "STATE",
               "WEIGHT", "NEW", "ACTIVE", "PACKETS");
   bool found = service.empty();
   std::string json = "[";
@@ -155,16 +155,21 @@ int get(const Options& o, const std::string& what, const std::string& service) {
     for (const auto& e : s["endpoints"]) {
       const std::string port = e["port"].as<std::string>();
       const std::string address = e["address"].as<std::string>() + (port == "0" ? "" : ":" + port);
+      std::string state = e["state"].as<std::string>();
+      const std::string left = e["drain_seconds_left"] ? e["drain_seconds_left"].as<std::string>() : "";
       if (o.json()) {
-        json += fmt::format("{}{{\"service\":{},\"endpoint\":{},\"subset\":{},\"state\":{},\"weight\":{},"
+        json += fmt::format("{}{{\"service\":{},\"endpoint\":{},\"subset\":{},\"state\":{},{}\"weight\":{},"
                             "\"new_flows\":{},\"active_flows\":{},\"packets\":{}}}",
                             json.size() > 1 ? "," : "", json_string(name), json_string(address),
-                            json_string(e["subset"].as<std::string>()), json_string(e["state"].as<std::string>()),
+                            json_string(e["subset"].as<std::string>()), json_string(state),
+                            left.empty() ? "" : "\"drain_seconds_left\":" + left + ",",
                             e["weight"].as<std::string>(), e["new_flows"].as<std::string>(),
                             e["active_flows"].as<std::string>(), e["packets"].as<std::string>());
       } else {
-        std::printf("%-20s %-21s %-8s %-9s %6s %10s %8s %12s\n", name.c_str(), address.c_str(),
-                    e["subset"].as<std::string>().c_str(), e["state"].as<std::string>().c_str(),
+        if (!left.empty()) state += " " + left + "s";
+        const std::string subset = e["subset"].as<std::string>();
+        std::printf("%-20s %-21s %-8s %-14s %6s %10s %8s %12s\n", name.c_str(), address.c_str(),
+                    subset.empty() ? "-" : subset.c_str(), state.c_str(),
                     e["weight"].as<std::string>().c_str(), e["new_flows"].as<std::string>().c_str(),
                     e["active_flows"].as<std::string>().c_str(), e["packets"].as<std::string>().c_str());
       }

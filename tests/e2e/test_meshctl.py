@@ -116,9 +116,15 @@ def test_endpoint_commands(rig):
     rows = endpoint_rows(d)
     assert rows["10.10.2.13"]["weight"] == 3
     assert d.meshctl("endpoints", "drain", "web", "10.10.2.12").returncode == 0
-    assert endpoint_rows(d)["10.10.2.12"]["weight"] == 0
+    rows = endpoint_rows(d)
+    assert rows["10.10.2.12"]["weight"] == 0 and rows["10.10.2.12"]["state"] == "drained"
     assert d.meshctl("endpoints", "remove", "web", "10.10.2.11").returncode == 0
-    assert endpoint_rows(d)["10.10.2.11"]["state"] == "draining"
+    rows = endpoint_rows(d)
+    assert rows["10.10.2.11"]["state"] == "draining" and 0 < rows["10.10.2.11"]["drain_seconds_left"] <= 30
+    assert rows["10.10.2.13"]["state"] == "active" and "drain_seconds_left" not in rows["10.10.2.13"]
+    table = {line.split()[1]: line.split() for line in d.meshctl("get", "endpoints", "web").stdout.splitlines()[1:]}
+    assert table["10.10.2.11"][3] == "draining" and table["10.10.2.11"][4].endswith("s")
+    assert table["10.10.2.12"][3] == "drained" and table["10.10.2.13"][3] == "active"
     answers, errors = topo.lb_client("http", VIP, 80, 30)
     assert errors == [] and answers == {"b3": 30}, "drained and removed endpoints take no new connections"
     assert generation(d) == g + 3

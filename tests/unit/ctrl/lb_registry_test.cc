@@ -33,6 +33,24 @@ TEST(LbRegistry, SlotsStayAcrossUpdatesAndRemovedEndpointsDrain) {
   EXPECT_TRUE(r.expire(t0 + 10s).empty());
   EXPECT_EQ(r.expire(t0 + 11s), std::vector<std::string>{"web/0.0.0.2"});
   EXPECT_EQ(r.endpoints().count({"web", 2, 0}), 0u);
+  // Gone, and listed as such (with its slot, so its last counters) while the slot rests.
+  ASSERT_EQ(r.gone().count({"web", 2, 0}), 1u);
+  EXPECT_EQ(r.gone().at({"web", 2, 0}).slot, slot2);
+  r.expire(t0 + 70s);
+  EXPECT_EQ(r.gone().at({"web", 2, 0}).slot, slot2) << "quarantine is 60 s from the end of the drain";
+  r.expire(t0 + 71s);
+  EXPECT_EQ(r.gone().count({"web", 2, 0}), 0u);
+}
+
+TEST(LbRegistry, AGoneEndpointListedAgainIsNoLongerGone) {
+  LbRegistry r(4, 8, 60s);
+  const auto t0 = Clock::now();
+  ASSERT_EQ(r.update({service("web", {1, 2}, 0)}, t0), "");
+  ASSERT_EQ(r.update({service("web", {1}, 0)}, t0), "");
+  EXPECT_EQ(r.gone().count({"web", 2, 0}), 1u) << "drain_seconds 0: gone at once";
+  ASSERT_EQ(r.update({service("web", {1, 2}, 0)}, t0 + 1s), "");
+  EXPECT_EQ(r.gone().count({"web", 2, 0}), 0u);
+  EXPECT_FALSE(r.endpoints().at({"web", 2, 0}).draining);
 }
 
 TEST(LbRegistry, ListedAgainWithinTheDrainStopsDraining) {
