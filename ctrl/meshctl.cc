@@ -321,6 +321,8 @@ int events(const Options& o, uint32_t replay, int count) {
 int main(int argc, char** argv) {
   CLI::App app{"meshctl: drive a running meshplane through its API socket"};
   app.require_subcommand(1);
+  // --socket and -o work before or after the subcommand (meshctl get endpoints web -o json).
+  app.fallthrough();
   app.footer("Exit codes: 0 done; 1 the daemon refused the request (the reason is printed); 2 usage; "
              "3 the daemon cannot be reached.\nSee docs/operations.md.");
   Options o;

@@ -6,7 +6,6 @@ been forwarded is lost and no connection is reset."""
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -69,25 +68,26 @@ def test_hundred_updates_lose_nothing(rig):
     assert errors == [] and len(answers) == 3
     before = d.stats()["drops"]
     start_generation = d.stats()["generation"]
-    # Traffic runs 25 s: each meshctl run costs ~0.1 s of process start and gRPC connect
-    # on this VM (the daemon's own part of an update is ~2 ms), so 100 of them fit.
+    # The UDP stream runs until the updates are done, however long a busy machine
+    # takes; the downloads (24 s each) overlap the updates from their start.
     downloads = [SlowDownload(topo, WEB, size=36_000_000, rate=1_500_000, max_time=60) for _ in range(3)]
     for dl in downloads:
         dl.backend()
     flood = subprocess.Popen(["ip", "netns", "exec", topo.client, "/usr/bin/python3", UDP_FLOOD, DNS, "53", "2000",
-                              "25", "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
-    started = time.time()
+                              "600", "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    dns_packets = next(s for s in d.stats()["services"] if s["name"] == "dns")["packets"]
+    d.wait_for(lambda s: next(x for x in s["services"] if x["name"] == "dns")["packets"] > dns_packets + 200, 20)
     applied = 0
     for i in range(100):
         r = churn(topo, d, i)
         # A few updates are no-ops by design of the cycle (e.g. removing what is gone): those are refused whole.
         assert r.returncode in (0, 1), r.stderr
         applied += r.returncode == 0
-    elapsed = time.time() - started
+    assert flood.poll() is None, "the stream ran through every update"
+    flood.terminate()
     out, err = flood.communicate(timeout=60)
     counts = json.loads(out)
-    assert counts["sent"] == 50000
+    assert counts["sent"] > 0
     drops = {k: v - before[k] for k, v in d.stats()["drops"].items() if v != before[k]}
     assert counts["received"] == counts["sent"], f"lost {counts['sent'] - counts['received']} datagrams; drops {drops}"
     for dl in downloads:
@@ -97,6 +97,5 @@ def test_hundred_updates_lose_nothing(rig):
     s = d.stats()
     assert s["generation"] == start_generation + applied
     assert applied >= 90, f"only {applied} of 100 updates applied"
-    assert elapsed < 24, f"the updates took {elapsed:.1f} s, longer than the traffic ran"
     for reason in ("no_flow_state", "endpoint_gone", "flow_table_full", "handoff_ring_full", "tx_queue_full"):
         assert s["drops"][reason] == 0, reason

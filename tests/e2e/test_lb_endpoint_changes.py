@@ -3,7 +3,6 @@ download survives another endpoint being removed and one being added, and
 then its own endpoint being removed (it drains); a drain that times out ends
 the flows still on it."""
 import signal
-import time
 
 import pytest
 
@@ -49,9 +48,9 @@ def test_long_transfer_survives_endpoint_changes(rig):
     dl = SlowDownload(topo, VIP)
     serving = dl.backend()
     other = "b2" if serving == "b1" else "b1"
-    time.sleep(0.5)
+    dl.wait_bytes(500_000)
     apply(topo, d, services([serving, "b3"]))  # one endpoint removed, one added
-    time.sleep(0.5)
+    dl.wait_bytes(1_000_000)
     apply(topo, d, services(["b3"]))  # the transfer's own endpoint removed: it drains
     address = f"10.10.2.{10 + int(serving[1])}"
     assert endpoint_state(d.stats(), address) == "draining"

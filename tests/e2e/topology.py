@@ -205,6 +205,14 @@ class SlowDownload:
             time.sleep(0.05)
         raise TimeoutError("no response headers")
 
+    def wait_bytes(self, n, timeout=20):
+        """Returns once at least n bytes of the body have arrived."""
+        deadline = time.time() + timeout
+        while not (os.path.exists(self.body) and os.path.getsize(self.body) >= n):
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise TimeoutError(f"fewer than {n} bytes arrived")
+            time.sleep(0.05)
+
     def finish(self):
         """(curl's exit code, sha256 of what arrived, curl's stderr)"""
         rc = self.proc.wait(60)
