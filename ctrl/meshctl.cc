@@ -326,7 +326,7 @@ int main(int argc, char** argv) {
   app.footer("Exit codes: 0 done; 1 the daemon refused the request (the reason is printed); 2 usage; "
              "3 the daemon cannot be reached.\nSee docs/operations.md.");
   Options o;
-  app.add_option("--socket", o.socket, "the daemon's API socket")->capture_default_str();
+  app.add_option("--socket", o.socket, "the daemon's API socket")->envname("MESHPLANE_SOCKET")->capture_default_str();
   app.add_option("-o,--output", o.output, "table (for people) or json (for scripts)")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
