@@ -147,8 +147,10 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
   std::vector<YamlNode> items;
-  if (read_list(f.require("ports"), "ports", d, items))
+  if (auto v = f.require("ports"); v.defined() && read_list(v, "ports", d, items)) {
+    if (items.empty()) d.error(v.mark(), "at least one port is required under 'ports'");
     for (const auto& n : items) parse_port(n, d, policy);
+  }
   items.clear();
   if (read_list(f.get("routes"), "routes", d, items))
     for (const auto& n : items) parse_route(n, d, policy);

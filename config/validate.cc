@@ -21,7 +21,6 @@ int port_index(const Policy& policy, const std::string& name) {
 }
 
 void validate_ports(const Policy& policy, Diagnostics& d) {
-  if (policy.ports.empty()) d.error({1, 1}, "at least one port is required under 'ports'");
   if (policy.ports.size() > kMaxPorts)
     d.error(policy.ports[kMaxPorts].mark, fmt::format("at most {} ports are supported", kMaxPorts));
   std::map<std::string, Mark> names, devices;

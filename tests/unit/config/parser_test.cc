@@ -95,6 +95,19 @@ TEST(Parser, SyntaxErrorHasPosition) {
   EXPECT_NE(r.errors[0].message.find("YAML syntax"), std::string::npos);
 }
 
+// One mistake, one message: a missing or empty port list, or a document
+// that is not a mapping, is reported once (validation adds nothing).
+TEST(Parser, MissingOrEmptyPortsIsOneError) {
+  for (const char* text : {"node: x\n", "", "ports: []\n", "- a\n"}) {
+    const auto r = load_policy_text(text, "p.yaml");
+    ASSERT_EQ(r.errors.size(), 1u) << "for '" << text << "':\n" << format(r.errors);
+  }
+  const auto empty = load_policy_text("node: x\nports: []\n", "p.yaml");
+  ASSERT_EQ(empty.errors.size(), 1u);
+  EXPECT_EQ(empty.errors[0].mark.line, 2);
+  EXPECT_NE(empty.errors[0].message.find("at least one port"), std::string::npos);
+}
+
 TEST(Parser, DuplicateKeysAreErrors) {
   auto r = load_policy_text("ports: []\nports: []\n", "f");
   ASSERT_NE(at(r, 2, 1), nullptr) << format(r.errors);
