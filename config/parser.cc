@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <cstring>
-#include <tuple>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "config/address.h"
 #include "config/service_parser.h"
@@ -173,11 +174,11 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
 
 }  // namespace
 
-ParseResult load_policy_text(std::string_view text, const std::string& file) {
+ParseResult load_policy_text(std::string_view text, const std::string& file, const std::function<bool()>& abandoned) {
   ParseResult result;
   result.policy.source = file;
   Diagnostics d(file);
-  const YamlTree tree = YamlTree::read(text);
+  const YamlTree tree = YamlTree::read(text, {}, abandoned);
   if (!tree.ok()) {
     d.error(tree.error_mark, tree.error);
     result.errors = d.take();
@@ -197,6 +198,14 @@ ParseResult load_policy_file(const std::string& path) {
   if (!in) {
     ParseResult r;
     r.errors.push_back({path, {0, 0}, "cannot open file: " + std::string(std::strerror(errno))});
+    return r;
+  }
+  // Too large to be a policy: say so without reading it.
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size > YamlLimits{}.max_bytes) {
+    ParseResult r;
+    r.errors.push_back({path, {1, 1}, fmt::format("the file is {} bytes; a policy may be at most {} bytes "
+                                                  "(docs/config.md, Limits)", size, YamlLimits{}.max_bytes)});
     return r;
   }
   std::stringstream ss;

@@ -2,6 +2,7 @@
 // checks (references, overlaps) are in validate.h. Never throws.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -18,9 +19,12 @@ struct ParseResult {
   bool ok() const { return errors.empty(); }
 };
 
-// Parses and validates: the one entry point the daemon, --check and (later) the
-// API use. `file` names the source in diagnostics.
-ParseResult load_policy_text(std::string_view text, const std::string& file);
+// Parses and validates: the one entry point the daemon, --check and the API
+// use. `file` names the source in diagnostics. Documents past the limits of
+// config/yaml_tree.h are refused with a position, before any slow work.
+// `abandoned` (optional) is asked now and then; yes stops the work.
+ParseResult load_policy_text(std::string_view text, const std::string& file,
+                             const std::function<bool()>& abandoned = {});
 ParseResult load_policy_file(const std::string& path);
 
 }  // namespace meshplane::config

@@ -26,14 +26,27 @@ YamlNode YamlNode::child(size_t i) const { return {tree_, tree_->nodes_[index_].
 // shared subtree is fine).
 class YamlReader {
  public:
-  explicit YamlReader(YamlTree& tree) : tree_(tree) {}
+  YamlReader(YamlTree& tree, const YamlLimits& limits, const std::function<bool()>& abandoned)
+      : tree_(tree), limits_(limits), abandoned_(abandoned) {}
 
   void run(std::string_view text) {
+    if (text.size() > limits_.max_bytes) {
+      tree_.error = fmt::format("the document is {} bytes; a policy may be at most {} bytes (docs/config.md, Limits)",
+                                text.size(), limits_.max_bytes);
+      tree_.error_mark = {1, 1};
+      return;
+    }
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
     int documents = 0;
-    for (bool done = false; !done;) {
+    uint64_t events = 0;
+    for (bool done = false; !done; ++events) {
+      if (abandoned_ && events % 4096 == 4095 && abandoned_()) {
+        tree_.error = "reading stopped: the caller gave up waiting";
+        tree_.error_mark = {1, 1};
+        break;
+      }
       yaml_event_t event;
       if (!yaml_parser_parse(&parser, &event)) {
         fail(parser);
@@ -57,6 +70,7 @@ class YamlReader {
         default: break;
       }
       yaml_event_delete(&event);
+      if (!tree_.ok()) break;
     }
     yaml_parser_delete(&parser);
     if (!tree_.ok()) tree_.nodes_.clear();
@@ -71,8 +85,23 @@ class YamlReader {
     tree_.error_mark = mark(p.problem_mark);
   }
 
+  void limit(const yaml_mark_t& at, std::string message) {
+    if (!tree_.ok()) return;
+    tree_.error = std::move(message);
+    tree_.error_mark = mark(at);
+  }
+  // Counts `weight` more nodes for a reader to walk; false past the limit.
+  bool count(uint64_t weight, const yaml_mark_t& at) {
+    walked_ += weight;
+    if (walked_ <= limits_.max_nodes) return true;
+    limit(at, fmt::format("more than {} nodes (an alias counts as every node it repeats); a policy may have at most "
+                          "{} (docs/config.md, Limits)", limits_.max_nodes, limits_.max_nodes));
+    return false;
+  }
+
   // Appends a node and attaches it to the open list or map.
   uint32_t add(YamlNode::Kind kind, const yaml_mark_t& at) {
+    count(1, at);
     const auto index = static_cast<uint32_t>(tree_.nodes_.size());
     tree_.nodes_.push_back({kind, mark(at), {}, {}});
     attach(index);
@@ -95,10 +124,18 @@ class YamlReader {
   // A list or map is named by its anchor when it ends, so an alias inside it
   // cannot make a cycle.
   void open(YamlNode::Kind kind, const yaml_event_t& e, const yaml_char_t* anchor) {
+    if (open_.size() >= limits_.max_depth) {
+      limit(e.start_mark, fmt::format("lists and maps nested more than {} deep; a policy may nest at most {} "
+                                      "(docs/config.md, Limits)", limits_.max_depth, limits_.max_depth));
+      return;
+    }
     open_.push_back({add(kind, e.start_mark), anchor ? reinterpret_cast<const char*>(anchor) : ""});
   }
   void close() {
-    if (!open_.back().anchor.empty()) anchors_[open_.back().anchor] = open_.back().index;
+    const Open& o = open_.back();
+    auto& node = tree_.nodes_[o.index];
+    for (uint32_t c : node.children) node.weight += tree_.nodes_[c].weight;
+    if (!o.anchor.empty()) anchors_[o.anchor] = o.index;
     open_.pop_back();
   }
 
@@ -111,6 +148,7 @@ class YamlReader {
       tree_.error_mark = mark(e.start_mark);
       return false;
     }
+    if (!count(tree_.nodes_[it->second].weight, e.start_mark)) return false;
     attach(it->second);
     return true;
   }
@@ -124,13 +162,16 @@ class YamlReader {
     std::string anchor;
   };
   YamlTree& tree_;
+  const YamlLimits& limits_;
+  const std::function<bool()>& abandoned_;
+  uint64_t walked_ = 0;
   std::vector<Open> open_;
   std::unordered_map<std::string, uint32_t> anchors_;
 };
 
-YamlTree YamlTree::read(std::string_view text) {
+YamlTree YamlTree::read(std::string_view text, const YamlLimits& limits, const std::function<bool()>& abandoned) {
   YamlTree tree;
-  YamlReader(tree).run(text);
+  YamlReader(tree, limits, abandoned).run(text);
   return tree;
 }
 

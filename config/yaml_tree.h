@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,11 +46,27 @@ class YamlNode {
   uint32_t index_ = 0;
 };
 
+// What a document may be, so that no input can make reading it slow or
+// large (a policy of 10,000 services is about 1.8 MB, 6 levels deep and
+// 400,000 nodes). Documented in docs/config.md, "Limits".
+inline constexpr size_t kMaxPolicyBytes = 16u << 20;
+
+struct YamlLimits {
+  size_t max_bytes = kMaxPolicyBytes;
+  uint32_t max_depth = 64;  // lists and maps inside each other
+  // Nodes counted as a reader walks them: an alias counts as every node of
+  // what it repeats, so nested aliases cannot multiply the work either.
+  uint64_t max_nodes = 2'000'000;
+};
+
 class YamlTree {
  public:
   // Reads the first document of `text`; on a syntax error (or a second
-  // document) `error` holds the message and `error_mark` its position.
-  static YamlTree read(std::string_view text);
+  // document, or a limit passed) `error` holds the message and `error_mark`
+  // its position. `abandoned`, if given, is asked now and then; when it says
+  // yes, reading stops with an error.
+  static YamlTree read(std::string_view text, const YamlLimits& limits = {},
+                       const std::function<bool()>& abandoned = {});
   YamlTree(YamlTree&&) = default;
   YamlTree& operator=(YamlTree&&) = default;
 
@@ -68,6 +85,7 @@ class YamlTree {
     Mark mark;
     std::string scalar;
     std::vector<uint32_t> children;
+    uint64_t weight = 1;  // nodes a walk of this one visits, aliases expanded
   };
   YamlTree() = default;
   std::vector<Node> nodes_;

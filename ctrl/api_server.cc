@@ -13,6 +13,7 @@
 
 #include "config/address.h"
 #include "config/emitter.h"
+#include "config/parser.h"
 #include "meshplane.grpc.pb.h"
 
 namespace meshplane::ctrl {
@@ -33,6 +34,7 @@ grpc::StatusCode code_of(Outcome::Code c) {
 }
 
 const grpc::Status kStopping(grpc::StatusCode::UNAVAILABLE, "meshplane is stopping");
+const grpc::Status kAbandoned(grpc::StatusCode::CANCELLED, "the caller gave up; nothing was changed");
 
 // A unix socket someone accepts connections on.
 bool socket_is_live(const std::string& path) {
@@ -53,11 +55,29 @@ class ApiServer::Service final : public v1::Meshplane::Service {
   explicit Service(ApiContext ctx) : ctx_(std::move(ctx)) {}
   std::atomic<bool> stopping{false};
 
-  grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest* req, v1::ApplyResponse* resp) override {
-    Outcome o;
+  // The document is read here, on gRPC's thread: reading needs no daemon
+  // state, and the control thread (ARP, status, stats, drains) must not wait
+  // on a large or hostile document. Work whose caller gave up stops.
+  grpc::Status Apply(grpc::ServerContext* context, const v1::ApplyRequest* req, v1::ApplyResponse* resp) override {
+    const auto abandoned = [context] {
+      return context->IsCancelled() || std::chrono::system_clock::now() > context->deadline();
+    };
     const std::string source = req->source().empty() ? "api" : req->source();
-    if (!ctx_.queue->call([&] { o = ctx_.manager->apply(req->yaml(), source, req->dry_run(), Clock::now()); }))
-      return kStopping;
+    auto loaded = config::load_policy_text(req->yaml(), source, abandoned);
+    if (abandoned()) return kAbandoned;
+    Outcome o;
+    if (!loaded.ok()) {
+      o = ctx_.manager->refuse(std::move(loaded), source, req->dry_run());
+    } else {
+      bool ran = false;
+      if (!ctx_.queue->call([&] {
+            if (abandoned()) return;  // waited in the queue past its deadline: nobody wants it now
+            ran = true;
+            o = ctx_.manager->apply(std::move(loaded), source, req->dry_run(), Clock::now());
+          }))
+        return kStopping;
+      if (!ran) return kAbandoned;
+    }
     resp->set_generation(o.generation);
     resp->set_applied(o.applied);
     if (o.ok()) return grpc::Status::OK;
@@ -182,6 +202,8 @@ ApiServer::ApiServer(const std::string& socket_path, ApiContext ctx) : path_(soc
   service_->socket = path_;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + path_, grpc::InsecureServerCredentials());
+  // A policy up to the document limit fits in one message (gRPC's default is 4 MiB).
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxApiMessageBytes));
   builder.RegisterService(service_.get());
   const mode_t old_mask = ::umask(0117);  // the socket is born 0660: root and its group only
   server_ = builder.BuildAndStart();

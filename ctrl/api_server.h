@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/yaml_tree.h"
 #include "ctrl/control_queue.h"
 #include "ctrl/event_log.h"
 #include "ctrl/policy_manager.h"
@@ -18,6 +19,10 @@ class Server;
 }
 
 namespace meshplane::ctrl {
+
+// The largest message either side accepts: a policy document at its limit
+// and the rest of the request.
+inline constexpr size_t kMaxApiMessageBytes = config::kMaxPolicyBytes + (1u << 20);
 
 struct StatusInfo {
   struct Port {
@@ -38,7 +43,7 @@ struct StatusInfo {
 
 struct ApiContext {
   ControlQueue* queue = nullptr;
-  PolicyManager* manager = nullptr;                // used on the control thread only
+  PolicyManager* manager = nullptr;                // control thread only, but for refuse() and generation()
   EventLog* events = nullptr;                      // thread-safe
   std::function<std::string()> stats_json;         // control thread
   std::function<StatusInfo()> status;              // control thread

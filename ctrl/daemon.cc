@@ -292,14 +292,8 @@ void Daemon::drain_punts(Clock::time_point now) {
 
 void Daemon::reload() {
   log::info("reloading policy from {}", options_.config_path);
-  std::ifstream in(options_.config_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) {
-    log::error("reload rejected, generation {} stays: cannot read {}", manager_->generation(), options_.config_path);
-    return;
-  }
-  const Outcome o = manager_->apply(text.str(), options_.config_path, false, Clock::now());
+  const Outcome o =
+      manager_->apply(config::load_policy_file(options_.config_path), options_.config_path, false, Clock::now());
   if (o.ok())
     log::info("policy generation {} applied", o.generation);
   else

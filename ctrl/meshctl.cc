@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "config/yaml_tree.h"
 #include "meshplane.grpc.pb.h"
 
 namespace v1 = meshplane::v1;
@@ -71,7 +72,11 @@ int report(const grpc::Status& status, const Options& o) {
 }
 
 std::unique_ptr<v1::Meshplane::Stub> connect(const Options& o) {
-  return v1::Meshplane::NewStub(grpc::CreateChannel("unix:" + o.socket, grpc::InsecureChannelCredentials()));
+  grpc::ChannelArguments args;  // a policy at its size limit fits both ways (gRPC's default is 4 MiB)
+  args.SetMaxSendMessageSize(static_cast<int>(meshplane::config::kMaxPolicyBytes + (1u << 20)));
+  args.SetMaxReceiveMessageSize(static_cast<int>(meshplane::config::kMaxPolicyBytes + (1u << 20)));
+  return v1::Meshplane::NewStub(
+      grpc::CreateCustomChannel("unix:" + o.socket, grpc::InsecureChannelCredentials(), args));
 }
 
 std::unique_ptr<grpc::ClientContext> context(int seconds = 30) {
@@ -88,6 +93,11 @@ int apply(const Options& o, const std::string& file, bool dry_run) {
   }
   std::stringstream text;
   text << in.rdbuf();
+  if (text.str().size() > meshplane::config::kMaxPolicyBytes) {
+    std::fprintf(stderr, "meshctl: %s is %zu bytes; a policy may be at most %zu bytes (docs/config.md, Limits)\n",
+                 file.c_str(), text.str().size(), meshplane::config::kMaxPolicyBytes);
+    return kExitRefused;
+  }
   v1::ApplyRequest req;
   req.set_yaml(text.str());
   req.set_dry_run(dry_run);

@@ -66,18 +66,19 @@ PolicyManager::PolicyManager(config::Policy initial, std::vector<PortBinding> po
   if (hooks_.published) hooks_.published(policy_, *running_);
 }
 
-Outcome PolicyManager::apply(const std::string& yaml, const std::string& source, bool dry_run,
+Outcome PolicyManager::refuse(config::ParseResult loaded, const std::string& source, bool dry_run) {
+  const uint64_t generation = this->generation();
+  Outcome o = failure(Outcome::Code::kInvalid,
+                      fmt::format("{} error(s) in {}:\n{}", loaded.errors.size(), source, config::format(loaded.errors)),
+                      generation);
+  o.errors = std::move(loaded.errors);
+  if (!dry_run) events_.add("policy_rejected", generation, fmt::format("{}: {} error(s)", source, o.errors.size()));
+  return o;
+}
+
+Outcome PolicyManager::apply(config::ParseResult loaded, const std::string& source, bool dry_run,
                              Clock::time_point now) {
-  auto loaded = config::load_policy_text(yaml, source);
-  if (!loaded.ok()) {
-    Outcome o = failure(Outcome::Code::kInvalid,
-                        fmt::format("{} error(s) in {}:\n{}", loaded.errors.size(), source,
-                                    config::format(loaded.errors)),
-                        generation_);
-    o.errors = std::move(loaded.errors);
-    if (!dry_run) events_.add("policy_rejected", generation_, fmt::format("{}: {} error(s)", source, o.errors.size()));
-    return o;
-  }
+  if (!loaded.ok()) return refuse(std::move(loaded), source, dry_run);
   return commit(std::move(loaded.policy), dry_run, now, source);
 }
 

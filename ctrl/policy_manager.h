@@ -2,9 +2,10 @@
 // API's Apply), endpoint updates (the API's UpdateEndpoints), and drains that
 // end. Each change is all or nothing: validate, assign slots, compile, then
 // publish one snapshot (generation + 1); a failure at any step changes
-// nothing. Runs on the control thread only.
+// nothing. Runs on the control thread only, but for refuse() and generation().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "config/diagnostic.h"
 #include "config/model.h"
+#include "config/parser.h"
 #include "ctrl/event_log.h"
 #include "ctrl/lb_registry.h"
 #include "ctrl/snapshot_compiler.h"
@@ -53,15 +55,24 @@ class PolicyManager {
   // Compiles and publishes generation 1; throws std::runtime_error on failure.
   PolicyManager(config::Policy initial, std::vector<PortBinding> ports, Hooks hooks, Clock::time_point now);
 
-  Outcome apply(const std::string& yaml, const std::string& source, bool dry_run, Clock::time_point now);
+  // A whole document, already read (config::load_policy_text: reading needs
+  // no daemon state, so the API reads on its own thread, not this one).
+  Outcome apply(config::ParseResult loaded, const std::string& source, bool dry_run, Clock::time_point now);
+  Outcome apply(const std::string& yaml, const std::string& source, bool dry_run, Clock::time_point now) {
+    return apply(config::load_policy_text(yaml, source), source, dry_run, now);
+  }
   Outcome update_endpoints(const std::string& service, const std::vector<EndpointChange>& changes, bool dry_run,
                            Clock::time_point now);
+  // The outcome of a document that could not be read (`loaded` has errors):
+  // an event unless a dry run. Any thread: it touches no policy state, so a
+  // bad document is answered without waiting for the control thread.
+  Outcome refuse(config::ParseResult loaded, const std::string& source, bool dry_run);
   // Ends the drains that are over, publishing when any did.
   void end_drains(Clock::time_point now);
 
   const config::Policy& policy() const { return policy_; }
   const LbRegistry& registry() const { return *registry_; }
-  uint64_t generation() const { return generation_; }
+  uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }  // any thread
   EventLog& events() { return events_; }
 
  private:
@@ -71,7 +82,7 @@ class PolicyManager {
   std::vector<PortBinding> ports_;
   Hooks hooks_;
   std::unique_ptr<LbRegistry> registry_;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};  // written by the control thread only
   const dataplane::Snapshot* running_ = nullptr;  // the last one published (only we publish)
   EventLog events_;
 };

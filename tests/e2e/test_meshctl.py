@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from topology import MESHCTL, Daemon, lb_rig
+from topology import MESHCTL, MESHPLANE as MESHPLANE_BIN, Daemon, lb_rig
 
 VIP = "10.30.0.10"
 
@@ -181,3 +181,22 @@ def test_stale_socket_from_a_crash_is_replaced(topo):
         assert again.meshctl("status").returncode == 0
     finally:
         assert again.stop() == 0
+
+
+def test_hostile_documents_are_refused_whole_with_a_position(rig):
+    """Field report (issue 9.8): nesting 200,000 deep once kept the daemon
+    busy for minutes and a 50 MB file met gRPC's raw 4 MB limit."""
+    topo, d = rig
+    g = generation(d)
+    deep = write(d, "deep.yaml", "ports: " + "[" * 200_000 + "]" * 200_000 + "\n")
+    r = subprocess.run([MESHPLANE_BIN, "--check", deep], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and f"{deep}:1:71: error: lists and maps nested more than 64 deep" in r.stderr, r.stderr
+    r = d.meshctl("apply", "-f", deep)
+    assert r.returncode == 1 and "deep.yaml:1:71: error: lists and maps nested more than 64 deep" in r.stderr, r.stderr
+    big = write(d, "big.yaml", topo.policy(services(["10.10.2.11"])) + "# " + "x" * 50_000_000 + "\n")
+    r = d.meshctl("apply", "-f", big)
+    assert r.returncode == 1 and "a policy may be at most 16777216 bytes" in r.stderr, r.stderr
+    r = subprocess.run([MESHPLANE_BIN, "--check", big], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "a policy may be at most 16777216 bytes" in r.stderr, r.stderr
+    assert generation(d) == g
+    assert d.meshctl("status").returncode == 0

@@ -140,5 +140,55 @@ TEST(YamlTree, AliasesMustReferToAFinishedAnchor) {
   EXPECT_FALSE(cycle.ok()) << "an alias inside its own anchor would make the tree a cycle";
 }
 
+// Limits: what no input can pass, each refused with the position where it
+// was passed, before the work it would have cost.
+TEST(YamlTree, NestingDeeperThanTheLimitIsRefusedWhereItStarts) {
+  const YamlLimits limits{.max_bytes = 1u << 20, .max_depth = 4, .max_nodes = 1000};
+  EXPECT_TRUE(YamlTree::read("a: [[[1]]]\n", limits).ok()) << "four levels: the map and three lists";
+  const YamlTree t = YamlTree::read("a: [[[[1]]]]\n", limits);
+  EXPECT_FALSE(t.ok());
+  EXPECT_EQ(t.error_mark.line, 1);
+  EXPECT_EQ(t.error_mark.column, 7);
+  EXPECT_NE(t.error.find("nested more than 4 deep"), std::string::npos) << t.error;
+  const YamlTree deep = YamlTree::read("a: " + std::string(200'000, '[') + std::string(200'000, ']'));
+  EXPECT_NE(deep.error.find("nested more than 64 deep"), std::string::npos) << deep.error;
+}
+
+TEST(YamlTree, AliasesCountAsWhatTheyRepeat) {
+  const YamlLimits limits{.max_bytes = 1u << 20, .max_depth = 64, .max_nodes = 1000};
+  // Each level repeats the one before ten times: 10, 100, 1000, 10000 nodes to walk.
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 4; ++i) {
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) text += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  const YamlTree t = YamlTree::read(text, limits);
+  EXPECT_FALSE(t.ok());
+  EXPECT_EQ(t.error_mark.line, 3) << "the level of 1000 nodes passes the limit with the earlier ones: " << t.error;
+  EXPECT_NE(t.error.find("more than 1000 nodes"), std::string::npos) << t.error;
+  EXPECT_TRUE(YamlTree::read("a0: &a0 [x, x]\nb: [*a0, *a0]\n", limits).ok());
+}
+
+TEST(YamlTree, ALargerDocumentThanTheLimitIsNotRead) {
+  const YamlLimits limits{.max_bytes = 100, .max_depth = 64, .max_nodes = 1000};
+  const YamlTree t = YamlTree::read("a: " + std::string(100, 'x') + "\n", limits);
+  EXPECT_FALSE(t.ok());
+  EXPECT_NE(t.error.find("the document is 104 bytes; a policy may be at most 100 bytes"), std::string::npos)
+      << t.error;
+}
+
+TEST(YamlTree, ReadingStopsWhenTheCallerGivesUp) {
+  std::string text = "a: [";
+  for (int i = 0; i < 100'000; ++i) text += "1, ";
+  text += "2]\n";
+  int asked = 0;
+  const YamlTree t = YamlTree::read(text, {}, [&] { return ++asked == 3; });
+  EXPECT_FALSE(t.ok());
+  EXPECT_EQ(asked, 3);
+  EXPECT_NE(t.error.find("gave up"), std::string::npos) << t.error;
+  EXPECT_TRUE(YamlTree::read(text, {}, [] { return false; }).ok());
+}
+
 }  // namespace
 }  // namespace meshplane::config

@@ -42,7 +42,7 @@ class ApiServerTest : public ::testing::Test {
                                                PolicyManager::Clock::now());
     control_ = std::thread([this] {  // the control loop's part
       while (!stop_) {
-        queue_.run_pending();
+        if (!paused_) queue_.run_pending();
         std::this_thread::sleep_for(std::chrono::microseconds(100));
       }
     });
@@ -76,6 +76,7 @@ class ApiServerTest : public ::testing::Test {
   std::unique_ptr<PolicyManager> manager_;
   ControlQueue queue_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};  // the control thread busy elsewhere
   std::thread control_;
   std::unique_ptr<ApiServer> server_;
 };
@@ -162,6 +163,61 @@ TEST_F(ApiServerTest, StatusCodesAndErrorDetails) {
     auto again = config::load_policy_text(resp.yaml(), "got");
     EXPECT_TRUE(again.ok()) << config::format(again.errors);
   }
+}
+
+// A document is read on the API's thread: a bad one (here, nested 200,000
+// deep, which once kept the control thread busy for a minute) is refused
+// with its position while the control thread is busy elsewhere.
+TEST_F(ApiServerTest, ABadDocumentIsRefusedWithoutTheControlThread) {
+  server_ = std::make_unique<ApiServer>(path_, context());
+  paused_ = true;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::ApplyRequest req;
+  req.set_yaml("ports: " + std::string(200'000, '[') + std::string(200'000, ']') + "\n");
+  req.set_source("deep.yaml");
+  v1::ApplyResponse resp;
+  const auto s = client()->Apply(&ctx, req, &resp);
+  paused_ = false;
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("deep.yaml:1:71: error: lists and maps nested more than 64 deep"),
+            std::string::npos) << s.error_message();
+  EXPECT_EQ(manager_->generation(), 1u);
+  EXPECT_EQ(manager_->events().after(0, std::chrono::milliseconds(0)).back().kind, "policy_rejected");
+}
+
+// An apply whose caller gave up while it waited for the control thread is
+// not carried out when the control thread gets to it.
+TEST_F(ApiServerTest, AnApplyItsCallerAbandonedIsNotCarriedOut) {
+  server_ = std::make_unique<ApiServer>(path_, context());
+  paused_ = true;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  v1::ApplyRequest req;
+  req.set_yaml(kPolicy);
+  v1::ApplyResponse resp;
+  EXPECT_EQ(client()->Apply(&ctx, req, &resp).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  paused_ = false;
+  grpc::ClientContext ctx2;
+  v1::GetStatusResponse status;
+  ASSERT_TRUE(client()->GetStatus(&ctx2, {}, &status).ok());  // the queue ran, the apply's task with it
+  EXPECT_EQ(status.generation(), 1u) << "an apply nobody waits for changed the policy";
+}
+
+// gRPC's default 4 MiB message limit is raised to the policy size limit.
+TEST_F(ApiServerTest, APolicyUpToTheSizeLimitFitsInOneMessage) {
+  server_ = std::make_unique<ApiServer>(path_, context());
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(-1);
+  auto stub = v1::Meshplane::NewStub(
+      grpc::CreateCustomChannel("unix:" + path_, grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext ctx;
+  v1::ApplyRequest req;
+  req.set_yaml(kPolicy + "# " + std::string(8u << 20, 'x') + "\n");  // 8 MiB of comment
+  req.set_dry_run(true);
+  v1::ApplyResponse resp;
+  const auto s = stub->Apply(&ctx, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 }  // namespace
