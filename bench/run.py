@@ -28,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("MESHPLANE_BUILD", os.path.join(ROOT, "build"))
 GEN = os.path.join(BUILD, "bench", "gen", "meshplane-gen")
 MESHPLANE = os.path.join(BUILD, "ctrl", "meshplane")
+MESHCTL = os.path.join(BUILD, "ctrl", "meshctl")
 RESULTS = os.path.join(ROOT, "bench", "results")
 SOCKDIR = "/run/meshplane-bench"
 GEN_MAC_A, GEN_MAC_B = "02:00:00:00:99:01", "02:00:00:00:99:02"
@@ -69,14 +70,38 @@ def memif(i, role, name):
     return f"net_memif{i},role={role},socket={SOCKDIR}/{name}.sock,id=0"
 
 
-def generator(args, label):
+def generator(args, label, dut=None):
+    """Runs the generator against `dut`. A meshplane DUT detaches its ports
+    before the generator leaves (DPDK's memif PMD unmaps a link's memory when
+    its peer leaves, under any core still polling it: docs/operations.md) and
+    attaches them again for the next run."""
     out = os.path.join(RESULTS, f"{label}.gen.json")  # RESULTS may be replaced by --results
     cmd = [GEN, "-l", "0", "--no-pci", "--file-prefix", "mpgen", "-m", "512", "--log-level", "lib.eal:warning",
            "--vdev", memif(0, "client", "a"), "--vdev", memif(1, "client", "b"), "--",
            "--tx-port", "0", "--rx-port", "1", "--src-mac", GEN_MAC_A, "--dst-mac", DUT_MAC_A, "--json", out] + args
-    r = subprocess.run(cmd, text=True, capture_output=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError(f"generator failed: {r.stderr[-2000:]}")
+    cooperative = dut is not None and dut.kind == "meshplane"
+    proc = subprocess.Popen(cmd + (["--hold"] if cooperative else []), text=True, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        if cooperative:
+            for line in proc.stdout:
+                if line.strip() == "done":
+                    break
+            dut.ports("detach")
+            proc.stdin.close()  # the generator leaves now
+            proc.stdout.read()
+            err = proc.stderr.read()
+            proc.wait(60)
+        else:
+            _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if cooperative:
+        dut.ports("attach")
+    if proc.returncode != 0:
+        raise RuntimeError(f"generator failed: {err[-2000:]}")
     with open(out) as f:
         return json.load(f)
 
@@ -108,6 +133,11 @@ class Dut:
                 raise RuntimeError(f"{kind} did not start: {open(self.log.name).read()[-2000:]}")
             time.sleep(0.1)
         time.sleep(0.5)
+
+    def ports(self, action):
+        for port in ("a", "b"):
+            subprocess.run([MESHCTL, "--socket", os.path.join(self.dir, "meshplane.sock"), "ports", action, port],
+                           check=True, capture_output=True, timeout=30)
 
     def worker_stats(self):
         if self.kind != "meshplane":
@@ -207,7 +237,7 @@ def run(names, seconds):
         dut = Dut(kind, policy_for(name, policy))
         try:
             gen_args = args if "--seconds" in args else args + ["--seconds", str(seconds)]
-            g = generator(gen_args, name)
+            g = generator(gen_args, name, dut)
             s = dut.worker_stats()
         finally:
             dut.stop()
@@ -224,20 +254,19 @@ def run(names, seconds):
 
 
 def sweep(seconds):
-    """L3 latency against offered load, the generator at each rate. Each point gets a fresh meshplane: DPDK
-    22.11's memif PMD can crash the server's worker when a client disconnects mid-poll (docs/benchmarks.md)."""
+    """L3 latency against offered load, the generator at each rate, one meshplane throughout."""
     points = []
-    for rate in (250_000, 500_000, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000, 0):
-        dut = Dut("meshplane", meshplane_policy())
-        try:
+    dut = Dut("meshplane", meshplane_policy())
+    try:
+        for rate in (250_000, 500_000, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000, 0):
             g = generator(["--dst-ip", "10.20.0.1", "--flows", "1024", "--rate", str(rate), "--seconds",
-                           str(seconds)], f"sweep_{rate}")
-        finally:
-            dut.stop()
-        points.append({"offered_mpps": g["tx_mpps"], "rx_mpps": g["rx_mpps"], "latency_ns": g["latency_ns"],
-                       "loss_percent": g["loss_percent"], "rate": rate})
-        print(f"sweep {rate / 1e6 if rate else 'max':>4} Mpps: rx {g['rx_mpps']:.2f}, p50 "
-              f"{g['latency_ns']['p50'] / 1e3:.1f} us, p99 {g['latency_ns']['p99'] / 1e3:.1f} us", flush=True)
+                           str(seconds)], f"sweep_{rate}", dut)
+            points.append({"offered_mpps": g["tx_mpps"], "rx_mpps": g["rx_mpps"], "latency_ns": g["latency_ns"],
+                           "loss_percent": g["loss_percent"], "rate": rate})
+            print(f"sweep {rate / 1e6 if rate else 'max':>4} Mpps: rx {g['rx_mpps']:.2f}, p50 "
+                  f"{g['latency_ns']['p50'] / 1e3:.1f} us, p99 {g['latency_ns']['p99'] / 1e3:.1f} us", flush=True)
+    finally:
+        dut.stop()
     save_json("sweep.json", points, RESULTS)
     return points
 

@@ -151,6 +151,7 @@ class ApiServer::Service final : public v1::Meshplane::Service {
       port->set_device(p.device);
       port->set_mac(p.mac);
       port->set_link_up(p.link_up);
+      port->set_state(p.state);
     }
     for (const auto& w : info.workers) {
       auto* worker = resp->add_workers();
@@ -183,9 +184,26 @@ class ApiServer::Service final : public v1::Meshplane::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status DetachPort(grpc::ServerContext*, const v1::PortRequest* req, v1::PortResponse* resp) override {
+    return set_port(*req, false, resp);
+  }
+  grpc::Status AttachPort(grpc::ServerContext*, const v1::PortRequest* req, v1::PortResponse* resp) override {
+    return set_port(*req, true, resp);
+  }
+
   std::string socket;
 
  private:
+  grpc::Status set_port(const v1::PortRequest& req, bool attach, v1::PortResponse* resp) {
+    if (!ctx_.set_port) return {grpc::StatusCode::UNIMPLEMENTED, "ports cannot be detached here"};
+    Outcome o;
+    std::string state;
+    if (!ctx_.queue->call([&] { o = ctx_.set_port(req.name(), attach, state); })) return kStopping;
+    resp->set_state(state);
+    resp->set_changed(o.applied);
+    return o.ok() ? grpc::Status::OK : grpc::Status(code_of(o.code), o.message);
+  }
+
   using Clock = PolicyManager::Clock;
   ApiContext ctx_;
 };

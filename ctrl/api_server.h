@@ -28,6 +28,7 @@ struct StatusInfo {
   struct Port {
     std::string name, device, mac;
     bool link_up = false;
+    std::string state;  // up, link-down, detached
   };
   struct Worker {
     uint32_t id = 0, lcore = 0;
@@ -47,6 +48,8 @@ struct ApiContext {
   EventLog* events = nullptr;                      // thread-safe
   std::function<std::string()> stats_json;         // control thread
   std::function<StatusInfo()> status;              // control thread
+  // Detaches (attach false) or attaches a port; the port's state afterwards. Control thread.
+  std::function<Outcome(const std::string& port, bool attach, std::string& state)> set_port;
 };
 
 class ApiServer {

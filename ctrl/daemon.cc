@@ -22,6 +22,7 @@
 #include "ctrl/policy_manager.h"
 #include "ctrl/log.h"
 #include "ctrl/neighbour_resolver.h"
+#include "ctrl/port_control.h"
 #include "ctrl/port_setup.h"
 #include "ctrl/snapshot_compiler.h"
 #include "ctrl/stats.h"
@@ -29,6 +30,7 @@
 #include "dataplane/lb_counters.h"
 #include "dataplane/neighbour_table.h"
 #include "dataplane/packet_meta.h"
+#include "dataplane/port_gate.h"
 #include "dataplane/snapshot_slot.h"
 #include "dataplane/worker.h"
 #include "dataplane/worker_ctx.h"
@@ -90,6 +92,8 @@ class Daemon {
   std::unique_ptr<dataplane::WorkerCtx[]> workers_;
   std::unique_ptr<NeighbourResolver> resolver_;
   std::unique_ptr<PolicyManager> manager_;
+  dataplane::PortGate gate_;
+  std::unique_ptr<PortControl> port_control_;
   uint64_t before_event_ = 0;  // last event logged
   ControlQueue api_queue_;
   std::unique_ptr<ApiServer> api_;
@@ -170,6 +174,7 @@ void Daemon::start() {
       throw std::runtime_error(fmt::format("cannot create rings for worker {}: {}", w, rte_strerror(rte_errno)));
     ctx.neighbours = neighbours_.get();
     ctx.snapshots = snapshots_.get();
+    ctx.gate = &gate_;
     ctx.stop = &stop_workers_;
     ctx.counters = &counters_[w];
   }
@@ -187,6 +192,8 @@ void Daemon::start() {
     resolver_->announce(s);
   };
   manager_ = std::make_unique<PolicyManager>(policy_, bindings_, std::move(hooks), Clock::now());
+  port_control_ = std::make_unique<PortControl>(ports_, gate_, *snapshots_, manager_->events());
+  port_control_->watch_links(manager_->generation());  // ports whose link is down start out of the poll set
 
   ApiContext api;
   api.queue = &api_queue_;
@@ -194,6 +201,13 @@ void Daemon::start() {
   api.events = &manager_->events();
   api.stats_json = [this] { return stats_json(stats_source()); };
   api.status = [this] { return status(); };
+  api.set_port = [this](const std::string& name, bool attach, std::string& state) {
+    const Outcome o = attach ? port_control_->attach(name, manager_->generation())
+                             : port_control_->detach(name, manager_->generation());
+    for (size_t i = 0; i < ports_.size(); ++i)
+      if (ports_[i].name == name) state = port_control_->state(i);
+    return o;
+  };
   // --socket, else the policy's api.socket, else RUN_DIR/meshplane.sock.
   const std::string socket = !options_.socket_path.empty() ? options_.socket_path
                              : !policy_.api.socket.empty() ? policy_.api.socket
@@ -308,7 +322,8 @@ StatusInfo Daemon::status() const {
   for (const auto& p : ports_) {
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof mac, &p.mac);
-    info.ports.push_back({p.name, p.device, mac, link_up(p.dpdk_port)});
+    info.ports.push_back({p.name, p.device, mac, link_up(p.dpdk_port),
+                          port_control_->state(static_cast<size_t>(&p - ports_.data()))});
   }
   for (uint16_t w = 0; w < worker_count_; ++w)
     info.workers.push_back({w, worker_lcores_[w], counters_[w].flows.get()});
@@ -349,12 +364,18 @@ void Daemon::control_loop() {
   constexpr auto kTick = std::chrono::milliseconds(100);
   const auto stats_every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(options_.stats_interval));
+  constexpr auto kLinkWatch = std::chrono::milliseconds(1);  // a peer that left stops being polled this fast
   auto next_tick = Clock::now();
+  auto next_links = Clock::now();
   auto next_stats = Clock::now();
   while (!g_stop) {
     const auto now = Clock::now();
     drain_punts(now);
     api_queue_.run_pending();
+    if (now >= next_links) {
+      port_control_->watch_links(manager_->generation());
+      next_links = now + kLinkWatch;
+    }
     if (now >= next_tick) {
       resolver_->tick(*snapshots_->current(), now);
       end_drains(now);

@@ -275,8 +275,9 @@ int status(const Options& o) {
   if (o.json()) {
     std::string ports, workers;
     for (const auto& p : r.ports())
-      ports += fmt::format("{}{{\"name\":{},\"device\":{},\"mac\":{},\"link_up\":{}}}", ports.empty() ? "" : ",",
-                           json_string(p.name()), json_string(p.device()), json_string(p.mac()), p.link_up());
+      ports += fmt::format("{}{{\"name\":{},\"device\":{},\"mac\":{},\"link_up\":{},\"state\":{}}}",
+                           ports.empty() ? "" : ",", json_string(p.name()), json_string(p.device()),
+                           json_string(p.mac()), p.link_up(), json_string(p.state()));
     for (const auto& w : r.workers())
       workers += fmt::format("{}{{\"id\":{},\"lcore\":{},\"flows\":{}}}", workers.empty() ? "" : ",", w.id(),
                              w.lcore(), w.flows());
@@ -290,10 +291,26 @@ int status(const Options& o) {
               r.socket().c_str(), r.node().empty() ? "-" : r.node().c_str(), r.generation(), r.services(),
               r.uptime_seconds());
   for (const auto& p : r.ports())
-    std::printf("port %-12s %-5s %s  %s\n", p.name().c_str(), p.link_up() ? "up" : "down", p.mac().c_str(),
+    std::printf("port %-12s %-9s %s  %s\n", p.name().c_str(), p.state().c_str(), p.mac().c_str(),
                 p.device().c_str());
   for (const auto& w : r.workers())
     std::printf("worker %u on lcore %u: %lu flows\n", w.id(), w.lcore(), w.flows());
+  return 0;
+}
+
+int ports(const Options& o, const std::string& action, const std::string& name) {
+  v1::PortRequest req;
+  req.set_name(name);
+  v1::PortResponse resp;
+  auto stub = connect(o);
+  const auto status = action == "detach" ? stub->DetachPort(context().get(), req, &resp)
+                                         : stub->AttachPort(context().get(), req, &resp);
+  if (!status.ok()) return report(status, o);
+  if (o.json())
+    std::printf("{\"port\":%s,\"state\":%s,\"changed\":%s}\n", json_string(name).c_str(),
+                json_string(resp.state()).c_str(), resp.changed() ? "true" : "false");
+  else
+    std::printf("port %s: %s%s\n", name.c_str(), resp.state().c_str(), resp.changed() ? "" : " (unchanged)");
   return 0;
 }
 
@@ -376,6 +393,13 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("status", "version, ports and links, workers, policy generation, uptime");
 
+  std::string port_action, port_name;
+  auto* ports_cmd = app.add_subcommand("ports", "detach a port before its peer leaves (memif), attach it after");
+  ports_cmd->add_option("action", port_action, "detach or attach")
+      ->required()
+      ->check(CLI::IsMember({"detach", "attach"}));
+  ports_cmd->add_option("port", port_name, "the port's name in the policy")->required();
+
   uint32_t replay = 0;
   int count = 0;
   auto* events_cmd = app.add_subcommand("events", "stream policy and endpoint events as they happen");
@@ -397,6 +421,7 @@ int main(int argc, char** argv) {
     return endpoints(o, action, service, endpoint, weight, subset, dry_run);
   }
   if (*stats_cmd) return stats(o, watch, interval);
+  if (*ports_cmd) return ports(o, port_action, port_name);
   if (*events_cmd) return events(o, replay, count);
   return status(o);
 }

@@ -33,6 +33,7 @@ namespace meshplane::dataplane {
   X(kPuntRingFull, "punt_ring_full", "control thread's queue from this worker is full")         \
   X(kInjectRingFull, "inject_ring_full", "worker's queue from the control thread is full")      \
   X(kTxQueueFull, "tx_queue_full", "the port's transmit queue did not take the packet")                 \
+  X(kPortClosed, "port_closed", "the egress port is detached or its link is down (not polled)")           \
   X(kHandoffRingFull, "handoff_ring_full", "the worker owning a NAT port did not take a reply handed to it")  \
   /* Load-balancer reasons last, in this order: services count them too (lb_counters.h). */                  \
   X(kVipUnknownPort, "vip_unknown_port", "to a VIP on a protocol or port no service listens on")             \

@@ -34,11 +34,15 @@ void SnapshotSlot::quiescent(uint32_t worker_id) { rte_rcu_qsbr_quiescent(qsbr_,
 void SnapshotSlot::publish(std::unique_ptr<Snapshot> next) {
   const Snapshot* old = current_.exchange(next.release(), std::memory_order_acq_rel);
   if (!old) return;
-  // Workers poll in microseconds, so a blocking wait on the control thread is short.
-  const uint64_t token = rte_rcu_qsbr_start(qsbr_);
-  rte_rcu_qsbr_check(qsbr_, token, true);
+  synchronize();
   delete old;
   ++retired_;
+}
+
+// Workers poll in microseconds, so a blocking wait on the control thread is short.
+void SnapshotSlot::synchronize() {
+  const uint64_t token = rte_rcu_qsbr_start(qsbr_);
+  rte_rcu_qsbr_check(qsbr_, token, true);
 }
 
 }  // namespace meshplane::dataplane

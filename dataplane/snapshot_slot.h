@@ -28,6 +28,9 @@ class SnapshotSlot {
 
   // Control side: returns after the previous snapshot has been freed.
   void publish(std::unique_ptr<Snapshot> next);
+  // Control side: returns once every online worker has reported a quiescent
+  // state since the call began (what it read before then, it no longer uses).
+  void synchronize();
   uint64_t retired() const { return retired_; }
 
  private:

@@ -5,6 +5,11 @@ namespace meshplane::dataplane {
 void tx_flush(WorkerCtx& w, uint16_t port) {
   TxQueue& q = w.tx[port];
   if (q.count == 0) return;
+  if (!(w.open_ports >> port & 1)) {  // detached or link down: the port must not be touched
+    for (uint16_t i = 0; i < q.count; ++i) drop(w, q.pkts[i], DropReason::kPortClosed);
+    q.count = 0;
+    return;
+  }
   const uint16_t sent = rte_eth_tx_burst(w.dpdk_port[port], w.worker_id, q.pkts, q.count);
   uint64_t bytes = 0;
   for (uint16_t i = 0; i < sent; ++i) bytes += q.pkts[i]->pkt_len;

@@ -7,6 +7,7 @@
 #include "dataplane/lb.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/pipeline.h"
+#include "dataplane/port_gate.h"
 #include "dataplane/snapshot_slot.h"
 #include "dataplane/tx.h"
 
@@ -56,8 +57,10 @@ int worker_main(void* arg) {
     const uint64_t start = rte_rdtsc();
     w.lb.now = start / tsc_per_ms;
     const Snapshot& s = *w.snapshots->current();
+    if (w.gate) w.open_ports = w.gate->open_ports();
     uint32_t work = process_handed_off(w, s);
     for (uint16_t p = 0; p < w.port_count; ++p) {
+      if (!(w.open_ports >> p & 1)) continue;
       const uint16_t n = rte_eth_rx_burst(w.dpdk_port[p], w.worker_id, pkts, kRxBurst);
       if (n == 0) continue;
       pipeline_process(w, s, p, pkts, n);

@@ -18,6 +18,7 @@ namespace meshplane::dataplane {
 
 class FlowTable;
 class NeighbourTable;
+class PortGate;
 class SnapshotSlot;
 struct EndpointCounters;
 struct ServiceCounters;
@@ -51,6 +52,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   rte_ring* inject_ring = nullptr;  // control -> worker: packets to transmit
   const NeighbourTable* neighbours = nullptr;
   SnapshotSlot* snapshots = nullptr;
+  const PortGate* gate = nullptr;  // null: every port is open
+  uint32_t open_ports = ~uint32_t{0};  // the gate's bits, read once per loop
   const std::atomic<bool>* stop = nullptr;
   WorkerCounters* counters = nullptr;
   LbWorker lb;

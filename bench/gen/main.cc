@@ -92,6 +92,10 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "measured time")->capture_default_str();
   app.add_option("--warmup", warmup, "seconds sent before measuring (flows get established)")->capture_default_str();
   app.add_option("--json", json_path, "also write the results here");
+  bool hold = false;
+  app.add_flag("--hold", hold,
+               "after the results, print 'done' and keep the links up until stdin closes (so the device under test "
+               "can detach its ports before this peer leaves: meshctl ports detach)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -197,6 +201,12 @@ int main(int argc, char** argv) {
               tx_measured, rx_measured, seconds, mpps_tx, mpps_rx, gbps, loss, latency.percentile(50) / 1e3,
               latency.percentile(99) / 1e3, latency.percentile(99.9) / 1e3, latency.max() / 1e3);
   if (!json_path.empty()) std::ofstream(json_path) << json << '\n';
+  if (hold) {
+    std::printf("done\n");
+    std::fflush(stdout);
+    while (std::fgetc(stdin) != EOF) {
+    }
+  }
   rte_eth_dev_stop(tx_port);
   if (rx_port != tx_port) rte_eth_dev_stop(rx_port);
   rte_eal_cleanup();

@@ -43,7 +43,7 @@ ELSEWHERE = [
 PLACEHOLDERS = [
     (r"--subset S\b", "--subset v1"), (r"--interval S\b", "--interval 0.5"), (r"--weight N\b", "--weight 2"),
     (r"--replay N\b", "--replay 2"), (r"--count N\b", "--count 2"), (r"ADDR\[:PORT\]", "10.10.2.12"),
-    (r"\bSERVICE\b", "web"), (r"\bFILE\b", "policy.yaml"), (r" N$", " 2"),
+    (r"\bSERVICE\b", "web"), (r"\bFILE\b", "policy.yaml"), (r" N$", " 2"), (r"\bPORT\b", "server"),
 ]
 
 
@@ -62,7 +62,7 @@ def extract():
         for span in re.finditer(r"`((?:meshctl|meshplane) [^`]+|(?:build/bench/\w+|\./scripts/\w+\.sh)(?: [^`]*)?)`",
                                 prose):
             line = prose.count("\n", 0, span.start()) + 1
-            found.append((f"{doc}:{line}", span.group(1), "synopsis"))
+            found.append((f"{doc}:{line}", re.sub(r"\s+", " ", span.group(1)), "synopsis"))
     seen = set()  # a command shown twice runs once, where it is first shown
     return [f for f in found if not (f[1] in seen or seen.add(f[1]))]
 
