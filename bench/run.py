@@ -30,7 +30,15 @@ GEN = os.path.join(BUILD, "bench", "gen", "meshplane-gen")
 MESHPLANE = os.path.join(BUILD, "ctrl", "meshplane")
 MESHCTL = os.path.join(BUILD, "ctrl", "meshctl")
 RESULTS = os.path.join(ROOT, "bench", "results")
+# Names of one run's DPDK processes (file prefixes) and memif sockets; --instance
+# sets them apart, so a run (the test suite's) can go on while another one does.
+INSTANCE = ""
 SOCKDIR = "/run/meshplane-bench"
+
+
+def prefix(role):
+    """The DPDK file prefix of this run's `role` (mptp, mpbench, mpgen)."""
+    return f"{role}{INSTANCE}"
 GEN_MAC_A, GEN_MAC_B = "02:00:00:00:99:01", "02:00:00:00:99:02"
 DUT_MAC_A, DUT_MAC_B = "02:00:00:00:00:0a", "02:00:00:00:00:0b"
 
@@ -41,16 +49,17 @@ def sh(cmd, **kw):
 
 def kill_leftovers():
     """DPDK processes of an interrupted earlier run hold their file prefix."""
-    for prefix in ("mptp", "mpbench", "mpgen"):
-        subprocess.run(["pkill", "-f", f"file-prefix {prefix}"], check=False)
+    for role in ("mptp", "mpbench", "mpgen"):
+        subprocess.run(["pkill", "-f", f"file-prefix {prefix(role)} "], check=False)
     time.sleep(0.5)
 
 
 def hugepages():
+    """A run takes 1.5 GiB (DUT 1 GiB, generator 512 MiB): room for two at once."""
     with open("/proc/sys/vm/nr_hugepages") as f:
-        if int(f.read()) < 1024:
+        if int(f.read()) < 2048:
             with open("/proc/sys/vm/nr_hugepages", "w") as w:
-                w.write("1024")
+                w.write("2048")
     os.makedirs("/dev/hugepages", exist_ok=True)
     if subprocess.run(["mountpoint", "-q", "/dev/hugepages"]).returncode != 0:
         sh(["mount", "-t", "hugetlbfs", "nodev", "/dev/hugepages"])
@@ -62,7 +71,7 @@ def remove_hugepage_files():
     if not os.path.isdir("/dev/hugepages"):
         return
     for name in os.listdir("/dev/hugepages"):
-        if name.startswith(("mpbench", "mpgen", "mptp")):
+        if any(re.fullmatch(rf"{prefix(role)}map_\d+", name) for role in ("mpbench", "mpgen", "mptp")):
             os.unlink(os.path.join("/dev/hugepages", name))
 
 
@@ -76,7 +85,7 @@ def generator(args, label, dut=None):
     its peer leaves, under any core still polling it: docs/operations.md) and
     attaches them again for the next run."""
     out = os.path.join(RESULTS, f"{label}.gen.json")  # RESULTS may be replaced by --results
-    cmd = [GEN, "-l", "0", "--no-pci", "--file-prefix", "mpgen", "-m", "512", "--log-level", "lib.eal:warning",
+    cmd = [GEN, "-l", "0", "--no-pci", "--file-prefix", prefix("mpgen"), "-m", "512", "--log-level", "lib.eal:warning",
            "--vdev", memif(0, "client", "a"), "--vdev", memif(1, "client", "b"), "--",
            "--tx-port", "0", "--rx-port", "1", "--src-mac", GEN_MAC_A, "--dst-mac", DUT_MAC_A, "--json", out] + args
     cooperative = dut is not None and dut.kind == "meshplane"
@@ -113,14 +122,14 @@ class Dut:
         self.kind, self.dir = kind, tempfile.mkdtemp(prefix="mpbench-")
         self.stats = os.path.join(self.dir, "stats.json")
         if kind == "testpmd":
-            cmd = ["dpdk-testpmd", "-l", "0,1", "--no-pci", "--file-prefix", "mptp", "-m", "1024",
+            cmd = ["dpdk-testpmd", "-l", "0,1", "--no-pci", "--file-prefix", prefix("mptp"), "-m", "1024",
                    "--log-level", "lib.eal:warning", "--vdev", memif(0, "server", "a"), "--vdev", memif(1, "server", "b"),
                    "--", "--forward-mode=io", "--auto-start", "--stats-period", "1"]
         else:
             cfg = os.path.join(self.dir, "policy.yaml")
             with open(cfg, "w") as f:
                 f.write(policy)
-            cmd = [MESHPLANE, "--lcores", "0@0,1@1", "--no-pci", "--file-prefix", "mpbench", "-m", "1024",
+            cmd = [MESHPLANE, "--lcores", "0@0,1@1", "--no-pci", "--file-prefix", prefix("mpbench"), "-m", "1024",
                    "--log-level", "lib.eal:warning", "--", "--config", cfg, "--stats-file", self.stats,
                    "--stats-interval", "0.5", "--run-dir", self.dir]
         self.log = open(os.path.join(self.dir, "dut.log"), "w")
@@ -191,12 +200,12 @@ services:
 
 
 SCENARIOS = [
-    # name, dut, policy, generator arguments, description
+    # name, dut, policy ("l3": the L3 policy; None: the LB one for lb_*), generator arguments, description
     ("ceiling", "testpmd", None, ["--dst-ip", "10.20.0.1", "--flows", "1024"],
      "rig ceiling: dpdk-testpmd io forwarding, 1k flows"),
-    ("l3", "meshplane", meshplane_policy(), ["--dst-ip", "10.20.0.1", "--flows", "1024"],
+    ("l3", "meshplane", "l3", ["--dst-ip", "10.20.0.1", "--flows", "1024"],
      "L3 forwarding, 1k flows"),
-    ("l3_latency", "meshplane", meshplane_policy(), ["--dst-ip", "10.20.0.1", "--flows", "1024", "--rate", "1000000"],
+    ("l3_latency", "meshplane", "l3", ["--dst-ip", "10.20.0.1", "--flows", "1024", "--rate", "1000000"],
      "L3 forwarding at 1 Mpps (latency)"),
     ("lb_est_1", "meshplane", None, ["--dst-ip", "10.30.0.10", "--flows", "1"], "LB full NAT, established, 1 flow"),
     ("lb_est_1k", "meshplane", None, ["--dst-ip", "10.30.0.10", "--flows", "1024"],
@@ -213,6 +222,9 @@ SCENARIOS = [
 
 
 def policy_for(name, policy):
+    """The DUT's policy, made when the scenario runs (it names this run's memif sockets)."""
+    if policy == "l3":
+        return meshplane_policy()
     if policy is not None or not name.startswith("lb"):
         return policy
     base = meshplane_policy()
@@ -362,14 +374,19 @@ Latency against load (L3 forwarding, 1k flows; bench/results/sweep.json):
     replace_section("suite", section, command)
 
 def main():
-    global RESULTS
+    global RESULTS, INSTANCE, SOCKDIR
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", nargs="*", default=[])
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     p.add_argument("--results", default=RESULTS, help="directory for the JSON results")
+    p.add_argument("--instance", default="", help="a name that sets this run's processes and sockets apart")
     a = p.parse_args()
     RESULTS = a.results
+    if not re.fullmatch(r"[a-z0-9]*", a.instance):
+        sys.exit("bench/run.py: --instance takes lower-case letters and digits")
+    INSTANCE = a.instance
+    SOCKDIR = f"/run/meshplane-bench{a.instance}"
     if os.geteuid() != 0:
         sys.exit("bench/run.py: run as root (hugepages, memif sockets)")
     try:

@@ -21,7 +21,7 @@ def hugepages_possible():
 def test_l3_at_a_fixed_rate_loses_nothing():
     out = tempfile.mkdtemp(prefix="mp-bench-")
     r = subprocess.run([os.path.join(ROOT, "bench", "run.py"), "--only", "l3_latency", "--seconds", "2", "--no-doc",
-                        "--results", out], capture_output=True, text=True, timeout=180)
+                        "--results", out, "--instance", "test"], capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     with open(os.path.join(out, "l3_latency.json")) as f:
         result = json.load(f)
