@@ -393,8 +393,8 @@ def main():
         results = run(a.only, a.seconds)
         if not a.only:
             points = sweep(min(a.seconds, 3))
-            plots(results, points)
-            if not a.no_doc:
+            if not a.no_doc:  # the plots belong to the page
+                plots(results, points)
                 update_doc(results, points, "bench/run.py")
     finally:
         kill_leftovers()

@@ -23,7 +23,7 @@ namespace meshplane::dataplane {
 namespace {
 
 constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
-constexpr uint8_t kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 constexpr uint32_t kNatPortAttempts = 64;
 
 struct Candidate {
@@ -60,6 +60,10 @@ void on_expire(void* ctx, const Flow& flow) {
 
 // Records a packet on a flow and keeps active_flows in step with its state.
 void touch(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags) {
+  if (!(tcp_flags & (kTcpSyn | kTcpRst | kTcpFin))) {  // UDP, or a segment that keeps the flow open or closed
+    w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
+    return;
+  }
   Flow& flow = w.lb.flows->flow(f);
   const bool was_open = is_open(flow.state);
   w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
@@ -141,13 +145,33 @@ void count_packet(WorkerCtx& w, uint32_t service_slot, uint32_t endpoint_slot, c
   sc.bytes.add(m->pkt_len);
 }
 
-void established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c, FlowTable::Hit hit) {
+// A packet that opens a connection (a SYN, or any UDP datagram) to a VIP on
+// a tracked 5-tuple whose flow cannot carry it is scheduled afresh on the
+// running policy, as IPVS does with conn_reuse_mode and expire_nodest_conn:
+// a SYN after the old connection began to close (FIN or RST seen: the client
+// reused its port), or a SYN or datagram whose endpoint is gone. The flow's
+// record is already loaded here, so the common case pays one flag test.
+bool reopens(const Snapshot& s, const Candidate& c, FlowTable::Hit hit, const Flow& f) {
+  if (hit.direction != 0 || c.vip_service == StaticMap::kMissing) return false;
+  if (c.key.proto == IPPROTO_UDP) return !s.lb.live(f.endpoint);
+  return starts_connection(c.tcp_flags) && (!is_open(f.state) || !s.lb.live(f.endpoint));
+}
+
+// false: the flow was forgotten so that the packet opens a new one (reopens()).
+[[gnu::always_inline]] inline bool established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c,
+                                                FlowTable::Hit hit) {
   Flow& f = w.lb.flows->flow(hit.flow);
-  if (!s.lb.live(f.endpoint)) {
+  const bool live = s.lb.live(f.endpoint);
+  if ((c.tcp_flags & kTcpSyn || !live) && reopens(s, c, hit, f)) {
+    w.lb.services[f.service].rescheduled.add();
+    forget(w, hit.flow);  // both keys: its NAT tuple cannot catch the new connection's replies
+    return false;
+  }
+  if (!live) {
     w.lb.services[f.service].drop(DropReason::kEndpointGone);
     forget(w, hit.flow);
     drop(w, c.m, DropReason::kEndpointGone);
-    return;
+    return true;
   }
   count_packet(w, f.service, f.endpoint, c.m);
   if (f.keys == 1) {
@@ -155,10 +179,11 @@ void established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candid
     const bool answered = (c.tcp_flags & (kTcpAck | kTcpSyn)) == kTcpAck;
     touch(w, hit.flow, answered ? 1 : 0, c.tcp_flags);
     encapsulate(w, s, in_port, c, f.key[1].src_addr, f.key[1].dst_addr, f.key[1].src_port);
-    return;
+    return true;
   }
   touch(w, hit.flow, hit.direction, c.tcp_flags);
   translate(w, s, in_port, c, f, hit.direction);
+  return true;
 }
 
 void unknown_port(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
@@ -303,30 +328,6 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   translate(w, s, in_port, c, flow, 0);
 }
 
-// A packet that opens a connection (a SYN, or any UDP datagram) on a tracked
-// 5-tuple whose flow cannot carry it is scheduled afresh on the running
-// policy, as IPVS does with conn_reuse_mode and expire_nodest_conn: a SYN
-// after the old connection began to close (FIN or RST seen: the client reused
-// its port), or a SYN or datagram whose endpoint is gone. The old flow goes
-// with both its keys, so its NAT tuple cannot catch the new connection's
-// replies; any other packet of this burst that found it becomes a miss.
-void reschedule_ended_flows(WorkerCtx& w, const Snapshot& s, const Candidate* cand, FlowTable::Hit* hits,
-                            uint16_t count) {
-  for (uint16_t i = 0; i < count; ++i) {
-    const Candidate& c = cand[i];
-    if (hits[i].flow == FlowTable::kNone || hits[i].direction != 0 || c.vip_service == StaticMap::kMissing) continue;
-    const bool tcp = c.key.proto == IPPROTO_TCP;
-    if (tcp && !starts_connection(c.tcp_flags)) continue;
-    const uint32_t old = hits[i].flow;
-    const Flow& f = w.lb.flows->flow(old);
-    if (s.lb.live(f.endpoint) && !(tcp && !is_open(f.state))) continue;
-    w.lb.services[f.service].rescheduled.add();
-    forget(w, old);
-    for (uint16_t j = 0; j < count; ++j)
-      if (hits[j].flow == old) hits[j] = {};
-  }
-}
-
 // Picks listener and endpoint for each packet of the burst that is to a VIP
 // and has no flow. A new NAT flow then looks its reply 5-tuple up in the flow
 // table (is this NAT port free towards this endpoint?), a DRAM miss at a
@@ -334,24 +335,31 @@ void reschedule_ended_flows(WorkerCtx& w, const Snapshot& s, const Candidate* ca
 // burst, before any flow is made, lets those misses overlap. (Also loading
 // the second try's was slower: the prefetches queue once the core's
 // outstanding misses are at their limit.)
+// Picks listener and endpoint for `c`, and the first NAT port to try; true
+// when `c` may start a NAT flow (then `first_try` is its reply 5-tuple).
+bool plan(WorkerCtx& w, const Snapshot& s, Candidate& c, uint32_t hash, FlowKey& first_try) {
+  c.listener = s.lb.by_listener.find(LbView::listener_key(c.key.dst_addr, c.key.proto, c.key.dst_port));
+  if (c.listener == StaticMap::kMissing) return false;
+  const LbListener& listener = s.lb.listeners[c.listener];
+  const LbService& svc = s.lb.services[listener.service];
+  c.hash = hash;
+  c.endpoint = choose(svc, c.hash);
+  // Only a UDP packet or a TCP SYN can start a NAT flow; later segments of
+  // a connection whose SYN is earlier in this burst find its flow then.
+  if (!c.endpoint || svc.direct_return || (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)))
+    return false;
+  c.nat_offset = w.lb.nat_port_cursor;
+  w.lb.nat_port_cursor = static_cast<uint16_t>(c.nat_offset + 1u == w.lb.nat_port_span ? 0 : c.nat_offset + 1u);
+  first_try = nat_reply_key(w, s.lb, c, c.hash, *c.endpoint, listener.target_port, 0, 0);
+  return true;
+}
+
 void plan_new_flows(WorkerCtx& w, const Snapshot& s, Candidate* cand, const FlowTable::Hit* hits,
                     const uint32_t* hashes, uint16_t count) {
   for (uint16_t i = 0; i < count; ++i) {
-    Candidate& c = cand[i];
-    if (hits[i].flow != FlowTable::kNone || c.vip_service == StaticMap::kMissing) continue;
-    c.listener = s.lb.by_listener.find(LbView::listener_key(c.key.dst_addr, c.key.proto, c.key.dst_port));
-    if (c.listener == StaticMap::kMissing) continue;
-    const LbListener& listener = s.lb.listeners[c.listener];
-    const LbService& svc = s.lb.services[listener.service];
-    c.hash = hashes[i];
-    c.endpoint = choose(svc, c.hash);
-    // Only a UDP packet or a TCP SYN can start a NAT flow; later segments of
-    // a connection whose SYN is earlier in this burst find its flow then.
-    if (!c.endpoint || svc.direct_return || (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)))
-      continue;
-    c.nat_offset = w.lb.nat_port_cursor;
-    w.lb.nat_port_cursor = static_cast<uint16_t>(c.nat_offset + 1u == w.lb.nat_port_span ? 0 : c.nat_offset + 1u);
-    w.lb.flows->prefetch(nat_reply_key(w, s.lb, c, c.hash, *c.endpoint, listener.target_port, 0, 0));
+    if (hits[i].flow != FlowTable::kNone || cand[i].vip_service == StaticMap::kMissing) continue;
+    FlowKey first_try;
+    if (plan(w, s, cand[i], hashes[i], first_try)) w.lb.flows->prefetch(first_try);
   }
 }
 
@@ -414,20 +422,28 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
   FlowTable::Hit hits[kRxBurst];
   uint32_t hashes[kRxBurst];
   flows->lookup_burst(keys, count, hits, hashes);
-  reschedule_ended_flows(w, s, cand, hits, count);
   plan_new_flows(w, s, cand, hits, hashes, count);
   const uint32_t size_before = flows->size();
+  bool replaced = false;  // a flow of this burst's lookups was forgotten: look the rest up again
+  static constexpr FlowTable::Hit kNoHit{};
   for (uint16_t i = 0; i < count; ++i) {
-    const Candidate& c = cand[i];
+    Candidate& c = cand[i];
     // A miss may be a flow created by an earlier packet of this burst.
     const bool grew = flows->size() > size_before;
-    const FlowTable::Hit hit = hits[i].flow != FlowTable::kNone || !grew ? hits[i] : flows->lookup(c.key, hashes[i]);
-    if (hit.flow != FlowTable::kNone)
-      established(w, s, in_port, c, hit);
-    else if (c.vip_service != StaticMap::kMissing)
-      new_flow(w, s, in_port, c);
-    else if (!hand_off_to_port_owner(w, in_port, c.m, c.key.dst_port))
-      pkts[kept++] = c.m;  // no flow anywhere: the local stage answers (or drops) it
+    FlowTable::Hit hit = hits[i];
+    if (replaced || (hit.flow == FlowTable::kNone && grew)) hit = flows->lookup(c.key, hashes[i]);
+    if (hit.flow != FlowTable::kNone) {
+      if (established(w, s, in_port, c, hit)) continue;
+      replaced = true;  // the flow was forgotten: this packet opens a new one (a VIP's, so it goes on below)
+    }
+    if (c.vip_service == StaticMap::kMissing) {
+      if (!hand_off_to_port_owner(w, in_port, c.m, c.key.dst_port))
+        pkts[kept++] = c.m;  // no flow anywhere: the local stage answers (or drops) it
+      continue;
+    }
+    // The burst planned the packets it found no flow for; this one had a flow then.
+    if (hits[i].flow != FlowTable::kNone) plan_new_flows(w, s, &c, &kNoHit, &hashes[i], 1);
+    new_flow(w, s, in_port, c);
   }
   return kept;
 }
