@@ -202,8 +202,7 @@ void Daemon::start() {
   api.stats_json = [this] { return stats_json(stats_source()); };
   api.status = [this] { return status(); };
   api.set_port = [this](const std::string& name, bool attach, std::string& state) {
-    const Outcome o = attach ? port_control_->attach(name, manager_->generation())
-                             : port_control_->detach(name, manager_->generation());
+    const Outcome o = port_control_->set(name, attach, manager_->generation());
     for (size_t i = 0; i < ports_.size(); ++i)
       if (ports_[i].name == name) state = port_control_->state(i);
     return o;

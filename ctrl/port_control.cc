@@ -12,10 +12,12 @@ PortControl::PortControl(std::vector<RunningPort>& ports, dataplane::PortGate& g
                          dataplane::SnapshotSlot& workers, EventLog& events)
     : ports_(ports), gate_(gate), workers_(workers), events_(events), detached_(ports.size(), false) {}
 
-RunningPort* PortControl::find(const std::string& name) {
-  for (auto& p : ports_)
-    if (p.name == name) return &p;
-  return nullptr;
+int PortControl::find(const std::string& name, Outcome& o) const {
+  for (size_t i = 0; i < ports_.size(); ++i)
+    if (ports_[i].name == name) return static_cast<int>(i);
+  o.code = Outcome::Code::kNotFound;
+  o.message = fmt::format("no port named '{}'", name);
+  return -1;
 }
 
 void PortControl::close_gate(size_t i) {
@@ -28,53 +30,44 @@ std::string PortControl::state(size_t i) const {
   return gate_.is_open(static_cast<uint16_t>(i)) ? "up" : "link-down";
 }
 
-Outcome PortControl::detach(const std::string& name, uint64_t generation) {
+Outcome PortControl::set(const std::string& name, bool attach, uint64_t generation) {
   Outcome o;
   o.generation = generation;
-  RunningPort* p = find(name);
-  if (!p) {
-    o.code = Outcome::Code::kNotFound;
-    o.message = fmt::format("no port named '{}'", name);
-    return o;
-  }
-  const size_t i = static_cast<size_t>(p - ports_.data());
-  if (detached_[i]) return o;  // already: nothing to do
-  close_gate(i);
-  detached_[i] = true;
-  if (p->started) {
-    if (int rc = rte_eth_dev_stop(p->dpdk_port); rc != 0)
-      log::warn("port '{}': stopping the device failed: {}", name, rte_strerror(-rc));
-    p->started = false;
-  }
-  o.applied = true;
-  events_.add("port_detached", generation, name);
-  log::info("port '{}' detached: not polled, device stopped", name);
+  const int found = find(name, o);
+  if (found < 0) return o;
+  const auto i = static_cast<size_t>(found);
+  if (detached_[i] == !attach) return o;  // already so: nothing to do
+  attach ? this->attach(i, generation, o) : detach(i, generation, o);
   return o;
 }
 
-Outcome PortControl::attach(const std::string& name, uint64_t generation) {
-  Outcome o;
-  o.generation = generation;
-  RunningPort* p = find(name);
-  if (!p) {
-    o.code = Outcome::Code::kNotFound;
-    o.message = fmt::format("no port named '{}'", name);
-    return o;
+void PortControl::detach(size_t i, uint64_t generation, Outcome& o) {
+  RunningPort& p = ports_[i];
+  close_gate(i);
+  detached_[i] = true;
+  if (p.started) {
+    if (int rc = rte_eth_dev_stop(p.dpdk_port); rc != 0)
+      log::warn("port '{}': stopping the device failed: {}", p.name, rte_strerror(-rc));
+    p.started = false;
   }
-  const size_t i = static_cast<size_t>(p - ports_.data());
-  if (!detached_[i]) return o;
-  if (int rc = rte_eth_dev_start(p->dpdk_port); rc != 0) {
+  o.applied = true;
+  events_.add("port_detached", generation, p.name);
+  log::info("port '{}' detached: not polled, device stopped", p.name);
+}
+
+void PortControl::attach(size_t i, uint64_t generation, Outcome& o) {
+  RunningPort& p = ports_[i];
+  if (int rc = rte_eth_dev_start(p.dpdk_port); rc != 0) {
     o.code = Outcome::Code::kExhausted;
-    o.message = fmt::format("port '{}': the device did not start: {}", name, rte_strerror(-rc));
-    return o;
+    o.message = fmt::format("port '{}': the device did not start: {}", p.name, rte_strerror(-rc));
+    return;
   }
-  p->started = true;
+  p.started = true;
   detached_[i] = false;
   o.applied = true;
-  events_.add("port_attached", generation, name);
-  log::info("port '{}' attached: polled again once its link is up", name);
+  events_.add("port_attached", generation, p.name);
+  log::info("port '{}' attached: polled again once its link is up", p.name);
   watch_links(generation);
-  return o;
 }
 
 void PortControl::watch_links(uint64_t generation) {

@@ -26,10 +26,9 @@ class PortControl {
   PortControl(std::vector<RunningPort>& ports, dataplane::PortGate& gate, dataplane::SnapshotSlot& workers,
               EventLog& events);
 
-  // Operator: stop polling, wait until no worker is inside the port, stop it.
-  Outcome detach(const std::string& name, uint64_t generation);
-  // Operator: start it; the workers poll it again once its link is up.
-  Outcome attach(const std::string& name, uint64_t generation);
+  // Operator. Detach: stop polling, wait until no worker is inside the port,
+  // stop it. Attach: start it; the workers poll it again once its link is up.
+  Outcome set(const std::string& name, bool attach, uint64_t generation);
   // Control loop: a port whose link went down leaves the poll set at once and
   // comes back when the link is up again (unless an operator detached it).
   void watch_links(uint64_t generation);
@@ -38,8 +37,11 @@ class PortControl {
   std::string state(size_t port) const;
 
  private:
+  void detach(size_t port, uint64_t generation, Outcome& o);
+  void attach(size_t port, uint64_t generation, Outcome& o);
   void close_gate(size_t port);
-  RunningPort* find(const std::string& name);
+  // The port's index; or, when there is no such port, `o` says so and -1.
+  int find(const std::string& name, Outcome& o) const;
 
   std::vector<RunningPort>& ports_;
   dataplane::PortGate& gate_;

@@ -5,7 +5,7 @@ endpoint is gone moves on without losing a datagram; endpoints count open
 connections as active, not flows waiting out their closing timeout."""
 import pytest
 
-from topology import lb_rig
+from topology import lb_rig, service
 
 VIP, DNS_VIP = "10.30.0.10", "10.30.0.53"
 SERVICES = f"""
@@ -28,10 +28,6 @@ services:
 def rig():
     with lb_rig("mpu", SERVICES, udp_ports=(5353,)) as r:
         yield r
-
-
-def service(stats, name):
-    return next(s for s in stats["services"] if s["name"] == name)
 
 
 def test_drained_endpoint_gets_no_connection_on_reused_ports(rig):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from topology import EAL_ARGS, lb_rig
+from topology import EAL_ARGS, lb_rig, service
 
 TWO_WORKERS = ["--lcores", "0@0,1@1,2@1"] + EAL_ARGS[2:]
 WEB, WEIGHTED, CANARY, DNS, VIDEO = "10.30.0.10", "10.30.0.11", "10.30.0.12", "10.30.0.53", "10.30.0.20"
@@ -53,10 +53,6 @@ def lb():
     with lb_rig("mpl", SERVICES, eal_args=TWO_WORKERS, qpairs=2, direct_return_vip=VIDEO, http_ports=(8080, 8443),
                 udp_ports=(5353,)) as rig:
         yield rig
-
-
-def service(stats, name):
-    return next(s for s in stats["services"] if s["name"] == name)
 
 
 def test_nat_spreads_hundreds_of_connections_evenly(lb):

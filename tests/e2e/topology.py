@@ -182,6 +182,11 @@ dataplane:
 {extra}"""
 
 
+def service(stats, name):
+    """One service's entry in a stats document."""
+    return next(s for s in stats["services"] if s["name"] == name)
+
+
 class SlowDownload:
     """A long curl from the client host (named_server.py's /stream: `size`
     bytes at `rate` bytes/s), in the background."""

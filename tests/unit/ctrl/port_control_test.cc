@@ -1,5 +1,5 @@
 // Ports in and out of the workers' poll set, on real (ring) DPDK ports with a
-// polling thread registered like a worker: after detach() returns no poll of
+// polling thread registered like a worker: after a detach returns no poll of
 // the port is in progress or begins; a port whose link goes down leaves the
 // poll set and comes back when it is up.
 #include "ctrl/port_control.h"
@@ -78,7 +78,7 @@ class PortControlTest : public ::testing::Test {
   std::unique_ptr<PortControl> control_;
   std::thread worker_;
   std::atomic<bool> stop_{false};
-  std::atomic<bool> stopped_[2] = {false, false};  // set once detach() has returned
+  std::atomic<bool> stopped_[2] = {false, false};  // set once a detach has returned
   std::atomic<uint64_t> polls_[2] = {0, 0};
   std::atomic<uint64_t> violations_{0};
 };
@@ -86,13 +86,13 @@ class PortControlTest : public ::testing::Test {
 TEST_F(PortControlTest, NoPollOfADetachedPortIsInProgressOrBegins) {
   for (int cycle = 0; cycle < 200; ++cycle) {
     wait_polled(0);
-    const Outcome o = control_->detach("a", 1);
+    const Outcome o = control_->set("a", false, 1);
     ASSERT_TRUE(o.ok() && o.applied) << o.message;
     stopped_[0] = true;
     EXPECT_EQ(control_->state(0), "detached");
     wait_polled(1);  // the worker keeps going, on the other port only
     stopped_[0] = false;
-    ASSERT_TRUE(control_->attach("a", 1).ok());
+    ASSERT_TRUE(control_->set("a", true, 1).ok());
     EXPECT_EQ(control_->state(0), "up");
   }
   EXPECT_EQ(violations_.load(), 0u);
@@ -105,10 +105,10 @@ TEST_F(PortControlTest, NoPollOfADetachedPortIsInProgressOrBegins) {
 }
 
 TEST_F(PortControlTest, RepeatsAndUnknownPortsChangeNothing) {
-  EXPECT_EQ(control_->detach("nope", 1).code, Outcome::Code::kNotFound);
-  EXPECT_FALSE(control_->attach("a", 1).applied) << "attached already";
-  EXPECT_TRUE(control_->detach("b", 1).applied);
-  EXPECT_FALSE(control_->detach("b", 1).applied);
+  EXPECT_EQ(control_->set("nope", false, 1).code, Outcome::Code::kNotFound);
+  EXPECT_FALSE(control_->set("a", true, 1).applied) << "attached already";
+  EXPECT_TRUE(control_->set("b", false, 1).applied);
+  EXPECT_FALSE(control_->set("b", false, 1).applied);
   EXPECT_EQ(control_->state(1), "detached");
   control_->watch_links(1);
   EXPECT_EQ(control_->state(1), "detached") << "a detached port stays so whatever its link says";

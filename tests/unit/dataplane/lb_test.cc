@@ -123,6 +123,12 @@ class LbTest : public ::testing::Test {
     }
     return "[" + out + "]";
   }
+  static std::vector<uint32_t> all_but(uint32_t ep) {
+    std::vector<uint32_t> others;
+    for (uint32_t e : kEp)
+      if (e != ep) others.push_back(e);
+    return others;
+  }
   // Applies the web service's new endpoint list as the control thread does; returns when.
   ctrl::LbRegistry::Clock::time_point reload(const std::string& web_endpoints) {
     auto parsed = config::load_policy_text(policy_text(web_endpoints), "lb.yaml");
@@ -307,10 +313,7 @@ TEST_F(LbTest, UdpFlowToAnEndpointThatIsGoneIsRescheduled) {
   run(build(pool_, testing::with_l4_checksum(f)));
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
   clear_tx();
-  std::vector<uint32_t> others;
-  for (uint32_t e : kEp)
-    if (e != ep) others.push_back(e);
-  const auto now = reload(endpoints_yaml({}, others));
+  const auto now = reload(endpoints_yaml({}, all_but(ep)));
   ASSERT_FALSE(registry_->expire(now + std::chrono::seconds(30)).empty());
   publish();
   run(build(pool_, testing::with_l4_checksum(f)));
@@ -547,10 +550,7 @@ TEST_F(LbTest, RemovedEndpointDrainsThenItsFlowsEnd) {
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
   clear_tx();
   // Reload without that endpoint: its flow keeps going while it drains...
-  std::vector<uint32_t> others;
-  for (uint32_t e : kEp)
-    if (e != ep) others.push_back(e);
-  const auto now = reload(endpoints_yaml({}, others));
+  const auto now = reload(endpoints_yaml({}, all_but(ep)));
   run(build(pool_, tcp_from_client(kWebVip, 45000, 80, kAck)));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
