@@ -13,24 +13,29 @@
 
 namespace meshplane::dataplane {
 
-void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, bool transit) {
+namespace {
+
+// True when `m` is routed and rewritten, for egress; false when it went
+// elsewhere. One copy per kind, so neither pays for the other's branches.
+template <bool transit>
+bool route(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
 
   // RFC 1812 5.3.1: a router that would decrement TTL to zero discards and sends time exceeded.
   if (transit && ip->time_to_live <= 1) {
     drop_with_icmp_error(w, s, in_port, m, DropReason::kTtlExpired, kIcmpTimeExceeded, 0);
-    return;
+    return false;
   }
 
   const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
   const int32_t nh_index = s.route(dst);
   if (nh_index < 0) {
-    if (transit)
+    if constexpr (transit)
       drop_with_icmp_error(w, s, in_port, m, DropReason::kNoRoute, kIcmpDestUnreachable, kIcmpNetUnreachable);
     else
       drop(w, m, DropReason::kNoRoute);
-    return;
+    return false;
   }
   const NextHop nh = s.next_hops[nh_index];
   const PortView& out = s.ports[nh.port];
@@ -43,10 +48,10 @@ void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m
       drop_with_icmp_error(w, s, in_port, m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable, kIcmpFragmentationNeeded, out.mtu);
     else
       drop(w, m, DropReason::kFragmentationNeeded);
-    return;
+    return false;
   }
 
-  if (transit) {
+  if constexpr (transit) {
     // TTL is the high byte of the TTL/protocol word.
     const uint16_t old_word = *reinterpret_cast<const uint16_t*>(&ip->time_to_live);
     --ip->time_to_live;
@@ -60,24 +65,36 @@ void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m
   if (neighbour_usable(link.state)) {
     rte_ether_addr_copy(&link.mac, &eth->dst_addr);
     w.counters->forwarded.add();
-    tx_enqueue(w, nh.port, m);
-    return;
+    m->port = nh.port;
+    return true;
   }
   if (link.state == NeighbourState::kIncomplete) {
     // Resolution is under way and the control thread already holds the first packets.
     drop(w, m, DropReason::kNeighbourUnresolved);
-    return;
+    return false;
   }
   PacketMeta& pm = meta(m);
   pm.reason = PuntReason::kResolve;
   pm.port = static_cast<uint8_t>(nh.port);
   pm.next_hop = next_hop;
   punt(w, m);
+  return false;
 }
 
-uint16_t forward_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
-  for (uint16_t i = 0; i < n; ++i) route_packet(w, s, in_port, pkts[i], true);
-  return 0;
+}  // namespace
+
+uint16_t route_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < in.n; ++i)
+    if (route<true>(w, s, in_port, in.pkts[i])) in.pkts[kept++] = in.pkts[i];
+  return kept;
+}
+
+uint16_t route_originated_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < in.n; ++i)
+    if (route<false>(w, s, in_port, in.pkts[i])) in.pkts[kept++] = in.pkts[i];
+  return kept;
 }
 
 }  // namespace meshplane::dataplane

@@ -4,16 +4,20 @@
 
 #include <rte_mbuf.h>
 
+#include "dataplane/graph.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker_ctx.h"
 
 namespace meshplane::dataplane {
 
-uint16_t forward_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
-
-// Routes one IPv4 packet (Ethernet header present, IP fields final) and queues it
-// for transmit. `transit` packets get TTL handling and ICMP errors; packets the
-// gateway originates (echo replies, ICMP errors) do not. Consumes `m`.
-void route_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, bool transit);
+// The kRoute stage: transit packets (Ethernet header present, IP fields
+// final) get TTL handling and ICMP errors, are routed and rewritten, and are
+// kept for egress (m->port: the egress port), or punted while their next hop
+// is resolved.
+uint16_t route_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in);
+// The kRouteOriginated stage: the same for packets the gateway originates
+// (echo replies, ICMP errors, resets, tunnelled packets): no TTL decrement and
+// no ICMP errors about them.
+uint16_t route_originated_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in);
 
 }  // namespace meshplane::dataplane

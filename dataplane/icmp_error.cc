@@ -7,7 +7,6 @@
 
 #include <algorithm>
 
-#include "dataplane/forward.h"
 #include "dataplane/icmp_types.h"
 #include "dataplane/tx.h"
 
@@ -87,7 +86,7 @@ bool icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, 
   icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, sizeof(*icmp) + quote));
 
   w.counters->icmp_errors_sent.add();
-  route_packet(w, s, in_port, m, false);
+  w.graph.to(Stage::kRouteOriginated, m);
   return true;
 }
 

@@ -9,7 +9,6 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-#include "dataplane/forward.h"
 #include "dataplane/icmp_error.h"
 #include "dataplane/icmp_types.h"
 #include "dataplane/l4_rewrite.h"
@@ -99,7 +98,7 @@ void encapsulate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candid
     drop(w, c.m, DropReason::kShortFrame);  // no headroom: cannot happen with our pools
     return;
   }
-  route_packet(w, s, in_port, c.m, false);
+  w.graph.to(Stage::kRouteOriginated, c.m);
 }
 
 // NAT: both directions rewritten from the flow's two keys, then routed.
@@ -111,7 +110,7 @@ void translate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidat
   }
   const FlowKey& original = f.key[0];
   const FlowKey& reply = f.key[1];
-  // Likewise the MTU of the way out: route_packet would check it after the
+  // Likewise the MTU of the way out: routing would check it after the
   // rewrite and address "fragmentation needed" to our own NAT address, and the
   // sender would never learn its path MTU.
   const uint16_t len = rte_be_to_cpu_16(c.ip->total_length);
@@ -133,7 +132,7 @@ void translate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidat
   else
     rewrite_tuple(c.ip, c.l4, c.key.proto, original.dst_addr, original.dst_port, original.src_addr,
                   original.src_port);
-  route_packet(w, s, in_port, c.m, true);
+  w.graph.to(Stage::kRoute, c.m);
 }
 
 void count_packet(WorkerCtx& w, uint32_t service_slot, uint32_t endpoint_slot, const rte_mbuf* m) {
@@ -197,7 +196,7 @@ void unknown_port(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candi
     }
     if (c.m->nb_segs == 1 && make_tcp_reset(c.m, w.ip_id++)) {
       w.counters->drop(DropReason::kVipUnknownPort);
-      route_packet(w, s, in_port, c.m, false);
+      w.graph.to(Stage::kRouteOriginated, c.m);
       return;
     }
   }
@@ -383,7 +382,9 @@ bool l4_candidate(rte_mbuf* m, rte_ipv4_hdr* ip, Candidate& c) {
 
 }  // namespace
 
-uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
+uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  rte_mbuf** const pkts = in.pkts;
+  const uint16_t n = in.n;
   FlowTable* flows = w.lb.flows;
   // Replies can be ours, or (several workers) another worker's to hand over.
   const bool replies_possible = flows && (flows->size() > 0 || w.lb.workers > 1);
@@ -408,7 +409,7 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf*
     } else if (!to_vip) {
       // An ICMP error about a flow we NATed is relayed to its client; other
       // ICMP and fragments to us are the local stage's.
-      if (!lb_relay_icmp_error(w, s, in_port, m)) pkts[kept++] = m;
+      if (!lb_relay_icmp_error(w, in_port, m)) pkts[kept++] = m;
     } else if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
       count_drop(w, &s.lb.services[vip_service], m, DropReason::kVipFragment);
     } else if (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) {

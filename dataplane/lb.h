@@ -7,14 +7,15 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/flow_table.h"
+#include "dataplane/graph.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker_ctx.h"
 
 namespace meshplane::dataplane {
 
-// Consumes load-balanced packets; returns the number kept in `pkts` for the
-// following stages (their order is preserved).
-uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+// The kLb stage: balanced and translated packets go on to routing; returns
+// how many it kept (the rest, in their order) for the local stage.
+uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in);
 
 // Removes flows whose time is up (bounded work; call once per loop).
 void lb_expire(WorkerCtx& w, uint32_t budget);

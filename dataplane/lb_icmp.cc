@@ -8,14 +8,13 @@
 
 #include "dataplane/checksum.h"
 #include "dataplane/flow_table.h"
-#include "dataplane/forward.h"
 #include "dataplane/icmp_types.h"
 #include "dataplane/l4_rewrite.h"
 #include "dataplane/nat_handoff.h"
 
 namespace meshplane::dataplane {
 
-bool lb_relay_icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
+bool lb_relay_icmp_error(WorkerCtx& w, uint16_t in_port, rte_mbuf* m) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
   if (ip->next_proto_id != IPPROTO_ICMP || m->nb_segs != 1 || !w.lb.flows) return false;
   if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) return false;
@@ -60,7 +59,7 @@ bool lb_relay_icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_
   ip->hdr_checksum = checksum_apply(ip->hdr_checksum, checksum_delta32(ip->dst_addr, original.src_addr));
   ip->dst_addr = original.src_addr;
   w.counters->icmp_errors_relayed.add();
-  route_packet(w, s, in_port, m, true);
+  w.graph.to(Stage::kRoute, m);
   return true;
 }
 

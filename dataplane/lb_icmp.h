@@ -7,7 +7,6 @@
 
 #include <rte_mbuf.h>
 
-#include "dataplane/snapshot.h"
 #include "dataplane/worker_ctx.h"
 
 namespace meshplane::dataplane {
@@ -15,6 +14,6 @@ namespace meshplane::dataplane {
 // Consumes `m` (relayed, handed to the worker owning the flow, or dropped)
 // and returns true when it is an ICMP error about one of our NAT flows;
 // false leaves it to the caller.
-bool lb_relay_icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m);
+bool lb_relay_icmp_error(WorkerCtx& w, uint16_t in_port, rte_mbuf* m);
 
 }  // namespace meshplane::dataplane

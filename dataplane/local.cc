@@ -6,7 +6,6 @@
 #include <rte_ip.h>
 
 #include "dataplane/checksum.h"
-#include "dataplane/forward.h"
 #include "dataplane/icmp_error.h"
 #include "dataplane/icmp_types.h"
 #include "dataplane/tx.h"
@@ -16,7 +15,7 @@ namespace {
 
 constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
 
-void echo_reply(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t ihl) {
+void echo_reply(WorkerCtx& w, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t ihl) {
   const uint32_t icmp_len = rte_be_to_cpu_16(ip->total_length) - ihl;
   auto* icmp = reinterpret_cast<rte_icmp_hdr*>(reinterpret_cast<uint8_t*>(ip) + ihl);
   if (icmp_len < sizeof(rte_icmp_hdr) || m->nb_segs != 1 || rte_raw_cksum(icmp, icmp_len) != 0xffff) {
@@ -36,7 +35,7 @@ void echo_reply(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, 
   ip->hdr_checksum = 0;
   ip->hdr_checksum = rte_ipv4_cksum(ip);
   w.counters->icmp_echo_replies.add();
-  route_packet(w, s, in_port, m, false);
+  w.graph.to(Stage::kRouteOriginated, m);
 }
 
 void deliver_local(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
@@ -50,7 +49,7 @@ void deliver_local(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* 
     case IPPROTO_ICMP: {
       const auto* type = reinterpret_cast<const uint8_t*>(ip) + ihl;
       if (rte_be_to_cpu_16(ip->total_length) > ihl && *type == kIcmpEchoRequest) {
-        echo_reply(w, s, in_port, m, ip, ihl);
+        echo_reply(w, m, ip, ihl);
         return;
       }
       drop(w, m, DropReason::kLocalNotServed);
@@ -69,10 +68,10 @@ void deliver_local(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* 
 
 }  // namespace
 
-uint16_t local_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
+uint16_t local_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
   uint16_t kept = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
+  for (uint16_t i = 0; i < in.n; ++i) {
+    rte_mbuf* m = in.pkts[i];
     const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
     if (s.local(dst)) {
@@ -80,7 +79,7 @@ uint16_t local_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mb
     } else if (s.directed_broadcast(dst)) {
       drop(w, m, DropReason::kBroadcastOrMulticast);
     } else {
-      pkts[kept++] = m;
+      in.pkts[kept++] = m;
     }
   }
   return kept;

@@ -6,12 +6,13 @@
 
 #include <rte_mbuf.h>
 
+#include "dataplane/graph.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/worker_ctx.h"
 
 namespace meshplane::dataplane {
 
-// Keeps transit packets, consumes local ones.
-uint16_t local_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
+// The kLocal stage: answers packets for the gateway; keeps transit packets for routing.
+uint16_t local_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in);
 
 }  // namespace meshplane::dataplane

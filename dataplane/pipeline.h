@@ -16,4 +16,9 @@ void pipeline_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbu
 // over by another worker.
 void pipeline_after_parse(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
 
+// Packets the control thread wants on the wire (ARP, packets held while their
+// next hop was resolved), from this worker's inject ring: they enter the graph
+// at egress (routed already). Returns how many.
+uint16_t inject_process(WorkerCtx& w, const Snapshot& s);
+
 }  // namespace meshplane::dataplane

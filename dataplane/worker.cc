@@ -14,15 +14,6 @@
 namespace meshplane::dataplane {
 namespace {
 
-// Packets the control thread wants on the wire (ARP, packets held while their
-// next hop was resolved): this worker owns the transmit queue, so it sends them.
-uint16_t transmit_injected(WorkerCtx& w) {
-  rte_mbuf* pkts[kRxBurst];
-  const unsigned n = rte_ring_sc_dequeue_burst(w.inject_ring, reinterpret_cast<void**>(pkts), kRxBurst, nullptr);
-  for (unsigned i = 0; i < n; ++i) tx_enqueue(w, meta(pkts[i]).port, pkts[i]);
-  w.counters->injected.add(n);
-  return static_cast<uint16_t>(n);
-}
 
 // NAT replies other workers received for flows this worker owns.
 uint16_t process_handed_off(WorkerCtx& w, const Snapshot& s) {
@@ -51,7 +42,6 @@ constexpr uint32_t kExpireBudget = 64;
 int worker_main(void* arg) {
   WorkerCtx& w = *static_cast<WorkerCtx*>(arg);
   w.snapshots->worker_online(w.worker_id);
-  rte_mbuf* pkts[kRxBurst];
   const uint64_t tsc_per_ms = rte_get_tsc_hz() / 1000;
   while (!w.stop->load(std::memory_order_relaxed)) {
     const uint64_t start = rte_rdtsc();
@@ -61,12 +51,13 @@ int worker_main(void* arg) {
     uint32_t work = process_handed_off(w, s);
     for (uint16_t p = 0; p < w.port_count; ++p) {
       if (!(w.open_ports >> p & 1)) continue;
-      const uint16_t n = rte_eth_rx_burst(w.dpdk_port[p], w.worker_id, pkts, kRxBurst);
-      if (n == 0) continue;
-      pipeline_process(w, s, p, pkts, n);
-      work += n;
+      Burst& rx = w.graph.input(Stage::kParse);  // received straight into the first stage's input
+      rx.n = rte_eth_rx_burst(w.dpdk_port[p], w.worker_id, rx.pkts, kRxBurst);
+      if (rx.n == 0) continue;
+      work += rx.n;
+      w.graph.run(w, s, p);
     }
-    work += transmit_injected(w);
+    work += inject_process(w, s);
     tx_flush_all(w);
     lb_expire(w, kExpireBudget);
     w.snapshots->quiescent(w.worker_id);

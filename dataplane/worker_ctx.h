@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "dataplane/counters.h"
+#include "dataplane/graph.h"
 #include "dataplane/capacity.h"
 #include "dataplane/token_bucket.h"
 
@@ -63,6 +64,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   uint16_t drop_count = 0;
   rte_mbuf* dropped[kRxBurst * 2];
   TxQueue tx[kMaxPorts];
+  Graph graph;  // the stages this worker runs, and their frames
 };
 
 }  // namespace meshplane::dataplane

@@ -22,6 +22,7 @@
 #include "dataplane/packet_meta.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/tx.h"
+#include "tests/unit/dataplane/egress_probe.h"
 #include "tests/unit/packet_builder.h"
 
 namespace meshplane::dataplane {
@@ -325,6 +326,30 @@ TEST_F(LbTest, UdpFlowToAnEndpointThatIsGoneIsRescheduled) {
   EXPECT_EQ(flows_->size(), 1u);
 }
 
+// Every load-balancer path reaches a port only through the stage placed
+// before tx (issue 10): NAT both ways, direct return, TCP reset and ICMP port
+// unreachable for an unknown port.
+TEST_F(LbTest, EveryPathPassesTheStageBeforeTx) {
+  testing::EgressProbe::install(w_);
+  run(build(pool_, tcp_from_client(kWebVip, 47000, 80, kSyn)));  // NAT, client to endpoint
+  rte_mbuf* out = only_tx(1);
+  ASSERT_NE(out, nullptr);
+  const uint32_t ep = rte_be_to_cpu_32(ipv4_of(out)->dst_addr);
+  const uint16_t nat_port = rte_be_to_cpu_16(reinterpret_cast<const rte_tcp_hdr*>(ipv4_of(out) + 1)->src_port);
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 1));
+  run(build(pool_, from_endpoint(ep, 8080, kGwB, nat_port, IPPROTO_TCP, kSyn | kAck)), 1);  // NAT, the reply
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 2));
+  run(build(pool_, tcp_from_client(kDsrVip, 47001, 443, kSyn)));  // direct return: IP-in-IP
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 3));
+  run(build(pool_, tcp_from_client(kWebVip, 47002, 81, kSyn)));  // unknown port, reject: a reset
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 4));
+  Frame udp;
+  udp.dst = kMacA, udp.src = kMacClient, udp.ip_src = kClient, udp.ip_dst = kWebVip;
+  udp.l4 = testing::udp(5600, 81, 8);
+  run(build(pool_, testing::with_l4_checksum(udp)));  // unknown UDP port, reject: port unreachable
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 5));
+}
+
 TEST_F(LbTest, UdpNatKeepsChecksumOptionalAndUsesEndpointPort) {
   Frame f;
   f.dst = kMacA, f.src = kMacClient, f.ip_src = kClient, f.ip_dst = kDnsVip;
@@ -433,9 +458,11 @@ TEST_F(LbTest, IcmpErrorAboutANatFlowIsRelayedToTheClient) {
   f.dst = kMacB, f.src = {{0x02, 0, 0, 0, 2, 11}}, f.ip_src = 0x0a000263, f.ip_dst = kGwB, f.proto = IPPROTO_ICMP;
   f.l4 = icmp;
   table_.set(table_.insert(1, 0x0a000263), NeighbourState::kReachable, {{0x02, 0, 0, 0, 2, 0x63}});
+  testing::EgressProbe::install(w_);
   run(build(pool_, f), 1);
   rte_mbuf* relayed = only_tx(0);
   ASSERT_NE(relayed, nullptr);
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 1)) << "relayed errors pass the stage before tx too";
   const rte_ipv4_hdr* ip = ipv4_of(relayed);
   EXPECT_EQ(rte_be_to_cpu_32(ip->dst_addr), kClient);
   EXPECT_EQ(rte_be_to_cpu_32(ip->src_addr), 0x0a000263u) << "still from the router that sent it";

@@ -14,6 +14,7 @@
 #include "dataplane/neighbour_table.h"
 #include "dataplane/packet_meta.h"
 #include "dataplane/tx.h"
+#include "tests/unit/dataplane/egress_probe.h"
 #include "tests/unit/packet_builder.h"
 
 namespace meshplane::dataplane {
@@ -310,6 +311,33 @@ TEST_F(PipelineTest, MartianSourceAndMulticastDestinationDropped) {
   run(build(pool_, from_client(0x0a0001ff, testing::udp(1, 2, 4))));  // 10.0.1.255: directed broadcast
   EXPECT_EQ(dropped(DropReason::kBroadcastOrMulticast), 2u);
   EXPECT_EQ(w_.tx[0].count + w_.tx[1].count, 0);
+}
+
+// The burst graph has one way out to a port: every path, transit or
+// originated, passes the stage placed before tx (issue 10).
+TEST_F(PipelineTest, EveryPathPassesTheStageBeforeTx) {
+  testing::EgressProbe::install(w_);
+  run(build(pool_, from_client(kRemote, testing::udp(1000, 53, 30))));  // forwarded
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 1));
+  Frame ttl1 = from_client(kRemote, testing::udp(1000, 53, 30));
+  ttl1.ttl = 1;
+  run(build(pool_, ttl1));  // ICMP time exceeded, originated by the route stage
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 2));
+  run(build(pool_, from_client(kGwA, testing::icmp_echo(7, 1, 8))));  // echo reply, originated by local
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 3));
+  run(build(pool_, from_client(kGwA, testing::udp(1000, 9, 4))));  // port unreachable
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 4));
+  // A packet the control thread held while it resolved the next hop, routed and rewritten already.
+  rte_ring* inject = rte_ring_create("inject_probe", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_NE(inject, nullptr);
+  w_.inject_ring = inject;
+  rte_mbuf* held = build(pool_, from_client(kServer, testing::udp(1000, 53, 30)));
+  meta(held).port = 1;
+  ASSERT_EQ(rte_ring_enqueue(inject, held), 0);
+  EXPECT_EQ(inject_process(w_, *snap_), 1);
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 5));
+  EXPECT_EQ(w_.tx[1].pkts[w_.tx[1].count - 1], held);
+  rte_ring_free(inject);
 }
 
 }  // namespace

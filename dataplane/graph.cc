@@ -1,0 +1,60 @@
+#include "dataplane/graph.h"
+
+#include <cstring>
+#include <utility>
+
+#include "dataplane/forward.h"
+#include "dataplane/lb.h"
+#include "dataplane/local.h"
+#include "dataplane/parse.h"
+#include "dataplane/tx.h"
+#include "dataplane/worker_ctx.h"
+
+namespace meshplane::dataplane {
+namespace {
+
+uint16_t parse_stage(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  return parse_process(w, s, in_port, in.pkts, in.n);
+}
+
+}  // namespace
+
+Graph::Graph() {
+  const auto slot = [this](Stage st, StageFn fn, Stage next) {
+    stage_[static_cast<size_t>(st)] = fn;
+    next_[static_cast<size_t>(st)] = next;
+  };
+  slot(Stage::kParse, parse_stage, Stage::kLb);
+  slot(Stage::kLb, lb_process, Stage::kLocal);
+  slot(Stage::kLocal, local_process, Stage::kRoute);
+  slot(Stage::kRoute, route_process, Stage::kEgress);
+  slot(Stage::kRouteOriginated, route_originated_process, Stage::kEgress);
+  slot(Stage::kEgress, egress_process, Stage::kCount);  // keeps nothing
+  for (size_t i = 0; i < kStageCount; ++i) input_[i] = &storage_[i];
+}
+
+void Graph::run(WorkerCtx& w, const Snapshot& s, uint16_t in_port) {
+  for (size_t i = 0; i < kStageCount; ++i) {
+    Burst& in = *input_[i];
+    if (in.n == 0) continue;
+    const uint16_t kept = stage_[i](w, s, in_port, in);
+    in.n = 0;
+    if (kept == 0) continue;
+    const auto next = static_cast<size_t>(next_[i]);
+    Burst& out = *input_[next];
+    if (out.n == 0) {
+      std::swap(input_[i], input_[next]);  // hand the burst over
+      input_[next]->n = kept;
+    } else {
+      std::memcpy(out.pkts + out.n, in.pkts, kept * sizeof(rte_mbuf*));
+      out.n = static_cast<uint16_t>(out.n + kept);
+    }
+  }
+}
+
+uint16_t egress_process(WorkerCtx& w, const Snapshot&, uint16_t, Burst& in) {
+  for (uint16_t i = 0; i < in.n; ++i) tx_enqueue(w, in.pkts[i]->port, in.pkts[i]);
+  return 0;
+}
+
+}  // namespace meshplane::dataplane
