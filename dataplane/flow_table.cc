@@ -4,6 +4,8 @@
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
 
+#include "dataplane/tcp_flags.h"
+
 namespace meshplane::dataplane {
 
 FlowTable::FlowTable(uint32_t capacity, const FlowTimeouts& timeouts, uint32_t wheel_ticks)
@@ -172,17 +174,15 @@ void FlowTable::erase(uint32_t f) {
 }
 
 void FlowTable::touch(uint32_t f, uint8_t direction, uint8_t tcp_flags, uint64_t now) {
-  constexpr uint8_t kFin = 0x01, kRst = 0x04;
   Flow& flow = flows_[f];
   flow.last_seen = now;
   if (flow.state == FlowState::kUdp) return;
   const FlowState before = flow.state;
-  constexpr uint8_t kSyn = 0x02, kAck = 0x10;
-  if (tcp_flags & kRst)
+  if (tcp_flags & kTcpRst)
     flow.state = FlowState::kReset;
-  else if ((tcp_flags & (kSyn | kAck)) == kSyn && direction == 0)
+  else if ((tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn && direction == 0)
     flow.state = FlowState::kSynSent;  // the client reopens the same 5-tuple (conntrack does the same)
-  else if ((tcp_flags & kFin) && flow.state != FlowState::kReset)
+  else if ((tcp_flags & kTcpFin) && flow.state != FlowState::kReset)
     flow.state = FlowState::kClosing;
   else if (flow.state == FlowState::kSynSent && direction == 1)
     flow.state = FlowState::kEstablished;

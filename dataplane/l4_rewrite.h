@@ -1,5 +1,5 @@
 // In-place rewrites of IPv4 TCP/UDP headers with incremental checksum updates
-// (RFC 1624), for NAT, and the header-building steps of direct return.
+// (RFC 1624): NAT's tuple rewrite and a router's TTL decrement.
 #pragma once
 
 #include <netinet/in.h>
@@ -48,16 +48,5 @@ inline void decrement_ttl(rte_ipv4_hdr* ip) {
   --ip->time_to_live;
   ip->hdr_checksum = checksum_replace16(ip->hdr_checksum, old_word, *reinterpret_cast<const uint16_t*>(&ip->time_to_live));
 }
-
-// Wraps the IPv4 packet after `m`'s Ethernet header in an outer IPv4 header
-// (RFC 2003 IP-in-IP): protocol 4, DF and TOS copied from the inner header.
-// Needs 20 bytes of headroom; returns false (packet untouched) without them.
-bool ipip_encapsulate(rte_mbuf* m, uint32_t outer_src, uint32_t outer_dst, uint16_t id);
-
-// Turns a TCP segment into the RST that answers it (RFC 793, "Reset
-// Generation"), addressed back to its sender, IP options dropped, checksums
-// computed. Returns false, leaving the packet alone, for a segment that is
-// itself a RST (never answered).
-bool make_tcp_reset(rte_mbuf* m, uint16_t id);
 
 }  // namespace meshplane::dataplane

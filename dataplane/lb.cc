@@ -1,7 +1,5 @@
 #include "dataplane/lb.h"
 
-#include <numeric>
-
 #include <netinet/in.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -11,19 +9,21 @@
 
 #include "dataplane/icmp_error.h"
 #include "dataplane/icmp_types.h"
+#include "dataplane/ipip.h"
 #include "dataplane/l4_rewrite.h"
 #include "dataplane/lb_counters.h"
 #include "dataplane/lb_icmp.h"
+#include "dataplane/nat.h"
 #include "dataplane/nat_handoff.h"
 #include "dataplane/packet_meta.h"
+#include "dataplane/tcp_flags.h"
+#include "dataplane/tcp_reset.h"
 #include "dataplane/tx.h"
 
 namespace meshplane::dataplane {
 namespace {
 
 constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
-constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
-constexpr uint32_t kNatPortAttempts = 64;
 
 struct Candidate {
   rte_mbuf* m;
@@ -39,9 +39,6 @@ struct Candidate {
   const LbEndpoint* endpoint;  // Maglev's pick; null when the subset has no endpoint
   uint16_t nat_offset;       // full NAT: the port (offset into this worker's share) to try first
 };
-
-// A SYN without ACK or RST: the only TCP segment that may start a flow.
-bool starts_connection(uint8_t tcp_flags) { return (tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn; }
 
 // Open: the connection has not begun to close. Endpoints' active_flows count
 // open flows only, not those waiting out their closing timeout.
@@ -220,52 +217,6 @@ const LbEndpoint* choose(const LbService& svc, uint32_t h) {
   return &svc.endpoints[subset->table->lookup(h)];
 }
 
-// The reply 5-tuple of a NAT flow's try `attempt`: the endpoint answering one
-// of our NAT (address, port) pairs. The address steps through the endpoint's
-// pool from the flow's hash. The first port was handed out in turn by the
-// worker's cursor when the burst was planned (so it is known, and prefetched,
-// before any flow of the burst is made, and a share fills up completely);
-// later tries step by the flow's own stride (double hashing: tries stepping
-// by one run into the clusters of earlier flows' tries).
-FlowKey nat_reply_key(const WorkerCtx& w, const LbView& lb, const Candidate& c, uint32_t h, const LbEndpoint& ep,
-                      uint16_t target_port, uint32_t attempt, uint32_t stride) {
-  const uint32_t span = w.lb.nat_port_span;
-  const uint32_t offset = attempt == 0 ? c.nat_offset : (c.nat_offset + attempt * stride) % span;
-  return FlowKey{ep.address, lb.nat_pool[ep.nat_first + (h + attempt) % ep.nat_count],
-                 ep.port ? ep.port : target_port,
-                 rte_cpu_to_be_16(static_cast<uint16_t>(w.lb.nat_port_base + w.worker_id * span + offset)),
-                 c.key.proto};
-}
-
-// A step through the port share for a flow's retries, from the flow's hash:
-// in [1, span), coprime with span so that the tries do not cycle early.
-uint32_t nat_port_stride(uint32_t h, uint32_t span) {
-  if (span < 2) return 1;
-  uint32_t stride = 1 + static_cast<uint32_t>((uint64_t{(h >> 16) | (h << 16)} * (span - 1)) >> 32);
-  while (std::gcd(stride, span) != 1) stride = stride + 1 == span ? 1 : stride + 1;
-  return stride;
-}
-
-uint32_t new_nat_flow(WorkerCtx& w, const LbView& lb, const Candidate& c, uint32_t h, const LbEndpoint& ep,
-                      uint16_t target_port, FlowState state, DropReason& why) {
-  FlowTable& flows = *w.lb.flows;
-  if (flows.size() == flows.capacity()) {
-    why = DropReason::kFlowTableFull;
-    return FlowTable::kNone;
-  }
-  // A try succeeds when no flow of ours already uses that (address, port)
-  // towards this endpoint and protocol.
-  uint32_t stride = 0;  // worked out at the first retry
-  for (uint32_t attempt = 0; attempt < kNatPortAttempts; ++attempt) {
-    if (attempt == 1) stride = nat_port_stride(h, w.lb.nat_port_span);
-    const uint32_t f =
-        flows.insert(c.key, nat_reply_key(w, lb, c, h, ep, target_port, attempt, stride), state, w.lb.now);
-    if (f != FlowTable::kNone) return f;
-  }
-  why = DropReason::kNatPortsExhausted;
-  return FlowTable::kNone;
-}
-
 void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
   if (c.listener == StaticMap::kMissing) {
     unknown_port(w, s, in_port, c);
@@ -314,7 +265,8 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   }
 
   DropReason why = DropReason::kCount;
-  const uint32_t f = new_nat_flow(w, s.lb, c, h, *ep, listener.target_port, state, why);
+  const NatRequest r{&c.key, h, ep, listener.target_port, c.nat_offset};
+  const uint32_t f = nat_insert(w, s.lb, r, state, why);
   if (f == FlowTable::kNone) {
     count_drop(w, &svc, c.m, why);
     return;
@@ -347,9 +299,8 @@ bool plan(WorkerCtx& w, const Snapshot& s, Candidate& c, uint32_t hash, FlowKey&
   // a connection whose SYN is earlier in this burst find its flow then.
   if (!c.endpoint || svc.direct_return || (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)))
     return false;
-  c.nat_offset = w.lb.nat_port_cursor;
-  w.lb.nat_port_cursor = static_cast<uint16_t>(c.nat_offset + 1u == w.lb.nat_port_span ? 0 : c.nat_offset + 1u);
-  first_try = nat_reply_key(w, s.lb, c, c.hash, *c.endpoint, listener.target_port, 0, 0);
+  c.nat_offset = nat_first_offset(w.lb);
+  first_try = nat_reply_key(w, s.lb, NatRequest{&c.key, c.hash, c.endpoint, listener.target_port, c.nat_offset}, 0, 0);
   return true;
 }
 
