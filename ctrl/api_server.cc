@@ -134,7 +134,7 @@ class ApiServer::Service final : public v1::Meshplane::Service {
   }
 
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*, v1::GetStatsResponse* resp) override {
-    if (!ctx_.queue->call([&] { resp->set_json(ctx_.stats_json()); })) return kStopping;
+    if (!ctx_.queue->call([&] { *resp = ctx_.stats(); })) return kStopping;
     return grpc::Status::OK;
   }
 

@@ -13,6 +13,7 @@
 #include "ctrl/control_queue.h"
 #include "ctrl/event_log.h"
 #include "ctrl/policy_manager.h"
+#include "meshplane.pb.h"
 
 namespace grpc {
 class Server;
@@ -46,7 +47,7 @@ struct ApiContext {
   ControlQueue* queue = nullptr;
   PolicyManager* manager = nullptr;                // control thread only, but for refuse() and generation()
   EventLog* events = nullptr;                      // thread-safe
-  std::function<std::string()> stats_json;         // control thread
+  std::function<v1::GetStatsResponse()> stats;    // control thread
   std::function<StatusInfo()> status;              // control thread
   // Detaches (attach false) or attaches a port; the port's state afterwards. Control thread.
   std::function<Outcome(const std::string& port, bool attach, std::string& state)> set_port;

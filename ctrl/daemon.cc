@@ -26,6 +26,7 @@
 #include "ctrl/port_setup.h"
 #include "ctrl/snapshot_compiler.h"
 #include "ctrl/stats.h"
+#include "ctrl/stats_text.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/lb_counters.h"
 #include "dataplane/neighbour_table.h"
@@ -199,7 +200,7 @@ void Daemon::start() {
   api.queue = &api_queue_;
   api.manager = manager_.get();
   api.events = &manager_->events();
-  api.stats_json = [this] { return stats_json(stats_source()); };
+  api.stats = [this] { return stats_message(stats_source()); };
   api.status = [this] { return status(); };
   api.set_port = [this](const std::string& name, bool attach, std::string& state) {
     const Outcome o = port_control_->set(name, attach, manager_->generation());
@@ -333,6 +334,7 @@ StatusInfo Daemon::status() const {
 StatsSource Daemon::stats_source() const {
   StatsSource src;
   src.ports = &ports_;
+  for (size_t p = 0; p < ports_.size(); ++p) src.port_states.push_back(port_control_->state(p));
   src.workers = counters_.get();
   src.worker_lcores = worker_lcores_;
   src.control = &counters_[worker_count_];
@@ -354,7 +356,7 @@ void Daemon::write_stats_file() {
       log::warn("cannot write stats file {}", tmp);
       return;
     }
-    out << stats_json(stats_source()) << '\n';
+    out << message_json(stats_message(stats_source())) << '\n';
   }
   std::rename(tmp.c_str(), options_.stats_file.c_str());
 }
@@ -386,7 +388,7 @@ void Daemon::control_loop() {
     }
     if (g_dump) {
       g_dump = 0;
-      std::fputs(stats_table(stats_source()).c_str(), stdout);
+      std::fputs(stats_table(stats_message(stats_source())).c_str(), stdout);
       std::fflush(stdout);
     }
     if (!options_.stats_file.empty() && now >= next_stats) {
@@ -413,7 +415,7 @@ int Daemon::run() {
   stop_workers();
   drain_punts(Clock::now());
   if (!options_.stats_file.empty()) write_stats_file();
-  std::fputs(stats_table(stats_source()).c_str(), stdout);
+  std::fputs(stats_table(stats_message(stats_source())).c_str(), stdout);
   std::fflush(stdout);
   log::info("stopped");
   return 0;

@@ -3,9 +3,9 @@
 // Exit codes: 0 done; 1 the daemon refused (invalid policy, unknown service,
 // needs a restart, ...); 2 usage; 3 the daemon cannot be reached.
 #include <grpcpp/grpcpp.h>
-#include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -16,9 +16,11 @@
 #include <thread>
 
 #include "config/yaml_tree.h"
+#include "ctrl/stats_text.h"
 #include "meshplane.grpc.pb.h"
 
 namespace v1 = meshplane::v1;
+namespace mp = meshplane::ctrl;
 
 namespace {
 
@@ -114,13 +116,9 @@ int apply(const Options& o, const std::string& file, bool dry_run) {
   return 0;
 }
 
-bool fetch_stats(const Options& o, YAML::Node& stats, grpc::Status& status, std::string* raw = nullptr) {
-  v1::GetStatsResponse resp;
-  status = connect(o)->GetStats(context().get(), v1::GetStatsRequest{}, &resp);
-  if (!status.ok()) return false;
-  if (raw) *raw = resp.json();
-  stats = YAML::Load(resp.json());  // JSON is YAML
-  return true;
+bool fetch_stats(const Options& o, v1::GetStatsResponse& stats, grpc::Status& status) {
+  status = connect(o)->GetStats(context().get(), v1::GetStatsRequest{}, &stats);
+  return status.ok();
 }
 
 int get(const Options& o, const std::string& what, const std::string& service) {
@@ -134,62 +132,42 @@ int get(const Options& o, const std::string& what, const std::string& service) {
       std::printf("# generation %lu\n%s", resp.generation(), resp.yaml().c_str());
     return 0;
   }
-  YAML::Node stats;
+  v1::GetStatsResponse stats;
   grpc::Status status;
   if (!fetch_stats(o, stats, status)) return report(status, o);
   if (what == "services") {
     if (o.json()) {
-      YAML::Emitter e;
-      e << YAML::DoubleQuoted << YAML::Flow << stats["services"];
-      std::printf("%s\n", e.c_str());
-      return 0;
+      std::string out = "[";
+      for (const auto& svc : stats.services()) out += (out.size() > 1 ? "," : "") + mp::message_json(svc);
+      std::printf("%s]\n", out.c_str());
+    } else {
+      std::fputs(mp::services_table(stats).c_str(), stdout);
     }
-    std::printf("%-20s %-15s %-13s %9s %12s %12s %14s\n", "NAME", "VIP", "MODE", "ENDPOINTS", "NEW FLOWS",
-                "ACTIVE", "PACKETS");
-    for (const auto& s : stats["services"])
-      std::printf("%-20s %-15s %-13s %9zu %12s %12s %14s\n", s["name"].as<std::string>().c_str(),
-                  s["vip"].as<std::string>().c_str(), s["mode"].as<std::string>().c_str(), s["endpoints"].size(),
-                  s["new_flows"].as<std::string>().c_str(), s["active_flows"].as<std::string>().c_str(),
-                  s["packets"].as<std::string>().c_str());
     return 0;
   }
   // endpoints [SERVICE]
-  std::printf(o.json() ? "" : "%-20s %-21s %-8s %-14s %6s %10s %8s %12s\n", "SERVICE", "ENDPOINT", "SUBSET", "STATE",
-              "WEIGHT", "NEW", "ACTIVE", "PACKETS");
-  bool found = service.empty();
-  std::string json = "[";
-  for (const auto& s : stats["services"]) {
-    const std::string name = s["name"].as<std::string>();
-    if (!service.empty() && name != service) continue;
-    found = true;
-    for (const auto& e : s["endpoints"]) {
-      const std::string port = e["port"].as<std::string>();
-      const std::string address = e["address"].as<std::string>() + (port == "0" ? "" : ":" + port);
-      std::string state = e["state"].as<std::string>();
-      const std::string left = e["drain_seconds_left"] ? e["drain_seconds_left"].as<std::string>() : "";
-      if (o.json()) {
-        json += fmt::format("{}{{\"service\":{},\"endpoint\":{},\"subset\":{},\"state\":{},{}\"weight\":{},"
-                            "\"new_flows\":{},\"active_flows\":{},\"packets\":{}}}",
-                            json.size() > 1 ? "," : "", json_string(name), json_string(address),
-                            json_string(e["subset"].as<std::string>()), json_string(state),
-                            left.empty() ? "" : "\"drain_seconds_left\":" + left + ",",
-                            e["weight"].as<std::string>(), e["new_flows"].as<std::string>(),
-                            e["active_flows"].as<std::string>(), e["packets"].as<std::string>());
-      } else {
-        if (!left.empty()) state += " " + left + "s";
-        const std::string subset = e["subset"].as<std::string>();
-        std::printf("%-20s %-21s %-8s %-14s %6s %10s %8s %12s\n", name.c_str(), address.c_str(),
-                    subset.empty() ? "-" : subset.c_str(), state.c_str(),
-                    e["weight"].as<std::string>().c_str(), e["new_flows"].as<std::string>().c_str(),
-                    e["active_flows"].as<std::string>().c_str(), e["packets"].as<std::string>().c_str());
-      }
-    }
-  }
+  const bool found = service.empty() || std::any_of(stats.services().begin(), stats.services().end(),
+                                                    [&](const auto& s) { return s.name() == service; });
   if (!found) {
     std::fprintf(stderr, "meshctl: no service named '%s'\n", service.c_str());
     return kExitRefused;
   }
-  if (o.json()) std::printf("%s]\n", json.c_str());
+  if (!o.json()) {
+    std::fputs(mp::endpoints_table(stats, service).c_str(), stdout);
+    return 0;
+  }
+  std::string out = "[";
+  for (const auto& svc : stats.services()) {
+    if (!service.empty() && svc.name() != service) continue;
+    for (const auto& e : svc.endpoints()) {
+      // One row per endpoint, named as in the table: the service, ADDRESS[:PORT].
+      const std::string fields = mp::message_json(e);
+      out += fmt::format("{}{{\"service\":{},\"endpoint\":{},{}", out.size() > 1 ? "," : "", json_string(svc.name()),
+                         json_string(e.address() + (e.port() ? fmt::format(":{}", e.port()) : "")),
+                         fields.substr(1));
+    }
+  }
+  std::printf("%s]\n", out.c_str());
   return 0;
 }
 
@@ -226,41 +204,12 @@ int endpoints(const Options& o, const std::string& action, const std::string& se
   return 0;
 }
 
-void print_stats_table(const YAML::Node& s) {
-  std::printf("generation %s, up %s s\n", s["generation"].as<std::string>().c_str(),
-              s["uptime_seconds"].as<std::string>().c_str());
-  std::printf("%-12s %14s %16s %14s %16s %5s\n", "PORT", "RX PACKETS", "RX BYTES", "TX PACKETS", "TX BYTES", "LINK");
-  for (const auto& p : s["ports"])
-    std::printf("%-12s %14s %16s %14s %16s %5s\n", p["name"].as<std::string>().c_str(),
-                p["rx_packets"].as<std::string>().c_str(), p["rx_bytes"].as<std::string>().c_str(),
-                p["tx_packets"].as<std::string>().c_str(), p["tx_bytes"].as<std::string>().c_str(),
-                p["link_up"].as<bool>() ? "up" : "down");
-  std::printf("forwarded %s\n", s["forwarded"].as<std::string>().c_str());
-  std::string drops;
-  for (const auto& d : s["drops"])
-    if (d.second.as<uint64_t>() > 0)
-      drops += fmt::format("  {:<24} {:>12}\n", d.first.as<std::string>(), d.second.as<std::string>());
-  std::printf("drops:%s", drops.empty() ? " none\n" : ("\n" + drops).c_str());
-  for (const auto& w : s["workers"])
-    std::printf("worker %s: %s packets, %s cycles/packet busy, %s flows\n", w["id"].as<std::string>().c_str(),
-                w["rx_packets"].as<std::string>().c_str(), w["cycles_per_packet"].as<std::string>().c_str(),
-                w["flows"].as<std::string>().c_str());
-  for (const auto& svc : s["services"])
-    std::printf("service %s (%s): %s new flows, %s active, %s packets\n", svc["name"].as<std::string>().c_str(),
-                svc["vip"].as<std::string>().c_str(), svc["new_flows"].as<std::string>().c_str(),
-                svc["active_flows"].as<std::string>().c_str(), svc["packets"].as<std::string>().c_str());
-}
-
 int stats(const Options& o, bool watch, double interval) {
   for (;;) {
-    YAML::Node s;
+    v1::GetStatsResponse s;
     grpc::Status status;
-    std::string raw;
-    if (!fetch_stats(o, s, status, &raw)) return report(status, o);
-    if (o.json())
-      std::printf("%s\n", raw.c_str());
-    else
-      print_stats_table(s);
+    if (!fetch_stats(o, s, status)) return report(status, o);
+    std::fputs(o.json() ? (mp::message_json(s) + "\n").c_str() : mp::stats_table(s).c_str(), stdout);
     std::fflush(stdout);
     if (!watch) return 0;
     std::this_thread::sleep_for(std::chrono::duration<double>(interval));

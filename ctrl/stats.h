@@ -1,5 +1,7 @@
-// Reading the workers' counters without stopping them, and printing them for
-// people (table) and scripts (JSON). Names come from the drop-reason list.
+// Reading the workers' counters without stopping them, into the stats
+// message (meshplane.v1.GetStatsResponse); ctrl/stats_text.h prints it.
+// Counters are walked through the lists in dataplane/counter_list.h, drops
+// through dataplane/drop_reason.h: nothing here names a counter.
 #pragma once
 
 #include <cstdint>
@@ -12,11 +14,13 @@
 #include "dataplane/counters.h"
 #include "dataplane/lb_counters.h"
 #include "dataplane/neighbour_table.h"
+#include "meshplane.pb.h"
 
 namespace meshplane::ctrl {
 
 struct StatsSource {
   const std::vector<RunningPort>* ports = nullptr;
+  std::vector<std::string> port_states;                // by port: up, link-down, detached
   const dataplane::WorkerCounters* workers = nullptr;  // worker_count entries
   std::vector<unsigned> worker_lcores;
   const dataplane::WorkerCounters* control = nullptr;  // drops counted by the control thread
@@ -29,10 +33,8 @@ struct StatsSource {
   double uptime_seconds = 0;
 };
 
-std::string stats_json(const StatsSource& src);
-// The "services" array of stats_json: per service and endpoint, summed over workers.
-std::string services_json(const StatsSource& src);
-std::string services_table(const StatsSource& src);
-std::string stats_table(const StatsSource& src);
+v1::GetStatsResponse stats_message(const StatsSource& src);
+// The services part of stats_message: per service and endpoint, summed over workers.
+void add_services(const StatsSource& src, v1::GetStatsResponse& out);
 
 }  // namespace meshplane::ctrl

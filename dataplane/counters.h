@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "dataplane/counter_list.h"
 #include "dataplane/drop_reason.h"
 #include "dataplane/capacity.h"
 
@@ -24,31 +25,30 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
+#define MESHPLANE_COUNTER_MEMBER(id, help, kind) Counter id;
+
 struct PortCounters {
-  Counter rx_packets;
-  Counter rx_bytes;
-  Counter tx_packets;
-  Counter tx_bytes;
+  MESHPLANE_PORT_COUNTERS(MESHPLANE_COUNTER_MEMBER)
 };
 
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   Counter drops[kDropReasonCount];
   PortCounters ports[kMaxPorts];
-  Counter forwarded;
-  Counter punted;
-  Counter injected;            // packets the control thread sent through this worker
-  Counter icmp_echo_replies;
-  Counter icmp_errors_sent;
-  Counter icmp_errors_suppressed;  // rate limit or RFC 1812 4.3.2.7 rules
-  Counter icmp_errors_relayed;     // ICMP errors about NAT flows translated back to their clients
-  Counter handed_off;          // NAT replies passed to the worker that owns their flow
-  Counter flows;               // flows in this worker's table (a gauge)
-  Counter busy_cycles;         // TSC cycles spent in iterations that had packets
-  Counter busy_polls;
-  Counter idle_polls;
+  MESHPLANE_WORKER_COUNTERS(MESHPLANE_COUNTER_MEMBER)
 
   void drop(DropReason r) { drops[static_cast<size_t>(r)].add(); }
   uint64_t dropped(DropReason r) const { return drops[static_cast<size_t>(r)].get(); }
+};
+
+inline constexpr CounterInfo<PortCounters, Counter> kPortCounters[] = {
+#define MESHPLANE_X(id, help, kind) {#id, help, CounterKind::kind, &PortCounters::id},
+    MESHPLANE_PORT_COUNTERS(MESHPLANE_X)
+#undef MESHPLANE_X
+};
+inline constexpr CounterInfo<WorkerCounters, Counter> kWorkerCounters[] = {
+#define MESHPLANE_X(id, help, kind) {#id, help, CounterKind::kind, &WorkerCounters::id},
+    MESHPLANE_WORKER_COUNTERS(MESHPLANE_X)
+#undef MESHPLANE_X
 };
 
 }  // namespace meshplane::dataplane

@@ -11,29 +11,37 @@
 namespace meshplane::dataplane {
 
 struct ServiceCounters {
-  Counter new_flows;
-  Counter stateless_flows;  // balanced without a flow entry (table full; direct return only)
-  Counter rescheduled;      // new connections on a tracked 5-tuple whose flow had ended or lost its endpoint
-  Counter packets;          // both directions
-  Counter bytes;
+  MESHPLANE_SERVICE_COUNTERS(MESHPLANE_COUNTER_MEMBER)
   Counter drops[kLbDropReasonCount];
 
   void drop(DropReason r) { drops[static_cast<size_t>(r) - kFirstLbDropReason].add(); }
-  void reset() {
-    for (auto* k : {&new_flows, &stateless_flows, &rescheduled, &packets, &bytes}) k->set(0);
-    for (auto& d : drops) d.set(0);
-  }
+  void reset();
 };
 
 struct EndpointCounters {
-  Counter new_flows;
-  Counter active_flows;  // open flows (not closing) in this worker's table now, kept up by the worker
-  Counter packets;
-  Counter bytes;
+  MESHPLANE_ENDPOINT_COUNTERS(MESHPLANE_COUNTER_MEMBER)
 
-  void reset() {
-    for (auto* k : {&new_flows, &active_flows, &packets, &bytes}) k->set(0);
-  }
+  void reset();
 };
+
+inline constexpr CounterInfo<ServiceCounters, Counter> kServiceCounters[] = {
+#define MESHPLANE_X(id, help, kind) {#id, help, CounterKind::kind, &ServiceCounters::id},
+    MESHPLANE_SERVICE_COUNTERS(MESHPLANE_X)
+#undef MESHPLANE_X
+};
+inline constexpr CounterInfo<EndpointCounters, Counter> kEndpointCounters[] = {
+#define MESHPLANE_X(id, help, kind) {#id, help, CounterKind::kind, &EndpointCounters::id},
+    MESHPLANE_ENDPOINT_COUNTERS(MESHPLANE_X)
+#undef MESHPLANE_X
+};
+
+inline void ServiceCounters::reset() {
+  for (const auto& c : kServiceCounters) (this->*c.member).set(0);
+  for (auto& d : drops) d.set(0);
+}
+
+inline void EndpointCounters::reset() {
+  for (const auto& c : kEndpointCounters) (this->*c.member).set(0);
+}
 
 }  // namespace meshplane::dataplane

@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fmt/format.h>
@@ -132,11 +133,25 @@ int main(int argc, char** argv) {
   uint64_t rx_foreign = 0, tx_refused = 0;
   constexpr uint32_t kBurst = 32;
   rte_mbuf* pkts[kBurst];
-  // After the send window, keep receiving a little for packets in flight.
-  const uint64_t drain_until = stop_at + hz / 10;
+  // A paced run measures by schedule, not by clock: the packets scheduled for
+  // the measured window are the ones counted, however late a busy machine
+  // sends them, so R pps for S s counts exactly R * S packets (sent or
+  // refused). An unpaced run measures what it sends between the two times.
+  const uint64_t first_measured = rate ? static_cast<uint64_t>(warmup * static_cast<double>(rate)) : 0;
+  const uint64_t schedule_end = first_measured + static_cast<uint64_t>(seconds * static_cast<double>(rate));
+  // After sending, keep receiving a little for packets in flight.
+  uint64_t drain_until = ~0ull;
   for (uint64_t now = rte_rdtsc(); now < drain_until && !g_stop; now = rte_rdtsc()) {
-    if (now < stop_at) {
-      const uint32_t n = pacer.allowed(now, kBurst);
+    const bool sending = rate ? pacer.total() < schedule_end : now < stop_at;
+    if (!sending && drain_until == ~0ull) drain_until = now + hz / 10;
+    if (sending) {
+      uint32_t n = pacer.allowed(now, kBurst);
+      if (rate) {  // a burst lies wholly before the measured window or wholly in it
+        const uint64_t done = pacer.total();
+        const uint64_t limit = done < first_measured ? first_measured : schedule_end;
+        n = static_cast<uint32_t>(std::min<uint64_t>(n, limit - done));
+      }
+      const bool measured = rate ? pacer.total() >= first_measured : now >= measure_from;
       if (n && rte_pktmbuf_alloc_bulk(pool, pkts, n) == 0) {
         for (uint32_t i = 0; i < n; ++i) {
           uint32_t flow = static_cast<uint32_t>(seq % (flows ? flows : 1));
@@ -156,7 +171,7 @@ int main(int argc, char** argv) {
           seq -= n - sent;  // those sequence numbers were never sent
         }
         pacer.sent(n);  // the schedule moves on: a full ring is the DUT's backlog, counted below
-        if (now >= measure_from) {
+        if (measured) {
           tx_refused += n - sent;
           tx_measured += sent;
           if (first_measured_seq == ~0ull && sent) first_measured_seq = seq - sent;

@@ -166,8 +166,8 @@ def run_example(session, cmd):
         session.start_daemon(cmd)
         return
     if words[:2] == ["meshctl", "stats"] and ("--watch" in words or "-w" in words):
-        out = session.stream(cmd, until="\ngeneration ")  # a second table: it repeats
-        assert out.startswith("generation "), out
+        out = session.stream(cmd, until="\npolicy generation ")  # a second table: it repeats
+        assert out.startswith("policy generation "), out
         return
     if words[:2] == ["meshctl", "events"] and "--count" not in words:
         # Replays nothing by default: a change made while it watches shows.

@@ -58,7 +58,7 @@ class ApiServerTest : public ::testing::Test {
     c.queue = &queue_;
     c.manager = manager_.get();
     c.events = &manager_->events();
-    c.stats_json = [] { return std::string("{}"); };
+    c.stats = [] { return v1::GetStatsResponse{}; };
     c.status = [this] {
       StatusInfo s;
       s.generation = manager_->generation();

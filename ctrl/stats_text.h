@@ -1,0 +1,27 @@
+// The stats message (meshplane.v1.GetStatsResponse) as text: JSON for
+// scripts (the --stats-file and `meshctl -o json stats`) and tables for
+// people (SIGUSR1, the final counters, `meshctl stats` and `get`). The daemon
+// and meshctl both use these, so the two cannot drift apart.
+#pragma once
+
+#include <string>
+
+#include "meshplane.pb.h"
+
+namespace meshplane::ctrl {
+
+// Any message as JSON: fields by their proto names, 64-bit numbers as JSON
+// numbers (not strings, as protobuf's own printer writes them), unset
+// optional fields left out, and each map named `counters` written into its
+// enclosing object (so a counter is stats.ports[0].rx_packets).
+std::string message_json(const google::protobuf::Message& m);
+
+std::string stats_table(const v1::GetStatsResponse& s);
+std::string services_table(const v1::GetStatsResponse& s);
+// Endpoints of `service` (all when empty).
+std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& service);
+
+// A counter by name, 0 when absent.
+uint64_t counter(const google::protobuf::Map<std::string, uint64_t>& counters, const std::string& name);
+
+}  // namespace meshplane::ctrl

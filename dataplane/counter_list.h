@@ -1,0 +1,62 @@
+// Every counter the data plane keeps, listed once (like the drop reasons in
+// drop_reason.h). Each list generates the counter struct the workers write,
+// the descriptors the control side walks to sum, reset and print them (stats
+// file, meshctl, the gRPC stats message) and, later, to export them. A new
+// counter is one line here.
+//
+// X(member, help, kind): kind is kCounter (only grows) or kGauge (a level).
+#pragma once
+
+#include <cstddef>
+
+namespace meshplane::dataplane {
+
+enum class CounterKind { kCounter, kGauge };
+
+// Per worker; the gateway's totals are their sums.
+#define MESHPLANE_WORKER_COUNTERS(X)                                                              \
+  X(forwarded, "packets routed and queued for transmit", kCounter)                                \
+  X(punted, "packets handed to the control thread (ARP, next hop to resolve)", kCounter)          \
+  X(injected, "packets the control thread sent through this worker", kCounter)                    \
+  X(icmp_echo_replies, "echo requests to the gateway answered", kCounter)                         \
+  X(icmp_errors_sent, "ICMP errors the gateway originated", kCounter)                             \
+  X(icmp_errors_suppressed, "ICMP errors not sent: rate limit or RFC 1812 4.3.2.7", kCounter)      \
+  X(icmp_errors_relayed, "ICMP errors about NAT flows translated back to their clients", kCounter) \
+  X(handed_off, "NAT replies passed to the worker that owns their flow", kCounter)                \
+  X(flows, "flows in this worker's table", kGauge)                                                \
+  X(busy_cycles, "TSC cycles spent in loop iterations that had packets", kCounter)                \
+  X(busy_polls, "loop iterations that had packets", kCounter)                                     \
+  X(idle_polls, "loop iterations without packets", kCounter)
+
+// Per worker and port.
+#define MESHPLANE_PORT_COUNTERS(X)                                 \
+  X(rx_packets, "packets received", kCounter)                      \
+  X(rx_bytes, "bytes received", kCounter)                          \
+  X(tx_packets, "packets the port took for transmit", kCounter)    \
+  X(tx_bytes, "bytes the port took for transmit", kCounter)
+
+// Per worker and service slot (their drops by reason come with them).
+#define MESHPLANE_SERVICE_COUNTERS(X)                                                                    \
+  X(new_flows, "connections (and UDP flows) scheduled to an endpoint", kCounter)                          \
+  X(stateless_flows, "balanced without a flow entry (table full; direct return only)", kCounter)           \
+  X(rescheduled, "new connections on a tracked 5-tuple whose flow had ended or lost its endpoint", kCounter) \
+  X(packets, "packets, both directions", kCounter)                                                         \
+  X(bytes, "bytes, both directions", kCounter)
+
+// Per worker and endpoint slot.
+#define MESHPLANE_ENDPOINT_COUNTERS(X)                                                      \
+  X(new_flows, "connections (and UDP flows) scheduled to this endpoint", kCounter)          \
+  X(active_flows, "open connections and UDP flows (not those closing)", kGauge)           \
+  X(packets, "packets, both directions", kCounter)                                          \
+  X(bytes, "bytes, both directions", kCounter)
+
+// What the control side knows of one counter of struct T.
+template <typename T, typename C>
+struct CounterInfo {
+  const char* name;
+  const char* help;
+  CounterKind kind;
+  C T::*member;
+};
+
+}  // namespace meshplane::dataplane
