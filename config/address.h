@@ -19,6 +19,12 @@ std::string ipv4_to_string(uint32_t host_order);
 std::string prefix_to_string(const Ipv4Prefix& p);
 std::string mac_to_string(const MacAddress& mac);
 
+// A single host's address: not 0/8, loopback, multicast or reserved (host order).
+inline bool is_unicast(uint32_t address) {
+  const uint8_t first = address >> 24;
+  return first != 0 && first != 127 && first < 224;
+}
+
 inline uint32_t prefix_mask(uint8_t length) {
   return length == 0 ? 0 : ~uint32_t{0} << (32 - length);
 }

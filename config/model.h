@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/limits.h"
+
 namespace meshplane::config {
 
 // Where a value came from in its file; 1-based like compiler diagnostics.
@@ -122,7 +124,7 @@ struct Service {
   std::vector<Subset> subsets;  // empty: one implicit subset of every endpoint
   LbMode mode = LbMode::kNat;
   UnknownPort unknown_port = UnknownPort::kDrop;
-  uint32_t table_size = 65537;    // Maglev lookup table size, a prime
+  uint32_t table_size = kDefaultMaglevTableSize;  // Maglev lookup table size, a prime
   uint32_t drain_seconds = 30;    // a removed endpoint keeps its flows this long
   Mark mark;
   Mark vip_mark;
@@ -131,11 +133,11 @@ struct Service {
 };
 
 struct FlowTimeoutSettings {  // seconds
-  uint32_t tcp_syn = 5;
-  uint32_t tcp_established = 300;
-  uint32_t tcp_closing = 10;
-  uint32_t tcp_reset = 1;
-  uint32_t udp = 30;
+  uint32_t tcp_syn = FlowTimeoutDefaults::kTcpSyn;
+  uint32_t tcp_established = FlowTimeoutDefaults::kTcpEstablished;
+  uint32_t tcp_closing = FlowTimeoutDefaults::kTcpClosing;
+  uint32_t tcp_reset = FlowTimeoutDefaults::kTcpReset;
+  uint32_t udp = FlowTimeoutDefaults::kUdp;
 };
 
 struct LoadBalancerSettings {

@@ -16,9 +16,6 @@
 namespace meshplane::config {
 namespace {
 
-constexpr uint16_t kMinMtu = 68;    // RFC 791: every host must accept 68 octets
-constexpr uint16_t kMaxMtu = 9000;
-
 bool read_prefix(const YamlNode& n, std::string_view what, Diagnostics& d, Ipv4Prefix& out) {
   std::string s;
   if (!read_string(n, what, d, s)) return false;

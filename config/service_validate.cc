@@ -7,15 +7,11 @@
 #include <tuple>
 
 #include "config/address.h"
+#include "common/numbers.h"
 #include "config/validate.h"
 
 namespace meshplane::config {
 namespace {
-
-bool is_unicast(uint32_t a) {
-  const uint8_t first = a >> 24;
-  return first != 0 && first != 127 && first < 224;
-}
 
 const char* protocol_name(Protocol p) { return p == Protocol::kTcp ? "tcp" : "udp"; }
 
@@ -78,13 +74,6 @@ void validate_endpoints(const Policy& policy, const Service& s, Diagnostics& d) 
 
 }  // namespace
 
-bool is_prime(uint32_t n) {
-  if (n < 2) return false;
-  for (uint32_t d = 2; static_cast<uint64_t>(d) * d <= n; ++d)
-    if (n % d == 0) return false;
-  return true;
-}
-
 void validate_services(const Policy& policy, Diagnostics& d) {
   const auto& lb = policy.load_balancer;
   if (lb.nat_port_min > lb.nat_port_max || lb.nat_port_max - lb.nat_port_min < 255)
@@ -125,8 +114,8 @@ void validate_services(const Policy& policy, Diagnostics& d) {
         d.error(p.target_mark, "direct_return cannot change the port; the endpoint answers as the VIP");
     }
     if (!is_prime(s.table_size))
-      d.error(s.table_size_mark, fmt::format("table_size {} is not a prime (Maglev needs one, e.g. 65537)",
-                                             s.table_size));
+      d.error(s.table_size_mark, fmt::format("table_size {} is not a prime (Maglev needs one, e.g. {})",
+                                             s.table_size, kDefaultMaglevTableSize));
     validate_endpoints(policy, s, d);
     endpoints += s.endpoints.size();
   }

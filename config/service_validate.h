@@ -10,6 +10,4 @@ namespace meshplane::config {
 
 void validate_services(const Policy& policy, Diagnostics& d);
 
-bool is_prime(uint32_t n);
-
 }  // namespace meshplane::config

@@ -9,11 +9,6 @@
 namespace meshplane::config {
 namespace {
 
-bool is_unicast(uint32_t a) {
-  const uint8_t first = a >> 24;
-  return a != 0 && first != 0 && first != 127 && first < 224;
-}
-
 int port_index(const Policy& policy, const std::string& name) {
   for (size_t i = 0; i < policy.ports.size(); ++i)
     if (policy.ports[i].name == name) return static_cast<int>(i);

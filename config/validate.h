@@ -7,7 +7,6 @@
 
 namespace meshplane::config {
 
-constexpr size_t kMaxPorts = 16;  // matches dataplane::kMaxPorts
 
 void validate(const Policy& policy, Diagnostics& d);
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "config/service_validate.h"
+#include "common/numbers.h"
 
 namespace meshplane::ctrl {
 namespace {
@@ -25,7 +25,7 @@ uint64_t stable_hash(const std::string& s, uint64_t seed) {
 dataplane::MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size) {
   dataplane::MaglevTable table;
   const bool any_weight = std::any_of(endpoints.begin(), endpoints.end(), [](auto& e) { return e.weight > 0; });
-  if (!config::is_prime(size) || size >= (1u << 31) || endpoints.size() >= size || !any_weight) return table;
+  if (!is_prime(size) || size >= (1u << 31) || endpoints.size() >= size || !any_weight) return table;
 
   // Fill in key order so the table does not depend on the order endpoints were listed in.
   std::vector<uint32_t> order(endpoints.size());

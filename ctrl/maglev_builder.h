@@ -5,11 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "common/limits.h"
 #include "dataplane/maglev_table.h"
 
 namespace meshplane::ctrl {
-
-constexpr uint32_t kDefaultMaglevSize = 65537;
 
 struct MaglevEndpoint {
   std::string key;      // stable identity, e.g. "10.0.2.5:8080": the same key gives the same
@@ -21,6 +20,6 @@ struct MaglevEndpoint {
 // table depends only on the set of (key, weight), not on the order given.
 // Requires a prime size below 2^31 and larger than the number of endpoints and at least one
 // endpoint with a non-zero weight; returns an empty table otherwise.
-dataplane::MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size = kDefaultMaglevSize);
+dataplane::MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size = kDefaultMaglevTableSize);
 
 }  // namespace meshplane::ctrl

@@ -19,6 +19,7 @@
 
 #include <rte_prefetch.h>
 
+#include "common/limits.h"
 #include "dataplane/huge_array.h"
 
 namespace meshplane::dataplane {
@@ -44,11 +45,11 @@ enum class FlowState : uint8_t {
 };
 
 struct FlowTimeouts {  // in ticks (the caller's clock; the worker uses milliseconds)
-  uint32_t syn_sent = 5'000;
-  uint32_t established = 300'000;
-  uint32_t closing = 10'000;
-  uint32_t reset = 1'000;
-  uint32_t udp = 30'000;
+  uint32_t syn_sent = FlowTimeoutDefaults::kTcpSyn * 1000;
+  uint32_t established = FlowTimeoutDefaults::kTcpEstablished * 1000;
+  uint32_t closing = FlowTimeoutDefaults::kTcpClosing * 1000;
+  uint32_t reset = FlowTimeoutDefaults::kTcpReset * 1000;
+  uint32_t udp = FlowTimeoutDefaults::kUdp * 1000;
   uint32_t of(FlowState s) const {
     switch (s) {
       case FlowState::kSynSent: return syn_sent;

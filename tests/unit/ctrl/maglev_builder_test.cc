@@ -1,6 +1,5 @@
 // What the Maglev paper (NSDI 2016, section 3.4) promises, measured.
 #include "ctrl/maglev_builder.h"
-#include "config/service_validate.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +8,8 @@
 #include <fmt/format.h>
 #include <random>
 #include <string>
+
+#include "common/numbers.h"
 
 namespace meshplane::ctrl {
 namespace {
@@ -106,8 +107,8 @@ TEST(Maglev, RejectsBadInput) {
   EXPECT_TRUE(build_maglev(endpoints(3), 65536).slots.empty()) << "size must be prime";
   EXPECT_TRUE(build_maglev({}, 65537).slots.empty());
   EXPECT_TRUE(build_maglev(endpoints(20), 13).slots.empty()) << "more endpoints than slots";
-  EXPECT_TRUE(config::is_prime(65537));
-  EXPECT_FALSE(config::is_prime(65535));
+  EXPECT_TRUE(is_prime(65537));
+  EXPECT_FALSE(is_prime(65535));
 }
 
 TEST(Maglev, LookupSpreadsHashesOverAllSlots) {
