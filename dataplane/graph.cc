@@ -30,21 +30,21 @@ Graph::Graph() {
   slot(Stage::kRoute, route_process, Stage::kEgress);
   slot(Stage::kRouteOriginated, route_originated_process, Stage::kEgress);
   slot(Stage::kEgress, egress_process, Stage::kCount);  // keeps nothing
-  for (size_t i = 0; i < kStageCount; ++i) input_[i] = &storage_[i];
+  for (size_t i = 0; i < kStageCount; ++i) input_[i] = static_cast<uint8_t>(i);
 }
 
 void Graph::run(WorkerCtx& w, const Snapshot& s, uint16_t in_port) {
   for (size_t i = 0; i < kStageCount; ++i) {
-    Burst& in = *input_[i];
+    Burst& in = storage_[input_[i]];
     if (in.n == 0) continue;
     const uint16_t kept = stage_[i](w, s, in_port, in);
     in.n = 0;
     if (kept == 0) continue;
     const auto next = static_cast<size_t>(next_[i]);
-    Burst& out = *input_[next];
+    Burst& out = storage_[input_[next]];
     if (out.n == 0) {
       std::swap(input_[i], input_[next]);  // hand the burst over
-      input_[next]->n = kept;
+      in.n = kept;  // `in` is now the next stage's input
     } else {
       std::memcpy(out.pkts + out.n, in.pkts, kept * sizeof(rte_mbuf*));
       out.n = static_cast<uint16_t>(out.n + kept);

@@ -60,7 +60,7 @@ class Graph {
  public:
   Graph();  // the product's stages in their slots
 
-  Burst& input(Stage st) { return *input_[static_cast<size_t>(st)]; }
+  Burst& input(Stage st) { return storage_[input_[static_cast<size_t>(st)]]; }
   void to(Stage next, rte_mbuf* m) {
     Burst& b = input(next);
     b.pkts[b.n++] = m;
@@ -74,7 +74,7 @@ class Graph {
  private:
   StageFn stage_[kStageCount];
   Stage next_[kStageCount];
-  Burst* input_[kStageCount];
+  uint8_t input_[kStageCount];  // which of storage_ is each stage's input (indices: a graph may be copied)
   Burst storage_[kStageCount];
 };
 

@@ -16,7 +16,10 @@ build/tests/unit_tests --gtest_output="xml:$results/unit.xml" || true
 ninja -C build-asan tests/unit_tests >/dev/null
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   build-asan/tests/unit_tests --gtest_output="xml:$results/unit-asan.xml" >"$results/unit-asan.log" 2>&1 \
-  || { echo "sanitizer run failed:"; tail -40 "$results/unit-asan.log"; }
+  || { echo "sanitizer run failed:"; tail -40 "$results/unit-asan.log"
+       # A sanitizer report aborts the run before gtest writes its XML: count it as a failure.
+       echo '<testsuite name="sanitizers"><testcase name="unit_tests_under_asan_ubsan"><failure message="see build/test-results/unit-asan.log"/></testcase></testsuite>' \
+         > "$results/unit-asan-abort.xml"; }
 bash tests/check_layering.sh . && layering=pass || layering=fail
 cat > "$results/layering.xml" <<XML
 <testsuite name="layering"><testcase name="dataplane_has_no_control_includes">$([ "$layering" = pass ] || echo '<failure message="control-side include under dataplane/"/>')</testcase></testsuite>

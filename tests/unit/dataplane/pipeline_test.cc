@@ -342,3 +342,24 @@ TEST_F(PipelineTest, EveryPathPassesTheStageBeforeTx) {
 
 }  // namespace
 }  // namespace meshplane::dataplane
+
+namespace meshplane::dataplane {
+namespace {
+
+// A graph may be copied (a WorkerCtx is assigned afresh in tests): the copy's
+// inputs must be its own, not the original's.
+TEST(Graph, ACopyUsesItsOwnInputs) {
+  auto original = std::make_unique<Graph>();
+  Graph copy = *original;
+  const auto* begin = reinterpret_cast<const char*>(&copy);
+  for (Stage st : {Stage::kParse, Stage::kLb, Stage::kLocal, Stage::kRoute, Stage::kRouteOriginated, Stage::kEgress}) {
+    const auto* in = reinterpret_cast<const char*>(&copy.input(st));
+    EXPECT_TRUE(in >= begin && in < begin + sizeof copy) << "stage " << static_cast<int>(st);
+  }
+  original.reset();
+  copy.to(Stage::kLb, nullptr);  // under ASan, a dangling input would fault here
+  EXPECT_EQ(copy.input(Stage::kLb).n, 1);
+}
+
+}  // namespace
+}  // namespace meshplane::dataplane
