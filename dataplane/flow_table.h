@@ -13,6 +13,7 @@
 // a burst of deadlines.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -62,10 +63,20 @@ struct FlowTimeouts {  // in ticks (the caller's clock; the worker uses millisec
   }
 };
 
+// What a one-way flow (direct return: replies do not pass here) keeps where
+// a two-way flow keeps its reply key: the IP-in-IP tunnel to its endpoint.
+struct TunnelPath {
+  uint32_t outer_source;  // network order: the gateway's address towards the endpoint
+  uint32_t endpoint;      // network order
+  uint16_t egress_mtu;    // of the port the endpoint is routed through
+  uint8_t pad[6] = {};
+};
+static_assert(sizeof(TunnelPath) == sizeof(FlowKey));
+
 // Aligned so that a record is exactly one cache line, as the index probes and
 // prefetches assume (new[] alone gives 16-byte alignment: two lines each).
 struct alignas(64) Flow {
-  FlowKey key[2];          // [0] original direction, [1] reply direction (or, unindexed, the user's data)
+  FlowKey key[2];          // [0] original direction, [1] reply direction (two-way flows only)
   uint64_t last_seen = 0;  // ticks
   uint32_t endpoint = 0;   // what the load balancer chose; opaque here
   uint32_t wheel_next = 0;
@@ -76,6 +87,10 @@ struct alignas(64) Flow {
   uint8_t keys = 2;  // how many of key[] are in the index: 1 for one-way flows
   uint8_t pad = 0;
   uint32_t service = 0;  // opaque here, like endpoint
+
+  // One-way flows: the tunnel, kept in the storage of the reply key they do not have.
+  TunnelPath tunnel() const { return std::bit_cast<TunnelPath>(key[1]); }
+  void set_tunnel(const TunnelPath& t) { key[1] = std::bit_cast<FlowKey>(t); }
 };
 static_assert(sizeof(Flow) == 64, "one cache line per flow record");
 
@@ -107,7 +122,7 @@ class FlowTable {
   // Adds a flow under both keys; kNone when the table is full or a key exists.
   uint32_t insert(const FlowKey& original, const FlowKey& reply, FlowState state, uint64_t now);
   // A one-way flow (direct return: replies do not pass here), indexed by its
-  // original key only; key[1] is the caller's to use.
+  // original key only; its tunnel() is the caller's to set.
   uint32_t insert_one_way(const FlowKey& original, FlowState state, uint64_t now);
   void erase(uint32_t flow);
 

@@ -174,7 +174,8 @@ bool reopens(const Snapshot& s, const Candidate& c, FlowTable::Hit hit, const Fl
     // One-way (direct return) flow: the client's ACK is the evidence that the endpoint answered.
     const bool answered = (c.tcp_flags & (kTcpAck | kTcpSyn)) == kTcpAck;
     touch(w, hit.flow, answered ? 1 : 0, c.tcp_flags);
-    encapsulate(w, s, in_port, c, f.key[1].src_addr, f.key[1].dst_addr, f.key[1].src_port);
+    const TunnelPath tunnel = f.tunnel();
+    encapsulate(w, s, in_port, c, tunnel.outer_source, tunnel.endpoint, tunnel.egress_mtu);
     return true;
   }
   touch(w, hit.flow, hit.direction, c.tcp_flags);
@@ -256,7 +257,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
       Flow& flow = w.lb.flows->flow(f);
       flow.endpoint = ep->slot;
       flow.service = svc.slot;
-      flow.key[1] = FlowKey{ep->outer_source, ep->address, ep->egress_mtu, 0, IPPROTO_IPIP};
+      flow.set_tunnel({ep->outer_source, ep->address, ep->egress_mtu});
       ec.active_flows.add();
     }
     count_new();
