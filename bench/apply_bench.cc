@@ -19,7 +19,7 @@
 
 #include "config/parser.h"
 #include "ctrl/policy_manager.h"
-#include "dataplane/snapshot_slot.h"
+#include "dataplane/tables/snapshot_slot.h"
 
 using namespace meshplane;
 using Clock = std::chrono::steady_clock;

@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "dataplane/flow_table.h"
+#include "dataplane/tables/flow_table.h"
 
 using meshplane::dataplane::FlowKey;
 using meshplane::dataplane::FlowState;

@@ -29,12 +29,12 @@
 
 #include "config/parser.h"
 #include "ctrl/snapshot_compiler.h"
-#include "dataplane/flow_table.h"
-#include "dataplane/lb_counters.h"
-#include "dataplane/neighbour_table.h"
-#include "dataplane/packet_meta.h"
-#include "dataplane/pipeline.h"
-#include "dataplane/tx.h"
+#include "dataplane/tables/flow_table.h"
+#include "dataplane/worker/lb_counters.h"
+#include "dataplane/tables/neighbour_table.h"
+#include "dataplane/worker/packet_meta.h"
+#include "dataplane/worker/pipeline.h"
+#include "dataplane/worker/tx.h"
 
 using namespace meshplane;
 using namespace meshplane::dataplane;

@@ -17,10 +17,10 @@
 
 #include "config/parser.h"
 #include "ctrl/snapshot_compiler.h"
-#include "dataplane/neighbour_table.h"
-#include "dataplane/packet_meta.h"
-#include "dataplane/pipeline.h"
-#include "dataplane/tx.h"
+#include "dataplane/tables/neighbour_table.h"
+#include "dataplane/worker/packet_meta.h"
+#include "dataplane/worker/pipeline.h"
+#include "dataplane/worker/tx.h"
 
 using namespace meshplane;
 

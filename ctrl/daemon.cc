@@ -27,14 +27,14 @@
 #include "ctrl/snapshot_compiler.h"
 #include "ctrl/stats.h"
 #include "ctrl/stats_text.h"
-#include "dataplane/flow_table.h"
-#include "dataplane/lb_counters.h"
-#include "dataplane/neighbour_table.h"
-#include "dataplane/packet_meta.h"
-#include "dataplane/port_gate.h"
-#include "dataplane/snapshot_slot.h"
-#include "dataplane/worker.h"
-#include "dataplane/worker_ctx.h"
+#include "dataplane/tables/flow_table.h"
+#include "dataplane/worker/lb_counters.h"
+#include "dataplane/tables/neighbour_table.h"
+#include "dataplane/worker/packet_meta.h"
+#include "dataplane/worker/port_gate.h"
+#include "dataplane/tables/snapshot_slot.h"
+#include "dataplane/worker/worker.h"
+#include "dataplane/worker/worker_ctx.h"
 
 namespace meshplane::ctrl {
 namespace {

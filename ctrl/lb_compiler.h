@@ -6,7 +6,7 @@
 
 #include "config/model.h"
 #include "ctrl/lb_registry.h"
-#include "dataplane/snapshot.h"
+#include "dataplane/tables/snapshot.h"
 
 namespace meshplane::ctrl {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/limits.h"
-#include "dataplane/maglev_table.h"
+#include "dataplane/tables/maglev_table.h"
 
 namespace meshplane::ctrl {
 

@@ -7,8 +7,8 @@
 
 #include "config/address.h"
 #include "ctrl/log.h"
-#include "dataplane/arp.h"
-#include "dataplane/packet_meta.h"
+#include "dataplane/net/arp.h"
+#include "dataplane/worker/packet_meta.h"
 
 namespace meshplane::ctrl {
 

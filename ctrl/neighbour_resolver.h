@@ -14,9 +14,9 @@
 #include <unordered_map>
 
 #include "config/model.h"
-#include "dataplane/counters.h"
-#include "dataplane/neighbour_table.h"
-#include "dataplane/snapshot.h"
+#include "dataplane/worker/counters.h"
+#include "dataplane/tables/neighbour_table.h"
+#include "dataplane/tables/snapshot.h"
 
 struct rte_mempool;
 

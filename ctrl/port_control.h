@@ -16,8 +16,8 @@
 #include "ctrl/event_log.h"
 #include "ctrl/policy_manager.h"
 #include "ctrl/port_setup.h"
-#include "dataplane/port_gate.h"
-#include "dataplane/snapshot_slot.h"
+#include "dataplane/worker/port_gate.h"
+#include "dataplane/tables/snapshot_slot.h"
 
 namespace meshplane::ctrl {
 

@@ -12,7 +12,7 @@
 
 #include "config/model.h"
 #include "ctrl/lb_compiler.h"
-#include "dataplane/snapshot.h"
+#include "dataplane/tables/snapshot.h"
 
 namespace meshplane::ctrl {
 

@@ -1,7 +1,7 @@
 // Reading the workers' counters without stopping them, into the stats
 // message (meshplane.v1.GetStatsResponse); ctrl/stats_text.h prints it.
-// Counters are walked through the lists in dataplane/counter_list.h, drops
-// through dataplane/drop_reason.h: nothing here names a counter.
+// Counters are walked through the lists in dataplane/worker/counter_list.h, drops
+// through dataplane/worker/drop_reason.h: nothing here names a counter.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +11,9 @@
 #include "config/model.h"
 #include "ctrl/lb_registry.h"
 #include "ctrl/port_setup.h"
-#include "dataplane/counters.h"
-#include "dataplane/lb_counters.h"
-#include "dataplane/neighbour_table.h"
+#include "dataplane/worker/counters.h"
+#include "dataplane/worker/lb_counters.h"
+#include "dataplane/tables/neighbour_table.h"
 #include "meshplane.pb.h"
 
 namespace meshplane::ctrl {

@@ -1,0 +1,410 @@
+#include "dataplane/stages/lb.h"
+
+#include <netinet/in.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_ring.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/stages/icmp_error.h"
+#include "dataplane/net/icmp_types.h"
+#include "dataplane/net/ipip.h"
+#include "dataplane/net/l4_rewrite.h"
+#include "dataplane/worker/lb_counters.h"
+#include "dataplane/stages/lb_icmp.h"
+#include "dataplane/stages/nat.h"
+#include "dataplane/stages/nat_handoff.h"
+#include "dataplane/worker/packet_meta.h"
+#include "dataplane/net/tcp_flags.h"
+#include "dataplane/net/tcp_reset.h"
+#include "dataplane/worker/tx.h"
+
+namespace meshplane::dataplane {
+namespace {
+
+constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
+
+struct Candidate {
+  rte_mbuf* m;
+  rte_ipv4_hdr* ip;
+  void* l4;
+  FlowKey key;
+  uint8_t tcp_flags;
+  uint32_t vip_service;  // index into LbView::services; StaticMap::kMissing: to one of our
+                         // addresses instead, possibly a NAT reply
+  // Planned for a packet to a VIP without a flow (plan_new_flows):
+  uint32_t listener;         // index into LbView::listeners; StaticMap::kMissing: unknown port
+  uint32_t hash;             // FlowTable::hash(key), from lookup_burst
+  const LbEndpoint* endpoint;  // Maglev's pick; null when the subset has no endpoint
+  uint16_t nat_offset;       // full NAT: the port (offset into this worker's share) to try first
+};
+
+// Open: the connection has not begun to close. Endpoints' active_flows count
+// open flows only, not those waiting out their closing timeout.
+bool is_open(FlowState s) { return s != FlowState::kClosing && s != FlowState::kReset; }
+
+void forget(WorkerCtx& w, uint32_t f) {
+  const Flow& flow = w.lb.flows->flow(f);
+  if (is_open(flow.state)) w.lb.endpoints[flow.endpoint].active_flows.sub();
+  w.lb.flows->erase(f);
+}
+
+void on_expire(void* ctx, const Flow& flow) {
+  if (is_open(flow.state)) static_cast<WorkerCtx*>(ctx)->lb.endpoints[flow.endpoint].active_flows.sub();
+}
+
+// Records a packet on a flow and keeps active_flows in step with its state.
+void touch(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags) {
+  if (!(tcp_flags & (kTcpSyn | kTcpRst | kTcpFin))) {  // UDP, or a segment that keeps the flow open or closed
+    w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
+    return;
+  }
+  Flow& flow = w.lb.flows->flow(f);
+  const bool was_open = is_open(flow.state);
+  w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
+  if (was_open != is_open(flow.state)) {
+    Counter& active = w.lb.endpoints[flow.endpoint].active_flows;
+    was_open ? active.sub() : active.add();
+  }
+}
+
+void count_drop(WorkerCtx& w, const LbService* svc, rte_mbuf* m, DropReason r) {
+  if (svc) w.lb.services[svc->slot].drop(r);
+  drop(w, m, r);
+}
+
+// Direct return: decrement the inner TTL as the router we are, then wrap.
+void encapsulate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c, uint32_t outer_src,
+                 uint32_t endpoint, uint16_t mtu) {
+  rte_ipv4_hdr* ip = c.ip;
+  if (ip->time_to_live <= 1) {
+    drop_with_icmp_error(w, s, in_port, c.m, DropReason::kTtlExpired, kIcmpTimeExceeded, 0);
+    return;
+  }
+  if (rte_be_to_cpu_16(ip->total_length) + sizeof(rte_ipv4_hdr) > mtu) {
+    if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+      drop_with_icmp_error(w, s, in_port, c.m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable,
+                           kIcmpFragmentationNeeded, static_cast<uint16_t>(mtu - sizeof(rte_ipv4_hdr)));
+    else
+      drop(w, c.m, DropReason::kFragmentationNeeded);
+    return;
+  }
+  decrement_ttl(ip);
+  if (!ipip_encapsulate(c.m, outer_src, endpoint, w.ip_id++)) {
+    drop(w, c.m, DropReason::kShortFrame);  // no headroom: cannot happen with our pools
+    return;
+  }
+  w.graph.to(Stage::kRouteOriginated, c.m);
+}
+
+// NAT: both directions rewritten from the flow's two keys, then routed.
+void translate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c, const Flow& f,
+               uint8_t direction) {
+  if (c.ip->time_to_live <= 1) {  // before the rewrite, so the error quotes what the sender sent
+    drop_with_icmp_error(w, s, in_port, c.m, DropReason::kTtlExpired, kIcmpTimeExceeded, 0);
+    return;
+  }
+  const FlowKey& original = f.key[0];
+  const FlowKey& reply = f.key[1];
+  // Likewise the MTU of the way out: routing would check it after the
+  // rewrite and address "fragmentation needed" to our own NAT address, and the
+  // sender would never learn its path MTU.
+  const uint16_t len = rte_be_to_cpu_16(c.ip->total_length);
+  if (len > s.min_mtu) {
+    const uint32_t to = direction == 0 ? reply.src_addr : original.src_addr;
+    const int32_t nh = s.route(rte_be_to_cpu_32(to));
+    const uint16_t mtu = nh < 0 ? len : s.ports[s.next_hops[nh].port].mtu;
+    if (len > mtu) {
+      if (c.ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+        drop_with_icmp_error(w, s, in_port, c.m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable,
+                             kIcmpFragmentationNeeded, mtu);
+      else
+        drop(w, c.m, DropReason::kFragmentationNeeded);
+      return;
+    }
+  }
+  if (direction == 0)
+    rewrite_tuple(c.ip, c.l4, c.key.proto, reply.dst_addr, reply.dst_port, reply.src_addr, reply.src_port);
+  else
+    rewrite_tuple(c.ip, c.l4, c.key.proto, original.dst_addr, original.dst_port, original.src_addr,
+                  original.src_port);
+  w.graph.to(Stage::kRoute, c.m);
+}
+
+void count_packet(WorkerCtx& w, uint32_t service_slot, uint32_t endpoint_slot, const rte_mbuf* m) {
+  EndpointCounters& e = w.lb.endpoints[endpoint_slot];
+  e.packets.add();
+  e.bytes.add(m->pkt_len);
+  ServiceCounters& sc = w.lb.services[service_slot];
+  sc.packets.add();
+  sc.bytes.add(m->pkt_len);
+}
+
+// A packet that opens a connection (a SYN, or any UDP datagram) to a VIP on
+// a tracked 5-tuple whose flow cannot carry it is scheduled afresh on the
+// running policy, as IPVS does with conn_reuse_mode and expire_nodest_conn:
+// a SYN after the old connection began to close (FIN or RST seen: the client
+// reused its port), or a SYN or datagram whose endpoint is gone. The flow's
+// record is already loaded here, so the common case pays one flag test.
+bool reopens(const Snapshot& s, const Candidate& c, FlowTable::Hit hit, const Flow& f) {
+  if (hit.direction != 0 || c.vip_service == StaticMap::kMissing) return false;
+  if (c.key.proto == IPPROTO_UDP) return !s.lb.live(f.endpoint);
+  return starts_connection(c.tcp_flags) && (!is_open(f.state) || !s.lb.live(f.endpoint));
+}
+
+// false: the flow was forgotten so that the packet opens a new one (reopens()).
+[[gnu::always_inline]] inline bool established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c,
+                                                FlowTable::Hit hit) {
+  Flow& f = w.lb.flows->flow(hit.flow);
+  const bool live = s.lb.live(f.endpoint);
+  if ((c.tcp_flags & kTcpSyn || !live) && reopens(s, c, hit, f)) {
+    w.lb.services[f.service].rescheduled.add();
+    forget(w, hit.flow);  // both keys: its NAT tuple cannot catch the new connection's replies
+    return false;
+  }
+  if (!live) {
+    w.lb.services[f.service].drop(DropReason::kEndpointGone);
+    forget(w, hit.flow);
+    drop(w, c.m, DropReason::kEndpointGone);
+    return true;
+  }
+  count_packet(w, f.service, f.endpoint, c.m);
+  if (f.keys == 1) {
+    // One-way (direct return) flow: the client's ACK is the evidence that the endpoint answered.
+    const bool answered = (c.tcp_flags & (kTcpAck | kTcpSyn)) == kTcpAck;
+    touch(w, hit.flow, answered ? 1 : 0, c.tcp_flags);
+    const TunnelPath tunnel = f.tunnel();
+    encapsulate(w, s, in_port, c, tunnel.outer_source, tunnel.endpoint, tunnel.egress_mtu);
+    return true;
+  }
+  touch(w, hit.flow, hit.direction, c.tcp_flags);
+  translate(w, s, in_port, c, f, hit.direction);
+  return true;
+}
+
+void unknown_port(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
+  const LbService& svc = s.lb.services[c.vip_service];
+  w.lb.services[svc.slot].drop(DropReason::kVipUnknownPort);
+  if (svc.reject_unknown_port) {
+    if (c.key.proto == IPPROTO_UDP) {
+      drop_with_icmp_error(w, s, in_port, c.m, DropReason::kVipUnknownPort, kIcmpDestUnreachable,
+                           kIcmpPortUnreachable);
+      return;
+    }
+    if (c.m->nb_segs == 1 && make_tcp_reset(c.m, w.ip_id++)) {
+      w.counters->drop(DropReason::kVipUnknownPort);
+      w.graph.to(Stage::kRouteOriginated, c.m);
+      return;
+    }
+  }
+  drop(w, c.m, DropReason::kVipUnknownPort);
+}
+
+// Picks a subset by weight, then an endpoint by Maglev, both from the flow's hash.
+const LbEndpoint* choose(const LbService& svc, uint32_t h) {
+  const LbSubset* subset = &svc.subsets[0];
+  if (svc.subsets.size() > 1) {
+    if (svc.subset_weight_total == 0) return nullptr;
+    // An odd multiply decorrelates the subset pick from the Maglev slot (both use high bits).
+    uint32_t pick = static_cast<uint32_t>((uint64_t{h * 0x9E3779B1u} * svc.subset_weight_total) >> 32);
+    for (const auto& sub : svc.subsets) {
+      subset = &sub;
+      if (pick < sub.weight) break;
+      pick -= sub.weight;
+    }
+  }
+  if (subset->table->size == 0) return nullptr;
+  return &svc.endpoints[subset->table->lookup(h)];
+}
+
+void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
+  if (c.listener == StaticMap::kMissing) {
+    unknown_port(w, s, in_port, c);
+    return;
+  }
+  const LbListener& listener = s.lb.listeners[c.listener];
+  const LbService& svc = s.lb.services[listener.service];
+  const bool tcp = c.key.proto == IPPROTO_TCP;
+  const bool syn = starts_connection(c.tcp_flags);
+  // Mid-stream TCP without state cannot be NATed: the endpoint would see a
+  // new source port and reset it. Direct return can pick it up (Maglev gives
+  // the same endpoint while the set is unchanged), as Katran does.
+  if (tcp && !syn && !svc.direct_return) {
+    count_drop(w, &svc, c.m, DropReason::kNoFlowState);
+    return;
+  }
+  const uint32_t h = c.hash;
+  const LbEndpoint* ep = c.endpoint;
+  if (!ep) {
+    count_drop(w, &svc, c.m, DropReason::kNoEndpoint);
+    return;
+  }
+  const FlowState state = !tcp ? FlowState::kUdp : syn ? FlowState::kSynSent : FlowState::kEstablished;
+  ServiceCounters& sc = w.lb.services[svc.slot];
+  EndpointCounters& ec = w.lb.endpoints[ep->slot];
+  auto count_new = [&] {
+    sc.new_flows.add();
+    ec.new_flows.add();
+    count_packet(w, svc.slot, ep->slot, c.m);
+  };
+
+  if (svc.direct_return) {
+    const uint32_t f = w.lb.flows->insert_one_way(c.key, state, w.lb.now);
+    if (f == FlowTable::kNone) {
+      sc.stateless_flows.add();  // still balanced, just not remembered
+    } else {
+      Flow& flow = w.lb.flows->flow(f);
+      flow.endpoint = ep->slot;
+      flow.service = svc.slot;
+      flow.set_tunnel({ep->outer_source, ep->address, ep->egress_mtu});
+      ec.active_flows.add();
+    }
+    count_new();
+    encapsulate(w, s, in_port, c, ep->outer_source, ep->address, ep->egress_mtu);
+    return;
+  }
+
+  DropReason why = DropReason::kCount;
+  const NatRequest r{&c.key, h, ep, listener.target_port, c.nat_offset};
+  const uint32_t f = nat_insert(w, s.lb, r, state, why);
+  if (f == FlowTable::kNone) {
+    count_drop(w, &svc, c.m, why);
+    return;
+  }
+  Flow& flow = w.lb.flows->flow(f);
+  flow.endpoint = ep->slot;
+  flow.service = svc.slot;
+  ec.active_flows.add();
+  count_new();
+  translate(w, s, in_port, c, flow, 0);
+}
+
+// Picks listener and endpoint for each packet of the burst that is to a VIP
+// and has no flow. A new NAT flow then looks its reply 5-tuple up in the flow
+// table (is this NAT port free towards this endpoint?), a DRAM miss at a
+// million flows; loading the slot of each one's first try here, for the whole
+// burst, before any flow is made, lets those misses overlap. (Also loading
+// the second try's was slower: the prefetches queue once the core's
+// outstanding misses are at their limit.)
+// Picks listener and endpoint for `c`, and the first NAT port to try; true
+// when `c` may start a NAT flow (then `first_try` is its reply 5-tuple).
+bool plan(WorkerCtx& w, const Snapshot& s, Candidate& c, uint32_t hash, FlowKey& first_try) {
+  c.listener = s.lb.by_listener.find(LbView::listener_key(c.key.dst_addr, c.key.proto, c.key.dst_port));
+  if (c.listener == StaticMap::kMissing) return false;
+  const LbListener& listener = s.lb.listeners[c.listener];
+  const LbService& svc = s.lb.services[listener.service];
+  c.hash = hash;
+  c.endpoint = choose(svc, c.hash);
+  // Only a UDP packet or a TCP SYN can start a NAT flow; later segments of
+  // a connection whose SYN is earlier in this burst find its flow then.
+  if (!c.endpoint || svc.direct_return || (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)))
+    return false;
+  c.nat_offset = nat_first_offset(w.lb);
+  first_try = nat_reply_key(w, s.lb, NatRequest{&c.key, c.hash, c.endpoint, listener.target_port, c.nat_offset}, 0, 0);
+  return true;
+}
+
+void plan_new_flows(WorkerCtx& w, const Snapshot& s, Candidate* cand, const FlowTable::Hit* hits,
+                    const uint32_t* hashes, uint16_t count) {
+  for (uint16_t i = 0; i < count; ++i) {
+    if (hits[i].flow != FlowTable::kNone || cand[i].vip_service == StaticMap::kMissing) continue;
+    FlowKey first_try;
+    if (plan(w, s, cand[i], hashes[i], first_try)) w.lb.flows->prefetch(first_try);
+  }
+}
+
+// Fills `c` for a TCP/UDP packet that is not a fragment and has its L4
+// header in the first segment; false otherwise.
+bool l4_candidate(rte_mbuf* m, rte_ipv4_hdr* ip, Candidate& c) {
+  const uint8_t proto = ip->next_proto_id;
+  if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return false;
+  if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) return false;
+  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  const uint32_t l4_len = proto == IPPROTO_TCP ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
+  if (rte_be_to_cpu_16(ip->total_length) < ihl + l4_len || m->data_len < kEthLen + ihl + l4_len) return false;
+  c.m = m;
+  c.ip = ip;
+  c.l4 = reinterpret_cast<uint8_t*>(ip) + ihl;
+  const auto* ports = static_cast<const uint16_t*>(c.l4);
+  c.key = FlowKey{ip->src_addr, ip->dst_addr, ports[0], ports[1], proto};
+  c.tcp_flags = proto == IPPROTO_TCP ? static_cast<const rte_tcp_hdr*>(c.l4)->tcp_flags : 0;
+  return true;
+}
+
+}  // namespace
+
+uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  rte_mbuf** const pkts = in.pkts;
+  const uint16_t n = in.n;
+  FlowTable* flows = w.lb.flows;
+  // Replies can be ours, or (several workers) another worker's to hand over.
+  const bool replies_possible = flows && (flows->size() > 0 || w.lb.workers > 1);
+  if (!flows || (s.lb.services.empty() && !replies_possible)) return n;
+  Candidate cand[kRxBurst];
+  const FlowKey* keys[kRxBurst];
+  uint16_t kept = 0, count = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
+    const uint32_t vip_service = s.lb.by_vip.find(LbView::vip_key(ip->dst_addr));
+    const bool to_vip = vip_service != StaticMap::kMissing;
+    if (!to_vip && (!replies_possible || !s.local(rte_be_to_cpu_32(ip->dst_addr)))) {
+      pkts[kept++] = m;
+      continue;
+    }
+    Candidate& c = cand[count];
+    if (l4_candidate(m, ip, c)) {
+      c.vip_service = vip_service;
+      keys[count] = &c.key;
+      ++count;
+    } else if (!to_vip) {
+      // An ICMP error about a flow we NATed is relayed to its client; other
+      // ICMP and fragments to us are the local stage's.
+      if (!lb_relay_icmp_error(w, in_port, m)) pkts[kept++] = m;
+    } else if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+      count_drop(w, &s.lb.services[vip_service], m, DropReason::kVipFragment);
+    } else if (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) {
+      drop(w, m, DropReason::kShortFrame);  // truncated L4 header
+    } else {
+      count_drop(w, &s.lb.services[vip_service], m, DropReason::kVipUnknownPort);
+    }
+  }
+  if (count == 0) return kept;
+
+  FlowTable::Hit hits[kRxBurst];
+  uint32_t hashes[kRxBurst];
+  flows->lookup_burst(keys, count, hits, hashes);
+  plan_new_flows(w, s, cand, hits, hashes, count);
+  const uint32_t size_before = flows->size();
+  bool replaced = false;  // a flow of this burst's lookups was forgotten: look the rest up again
+  static constexpr FlowTable::Hit kNoHit{};
+  for (uint16_t i = 0; i < count; ++i) {
+    Candidate& c = cand[i];
+    // A miss may be a flow created by an earlier packet of this burst.
+    const bool grew = flows->size() > size_before;
+    FlowTable::Hit hit = hits[i];
+    if (replaced || (hit.flow == FlowTable::kNone && grew)) hit = flows->lookup(c.key, hashes[i]);
+    if (hit.flow != FlowTable::kNone) {
+      if (established(w, s, in_port, c, hit)) continue;
+      replaced = true;  // the flow was forgotten: this packet opens a new one (a VIP's, so it goes on below)
+    }
+    if (c.vip_service == StaticMap::kMissing) {
+      if (!hand_off_to_port_owner(w, in_port, c.m, c.key.dst_port))
+        pkts[kept++] = c.m;  // no flow anywhere: the local stage answers (or drops) it
+      continue;
+    }
+    // The burst planned the packets it found no flow for; this one had a flow then.
+    if (hits[i].flow != FlowTable::kNone) plan_new_flows(w, s, &c, &kNoHit, &hashes[i], 1);
+    new_flow(w, s, in_port, c);
+  }
+  return kept;
+}
+
+void lb_expire(WorkerCtx& w, uint32_t budget) {
+  if (!w.lb.flows) return;
+  w.lb.flows->expire(w.lb.now, budget, on_expire, &w);
+  w.counters->flows.set(w.lb.flows->size());
+}
+
+}  // namespace meshplane::dataplane

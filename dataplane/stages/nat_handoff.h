@@ -1,0 +1,33 @@
+// NAT source ports are split between workers, so a packet addressed to one
+// of our NAT ports belongs to the worker whose share holds it. A worker that
+// receives such a packet for a flow it does not have passes it to the owner's
+// hand-off ring (multi-producer, single consumer).
+#pragma once
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dataplane/worker/packet_meta.h"
+#include "dataplane/worker/tx.h"
+#include "dataplane/worker/worker_ctx.h"
+
+namespace meshplane::dataplane {
+
+// True when `m` went (or was dropped) to another worker; false when the port
+// is this worker's own or no NAT port at all.
+inline bool hand_off_to_port_owner(WorkerCtx& w, uint16_t in_port, rte_mbuf* m, uint16_t nat_port_be) {
+  const LbWorker& lb = w.lb;
+  const uint32_t port = rte_be_to_cpu_16(nat_port_be);
+  if (lb.workers < 2 || port < lb.nat_port_base) return false;
+  const uint32_t owner = (port - lb.nat_port_base) / lb.nat_port_span;
+  if (owner >= lb.workers || owner == w.worker_id) return false;
+  meta(m).port = static_cast<uint8_t>(in_port);
+  if (rte_ring_mp_enqueue(lb.handoff[owner], m) != 0)
+    drop(w, m, DropReason::kHandoffRingFull);
+  else
+    w.counters->handed_off.add();
+  return true;
+}
+
+}  // namespace meshplane::dataplane

@@ -1,0 +1,76 @@
+// The immutable state workers read: compiled by the control thread from a
+// policy (ctrl/snapshot_compiler), published through SnapshotSlot, never
+// modified after publication.
+#pragma once
+
+#include <rte_ether.h>
+
+#include <array>
+#include <memory>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/worker/capacity.h"
+#include "dataplane/tables/lb_view.h"
+
+struct rte_lpm;
+
+namespace meshplane::dataplane {
+
+struct PortView {
+  rte_ether_addr mac{};
+  uint16_t mtu = 1500;
+  uint16_t dpdk_port = 0;
+  uint32_t primary_address = 0;  // source of ICMP errors sent from this port
+};
+
+struct LocalAddress {
+  uint32_t address;    // host order
+  uint32_t mask;       // its subnet
+  uint32_t broadcast;  // directed broadcast of its subnet; 0 for a /31 or /32
+  uint16_t port;
+};
+
+struct NextHop {
+  uint32_t gateway;  // 0: connected, the destination itself is the next hop
+  uint16_t port;
+};
+
+struct Snapshot {
+  Snapshot() = default;
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+  ~Snapshot();
+
+  uint64_t generation = 0;
+  uint16_t port_count = 0;
+  std::array<PortView, kMaxPorts> ports{};
+  uint16_t min_mtu = 1500;  // smallest port MTU: packets up to it fit any egress
+  std::vector<LocalAddress> local_addresses;
+  std::vector<NextHop> next_hops;  // indexed by the LPM's next-hop value
+  rte_lpm* routes = nullptr;  // route_table.get(), read per packet
+  // Snapshots whose routes are the same share one table (an rte_lpm is 64 MiB
+  // and takes tens of milliseconds to build): the inputs it was built from.
+  std::shared_ptr<rte_lpm> route_table;
+  std::vector<uint64_t> route_inputs;
+  int32_t default_route = -1;  // next-hop index for 0.0.0.0/0 (rte_lpm takes depths 1..32 only)
+  uint32_t icmp_errors_per_second = 1000;
+  uint32_t icmp_errors_burst = 50;
+  LbView lb;
+
+  // Address owned by the gateway, or its subnet broadcast (checked by callers).
+  const LocalAddress* local(uint32_t address) const {
+    for (const auto& l : local_addresses)
+      if (l.address == address) return &l;
+    return nullptr;
+  }
+  // Next-hop index for `address`, or -1 without a route.
+  int32_t route(uint32_t address) const;
+  bool directed_broadcast(uint32_t address) const {
+    for (const auto& l : local_addresses)
+      if (l.broadcast == address) return true;
+    return false;
+  }
+};
+
+}  // namespace meshplane::dataplane

@@ -1,0 +1,70 @@
+// Everything one worker lcore owns. Only that worker writes it (the control
+// thread reads `counters`).
+#pragma once
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/worker/counters.h"
+#include "dataplane/worker/graph.h"
+#include "dataplane/worker/capacity.h"
+#include "dataplane/worker/token_bucket.h"
+
+struct rte_ring;
+
+namespace meshplane::dataplane {
+
+class FlowTable;
+class NeighbourTable;
+class PortGate;
+class SnapshotSlot;
+struct EndpointCounters;
+struct ServiceCounters;
+
+// The load balancer's per-worker state (dataplane/stages/lb.cc).
+struct LbWorker {
+  FlowTable* flows = nullptr;  // null: this worker balances nothing
+  ServiceCounters* services = nullptr;    // by service slot
+  EndpointCounters* endpoints = nullptr;  // by endpoint slot
+  // NAT source ports are split between workers, so the port of a reply names
+  // the worker holding its flow; a reply that arrives elsewhere is handed to
+  // that worker's ring (multi-producer, single consumer).
+  rte_ring* const* handoff = nullptr;  // one ring per worker, by worker id
+  uint16_t workers = 1;
+  uint16_t nat_port_base = 1024;  // worker w owns [base + w * span, base + (w + 1) * span)
+  uint16_t nat_port_span = 0;
+  uint16_t nat_port_cursor = 0;  // next port (offset into the share) a new NAT flow tries first
+  uint64_t now = 0;              // milliseconds (TSC based), refreshed every loop
+};
+
+struct TxQueue {
+  uint16_t count = 0;
+  rte_mbuf* pkts[kTxBurst];
+};
+
+struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
+  uint16_t worker_id = 0;  // also this worker's queue index on every port
+  uint16_t port_count = 0;
+  uint16_t dpdk_port[kMaxPorts] = {};
+  rte_ring* punt_ring = nullptr;    // worker -> control (single producer, single consumer)
+  rte_ring* inject_ring = nullptr;  // control -> worker: packets to transmit
+  const NeighbourTable* neighbours = nullptr;
+  SnapshotSlot* snapshots = nullptr;
+  const PortGate* gate = nullptr;  // null: every port is open
+  uint32_t open_ports = ~uint32_t{0};  // the gate's bits, read once per loop
+  const std::atomic<bool>* stop = nullptr;
+  WorkerCounters* counters = nullptr;
+  LbWorker lb;
+  TokenBucket icmp_errors;
+  uint64_t icmp_bucket_rate = 0;  // rate the bucket was configured with, to follow snapshot changes
+  uint16_t ip_id = 0;             // identification for packets this worker originates
+  uint16_t drop_count = 0;
+  rte_mbuf* dropped[kRxBurst * 2];
+  TxQueue tx[kMaxPorts];
+  Graph graph;  // the stages this worker runs, and their frames
+};
+
+}  // namespace meshplane::dataplane
