@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "config/parser.h"
-#include "ctrl/policy_manager.h"
+#include "ctrl/apply/policy_manager.h"
 #include "dataplane/tables/snapshot_slot.h"
 
 using namespace meshplane;

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "config/parser.h"
-#include "ctrl/snapshot_compiler.h"
+#include "ctrl/compile/snapshot_compiler.h"
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/worker/lb_counters.h"
 #include "dataplane/tables/neighbour_table.h"

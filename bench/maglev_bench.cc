@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <fmt/format.h>
 
-#include "ctrl/maglev_builder.h"
+#include "ctrl/compile/maglev_builder.h"
 
 int main() {
   using meshplane::ctrl::build_maglev;

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "config/parser.h"
-#include "ctrl/snapshot_compiler.h"
+#include "ctrl/compile/snapshot_compiler.h"
 #include "dataplane/tables/neighbour_table.h"
 #include "dataplane/worker/packet_meta.h"
 #include "dataplane/worker/pipeline.h"

@@ -13,8 +13,8 @@
 #include <set>
 
 #include "config/parser.h"
-#include "ctrl/lb_registry.h"
-#include "ctrl/snapshot_compiler.h"
+#include "ctrl/apply/lb_registry.h"
+#include "ctrl/compile/snapshot_compiler.h"
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/stages/lb.h"
 #include "dataplane/worker/lb_counters.h"

@@ -10,7 +10,7 @@
 #include <rte_ring.h>
 
 #include "config/parser.h"
-#include "ctrl/snapshot_compiler.h"
+#include "ctrl/compile/snapshot_compiler.h"
 #include "dataplane/tables/neighbour_table.h"
 #include "dataplane/worker/packet_meta.h"
 #include "dataplane/worker/tx.h"

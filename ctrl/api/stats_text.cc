@@ -1,0 +1,173 @@
+#include "ctrl/api/stats_text.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace meshplane::ctrl {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+void write_string(std::string& out, const std::string& s) {
+  out += '"';
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+void write_message(std::string& out, const Message& m);
+
+void write_scalar(std::string& out, const Message& m, const FieldDescriptor* f, int i) {
+  const Reflection* r = m.GetReflection();
+  const bool rep = i >= 0;
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32: out += fmt::format("{}", rep ? r->GetRepeatedInt32(m, f, i) : r->GetInt32(m, f)); break;
+    case FieldDescriptor::CPPTYPE_INT64: out += fmt::format("{}", rep ? r->GetRepeatedInt64(m, f, i) : r->GetInt64(m, f)); break;
+    case FieldDescriptor::CPPTYPE_UINT32: out += fmt::format("{}", rep ? r->GetRepeatedUInt32(m, f, i) : r->GetUInt32(m, f)); break;
+    case FieldDescriptor::CPPTYPE_UINT64: out += fmt::format("{}", rep ? r->GetRepeatedUInt64(m, f, i) : r->GetUInt64(m, f)); break;
+    case FieldDescriptor::CPPTYPE_DOUBLE: out += fmt::format("{}", rep ? r->GetRepeatedDouble(m, f, i) : r->GetDouble(m, f)); break;
+    case FieldDescriptor::CPPTYPE_FLOAT: out += fmt::format("{}", rep ? r->GetRepeatedFloat(m, f, i) : r->GetFloat(m, f)); break;
+    case FieldDescriptor::CPPTYPE_BOOL: out += (rep ? r->GetRepeatedBool(m, f, i) : r->GetBool(m, f)) ? "true" : "false"; break;
+    case FieldDescriptor::CPPTYPE_ENUM: write_string(out, (rep ? r->GetRepeatedEnum(m, f, i) : r->GetEnum(m, f))->name()); break;
+    case FieldDescriptor::CPPTYPE_STRING: write_string(out, rep ? r->GetRepeatedString(m, f, i) : r->GetString(m, f)); break;
+    case FieldDescriptor::CPPTYPE_MESSAGE: write_message(out, rep ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f)); break;
+  }
+}
+
+// A map's entries as "key":value pairs, in key order, each after a comma but the first.
+void write_map_entries(std::string& out, const Message& m, const FieldDescriptor* f, bool& first) {
+  const Reflection* r = m.GetReflection();
+  std::vector<const Message*> entries;
+  for (int i = 0; i < r->FieldSize(m, f); ++i) entries.push_back(&r->GetRepeatedMessage(m, f, i));
+  const FieldDescriptor* key = f->message_type()->map_key();
+  const FieldDescriptor* value = f->message_type()->map_value();
+  std::sort(entries.begin(), entries.end(), [&](const Message* a, const Message* b) {
+    return a->GetReflection()->GetString(*a, key) < b->GetReflection()->GetString(*b, key);
+  });
+  for (const Message* e : entries) {
+    if (!first) out += ',';
+    first = false;
+    write_string(out, e->GetReflection()->GetString(*e, key));
+    out += ':';
+    write_scalar(out, *e, value, -1);
+  }
+}
+
+void write_message(std::string& out, const Message& m) {
+  const Reflection* r = m.GetReflection();
+  const auto* d = m.GetDescriptor();
+  out += '{';
+  bool first = true;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->has_presence() && !f->is_repeated() && !r->HasField(m, f)) continue;
+    if (f->is_map() && f->name() == "counters") {  // inlined into this object
+      write_map_entries(out, m, f, first);
+      continue;
+    }
+    if (!first) out += ',';
+    first = false;
+    write_string(out, f->name());
+    out += ':';
+    if (f->is_map()) {
+      out += '{';
+      bool first_entry = true;
+      write_map_entries(out, m, f, first_entry);
+      out += '}';
+    } else if (f->is_repeated()) {
+      out += '[';
+      for (int k = 0; k < r->FieldSize(m, f); ++k) {
+        if (k) out += ',';
+        write_scalar(out, m, f, k);
+      }
+      out += ']';
+    } else {
+      write_scalar(out, m, f, -1);
+    }
+  }
+  out += '}';
+}
+
+}  // namespace
+
+std::string message_json(const Message& m) {
+  std::string out;
+  write_message(out, m);
+  return out;
+}
+
+uint64_t counter(const google::protobuf::Map<std::string, uint64_t>& counters, const std::string& name) {
+  const auto it = counters.find(name);
+  return it == counters.end() ? 0 : it->second;
+}
+
+std::string stats_table(const v1::GetStatsResponse& s) {
+  std::string out = fmt::format("policy generation {}, up {:.1f} s\n", s.generation(), s.uptime_seconds());
+  out += fmt::format("{:<12} {:>14} {:>16} {:>14} {:>16}  {}\n", "PORT", "RX PACKETS", "RX BYTES", "TX PACKETS",
+                     "TX BYTES", "STATE");
+  for (const auto& p : s.ports())
+    out += fmt::format("{:<12} {:>14} {:>16} {:>14} {:>16}  {}\n", p.name(), counter(p.counters(), "rx_packets"),
+                       counter(p.counters(), "rx_bytes"), counter(p.counters(), "tx_packets"),
+                       counter(p.counters(), "tx_bytes"), p.state().empty() ? (p.link_up() ? "up" : "down") : p.state());
+  const auto& c = s.counters();
+  out += fmt::format("forwarded {}  echo replies {}  icmp errors sent {} (suppressed {}, relayed {})  punted {}\n",
+                     counter(c, "forwarded"), counter(c, "icmp_echo_replies"), counter(c, "icmp_errors_sent"),
+                     counter(c, "icmp_errors_suppressed"), counter(c, "icmp_errors_relayed"), counter(c, "punted"));
+  std::string drops;
+  std::vector<std::pair<std::string, uint64_t>> sorted(s.drops().begin(), s.drops().end());
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [name, n] : sorted)
+    if (n) drops += fmt::format("\n  {:<24} {:>12}", name, n);
+  out += "drops:" + (drops.empty() ? std::string(" none") : drops) + "\n";
+  for (const auto& w : s.workers())
+    out += fmt::format("worker {} (lcore {}): {} packets, {:.0f} cycles/packet busy, {} flows\n", w.id(), w.lcore(),
+                       counter(w.counters(), "rx_packets"), w.cycles_per_packet(), counter(w.counters(), "flows"));
+  for (const auto& svc : s.services())
+    out += fmt::format("service {} ({}){}: {} new flows, {} active, {} packets\n", svc.name(), svc.vip(),
+                       svc.in_policy() ? "" : " removed, draining", counter(svc.counters(), "new_flows"),
+                       counter(svc.counters(), "active_flows"), counter(svc.counters(), "packets"));
+  return out;
+}
+
+std::string services_table(const v1::GetStatsResponse& s) {
+  std::string out = fmt::format("{:<20} {:<15} {:<13} {:>9} {:>12} {:>12} {:>14}\n", "NAME", "VIP", "MODE",
+                                "ENDPOINTS", "NEW FLOWS", "ACTIVE", "PACKETS");
+  for (const auto& svc : s.services())
+    out += fmt::format("{:<20} {:<15} {:<13} {:>9} {:>12} {:>12} {:>14}\n", svc.name(), svc.vip(), svc.mode(),
+                       svc.endpoints_size(), counter(svc.counters(), "new_flows"),
+                       counter(svc.counters(), "active_flows"), counter(svc.counters(), "packets"));
+  return out;
+}
+
+std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& service) {
+  std::string out = fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}\n", "SERVICE", "ENDPOINT",
+                                "SUBSET", "STATE", "WEIGHT", "NEW", "ACTIVE", "PACKETS");
+  for (const auto& svc : s.services()) {
+    if (!service.empty() && svc.name() != service) continue;
+    for (const auto& e : svc.endpoints()) {
+      const std::string address = e.address() + (e.port() ? fmt::format(":{}", e.port()) : "");
+      const std::string state =
+          e.has_drain_seconds_left() ? fmt::format("{} {}s", e.state(), e.drain_seconds_left()) : e.state();
+      out += fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}\n", svc.name(), address,
+                         e.subset().empty() ? "-" : e.subset(), state, e.weight(), counter(e.counters(), "new_flows"),
+                         counter(e.counters(), "active_flows"), counter(e.counters(), "packets"));
+    }
+  }
+  return out;
+}
+
+}  // namespace meshplane::ctrl

@@ -1,0 +1,172 @@
+#include "ctrl/apply/policy_manager.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "config/address.h"
+#include "config/parser.h"
+#include "config/validate.h"
+
+namespace meshplane::ctrl {
+
+std::string restart_only_change(const config::Policy& a, const config::Policy& b) {
+  if (a.ports.size() != b.ports.size()) return "the number of ports changed";
+  for (size_t i = 0; i < a.ports.size(); ++i) {
+    const auto &x = a.ports[i], &y = b.ports[i];
+    if (x.name != y.name || x.device != y.device || x.mac != y.mac || x.mtu != y.mtu)
+      return fmt::format("port '{}' changed its name, device, mac or mtu", x.name);
+  }
+  const auto &p = a.dataplane, &q = b.dataplane;
+  if (p.mbufs != q.mbufs || p.rx_descriptors != q.rx_descriptors || p.tx_descriptors != q.tx_descriptors ||
+      p.punt_ring_size != q.punt_ring_size)
+    return "the dataplane section changed";
+  if (a.neighbour_table.capacity != b.neighbour_table.capacity) return "neighbour_table.capacity changed";
+  if (a.api.socket != b.api.socket) return "api.socket changed";
+  const auto &l = a.load_balancer, &m = b.load_balancer;
+  const auto &t = l.timeouts, &u = m.timeouts;
+  if (l.flow_capacity != m.flow_capacity || l.nat_port_min != m.nat_port_min || l.nat_port_max != m.nat_port_max ||
+      l.max_services != m.max_services || l.max_endpoints != m.max_endpoints || t.tcp_syn != u.tcp_syn ||
+      t.tcp_established != u.tcp_established || t.tcp_closing != u.tcp_closing || t.tcp_reset != u.tcp_reset ||
+      t.udp != u.udp)
+    return "the load_balancer section changed";
+  return {};
+}
+
+namespace {
+
+LbRegistry::Clock::duration longest_timeout(const config::Policy& p) {
+  const auto& t = p.load_balancer.timeouts;
+  return std::chrono::seconds(std::max({t.tcp_syn, t.tcp_established, t.tcp_closing, t.tcp_reset, t.udp}) + 1);
+}
+
+Outcome failure(Outcome::Code code, std::string message, uint64_t generation) {
+  Outcome o;
+  o.code = code;
+  o.message = std::move(message);
+  o.generation = generation;
+  return o;
+}
+
+}  // namespace
+
+PolicyManager::PolicyManager(config::Policy initial, std::vector<PortBinding> ports, Hooks hooks,
+                             Clock::time_point now)
+    : policy_(std::move(initial)), ports_(std::move(ports)), hooks_(std::move(hooks)) {
+  const auto& lb = policy_.load_balancer;
+  registry_ = std::make_unique<LbRegistry>(lb.max_services, lb.max_endpoints, longest_timeout(policy_));
+  if (auto error = registry_->update(policy_.services, now); !error.empty()) throw std::runtime_error(error);
+  auto compiled = compile_snapshot(policy_, ports_, 1, registry_.get());
+  if (!compiled.snapshot) throw std::runtime_error(compiled.error);
+  if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
+  running_ = compiled.snapshot.get();
+  hooks_.publish(std::move(compiled.snapshot));
+  generation_ = 1;
+  if (hooks_.published) hooks_.published(policy_, *running_);
+}
+
+Outcome PolicyManager::refuse(config::ParseResult loaded, const std::string& source, bool dry_run) {
+  const uint64_t generation = this->generation();
+  Outcome o = failure(Outcome::Code::kInvalid,
+                      fmt::format("{} error(s) in {}:\n{}", loaded.errors.size(), source, config::format(loaded.errors)),
+                      generation);
+  o.errors = std::move(loaded.errors);
+  if (!dry_run) events_.add("policy_rejected", generation, fmt::format("{}: {} error(s)", source, o.errors.size()));
+  return o;
+}
+
+Outcome PolicyManager::apply(config::ParseResult loaded, const std::string& source, bool dry_run,
+                             Clock::time_point now) {
+  if (!loaded.ok()) return refuse(std::move(loaded), source, dry_run);
+  return commit(std::move(loaded.policy), dry_run, now, source);
+}
+
+Outcome PolicyManager::update_endpoints(const std::string& service, const std::vector<EndpointChange>& changes,
+                                        bool dry_run, Clock::time_point now) {
+  config::Policy next = policy_;
+  auto svc = std::find_if(next.services.begin(), next.services.end(), [&](auto& s) { return s.name == service; });
+  if (svc == next.services.end())
+    return failure(Outcome::Code::kNotFound, fmt::format("no service named '{}'", service), generation_);
+  for (const auto& c : changes) {
+    const std::string name = fmt::format("{}{}", config::ipv4_to_string(c.address), c.port ? fmt::format(":{}", c.port) : "");
+    auto ep = std::find_if(svc->endpoints.begin(), svc->endpoints.end(),
+                           [&](auto& e) { return e.address == c.address && e.port == c.port; });
+    if (c.op == EndpointChange::Op::kAdd) {
+      if (ep != svc->endpoints.end())
+        return failure(Outcome::Code::kAlreadyExists, fmt::format("service '{}' already has endpoint {}", service, name),
+                       generation_);
+      config::Endpoint e;
+      e.address = c.address;
+      e.port = c.port;
+      e.weight = c.weight;
+      e.subset = c.subset;
+      svc->endpoints.push_back(e);
+      continue;
+    }
+    if (ep == svc->endpoints.end())
+      return failure(Outcome::Code::kNotFound, fmt::format("service '{}' has no endpoint {}", service, name),
+                     generation_);
+    if (c.op == EndpointChange::Op::kRemove) svc->endpoints.erase(ep);
+    else ep->weight = c.op == EndpointChange::Op::kDrain ? 0 : c.weight;
+  }
+  // The same checks as a document gets; positions refer to nothing here.
+  config::Diagnostics d("endpoint update");
+  config::validate(next, d);
+  if (auto errors = d.take(); !errors.empty()) {
+    Outcome o = failure(Outcome::Code::kInvalid, config::format(errors), generation_);
+    o.errors = std::move(errors);
+    return o;
+  }
+  return commit(std::move(next), dry_run, now, fmt::format("endpoint update of '{}'", service));
+}
+
+Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what) {
+  auto reject = [&](Outcome::Code code, std::string message) {
+    if (!dry_run) events_.add("policy_rejected", generation_, fmt::format("{}: {}", what, message));
+    return failure(code, std::move(message), generation_);
+  };
+  if (auto why = restart_only_change(policy_, next); !why.empty())
+    return reject(Outcome::Code::kNeedsRestart, why + "; that needs a restart");
+  LbRegistry registry = *registry_;
+  if (auto error = registry.update(next.services, now); !error.empty())
+    return reject(Outcome::Code::kExhausted, error);
+  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, {running_, &policy_});
+  if (!compiled.snapshot) return reject(Outcome::Code::kExhausted, compiled.error);
+  Outcome o;
+  o.generation = generation_;
+  if (dry_run) return o;
+
+  std::vector<std::string> draining;  // those still draining: drain_seconds 0 ends at once
+  for (const auto& id : registry.started_draining())
+    if (registry.endpoints().count(id)) draining.push_back(LbRegistry::endpoint_name(id));
+  *registry_ = std::move(registry);
+  if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
+  running_ = compiled.snapshot.get();  // current, so alive, until the next publish
+  hooks_.publish(std::move(compiled.snapshot));
+  policy_ = std::move(next);
+  o.generation = ++generation_;
+  o.applied = true;
+  if (hooks_.published) hooks_.published(policy_, *running_);
+  events_.add("policy_applied", generation_, what);
+  for (auto& name : draining) events_.add("endpoint_draining", generation_, name);
+  return o;
+}
+
+void PolicyManager::end_drains(Clock::time_point now) {
+  LbRegistry registry = *registry_;
+  const auto finished = registry.expire(now);
+  if (finished.empty()) return;
+  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, {running_, &policy_});
+  if (!compiled.snapshot) {
+    events_.add("policy_rejected", generation_, "the end of a drain cannot be published: " + compiled.error);
+    return;  // retried on the next tick
+  }
+  *registry_ = std::move(registry);
+  running_ = compiled.snapshot.get();
+  hooks_.publish(std::move(compiled.snapshot));
+  ++generation_;
+  for (const auto& name : finished) events_.add("endpoint_drained", generation_, name);
+}
+
+}  // namespace meshplane::ctrl

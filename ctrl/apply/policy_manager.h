@@ -1,0 +1,94 @@
+// The running policy and every way it changes: a whole document (SIGHUP, the
+// API's Apply), endpoint updates (the API's UpdateEndpoints), and drains that
+// end. Each change is all or nothing: validate, assign slots, compile, then
+// publish one snapshot (generation + 1); a failure at any step changes
+// nothing. Runs on the control thread only, but for refuse() and generation().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/model.h"
+#include "config/parser.h"
+#include "ctrl/apply/event_log.h"
+#include "ctrl/apply/lb_registry.h"
+#include "ctrl/compile/snapshot_compiler.h"
+
+namespace meshplane::ctrl {
+
+struct Outcome {
+  enum class Code { kOk, kInvalid, kNeedsRestart, kNotFound, kAlreadyExists, kExhausted };
+  Code code = Code::kOk;
+  std::string message;                     // for people; empty when kOk
+  std::vector<config::Diagnostic> errors;  // kInvalid: every problem with its position
+  uint64_t generation = 0;                 // the running generation afterwards
+  bool applied = false;
+  bool ok() const { return code == Code::kOk; }
+};
+
+struct EndpointChange {
+  enum class Op { kAdd, kRemove, kSetWeight, kDrain };
+  Op op = Op::kAdd;
+  uint32_t address = 0;  // host order
+  uint16_t port = 0;
+  uint32_t weight = 1;
+  std::string subset;
+};
+
+class PolicyManager {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Hooks {
+    // Publishes and returns once the old snapshot is retired (SnapshotSlot::publish).
+    std::function<void(std::unique_ptr<dataplane::Snapshot>)> publish;
+    // Before publishing: slots handed out for the first time (counters to zero).
+    std::function<void(const LbRegistry&)> fresh_slots;
+    // After publishing: the new policy is running (neighbour settings, announcements).
+    std::function<void(const config::Policy&, const dataplane::Snapshot&)> published;
+  };
+
+  // Compiles and publishes generation 1; throws std::runtime_error on failure.
+  PolicyManager(config::Policy initial, std::vector<PortBinding> ports, Hooks hooks, Clock::time_point now);
+
+  // A whole document, already read (config::load_policy_text: reading needs
+  // no daemon state, so the API reads on its own thread, not this one).
+  Outcome apply(config::ParseResult loaded, const std::string& source, bool dry_run, Clock::time_point now);
+  Outcome apply(const std::string& yaml, const std::string& source, bool dry_run, Clock::time_point now) {
+    return apply(config::load_policy_text(yaml, source), source, dry_run, now);
+  }
+  Outcome update_endpoints(const std::string& service, const std::vector<EndpointChange>& changes, bool dry_run,
+                           Clock::time_point now);
+  // The outcome of a document that could not be read (`loaded` has errors):
+  // an event unless a dry run. Any thread: it touches no policy state, so a
+  // bad document is answered without waiting for the control thread.
+  Outcome refuse(config::ParseResult loaded, const std::string& source, bool dry_run);
+  // Ends the drains that are over, publishing when any did.
+  void end_drains(Clock::time_point now);
+
+  const config::Policy& policy() const { return policy_; }
+  const LbRegistry& registry() const { return *registry_; }
+  uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }  // any thread
+  EventLog& events() { return events_; }
+
+ private:
+  Outcome commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
+
+  config::Policy policy_;
+  std::vector<PortBinding> ports_;
+  Hooks hooks_;
+  std::unique_ptr<LbRegistry> registry_;
+  std::atomic<uint64_t> generation_{0};  // written by the control thread only
+  const dataplane::Snapshot* running_ = nullptr;  // the last one published (only we publish)
+  EventLog events_;
+};
+
+// Ports, pool sizes and the load_balancer section are fixed while running;
+// the reason a change to them needs a restart, or empty.
+std::string restart_only_change(const config::Policy& running, const config::Policy& next);
+
+}  // namespace meshplane::ctrl

@@ -1,0 +1,125 @@
+#include "ctrl/compile/snapshot_compiler.h"
+
+#include <rte_errno.h>
+#include <rte_lpm.h>
+
+#include <atomic>
+#include <fmt/format.h>
+
+#include "config/address.h"
+#include "config/validate.h"
+#include "ctrl/compile/lb_compiler.h"
+
+namespace meshplane::ctrl {
+
+using config::prefix_mask;
+
+CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
+                                  uint64_t generation, const LbRegistry* lb, const Previous& previous) {
+  CompiledSnapshot out;
+  if (ports.size() != policy.ports.size()) {
+    out.error = fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size());
+    return out;
+  }
+  auto s = std::make_unique<dataplane::Snapshot>();
+  s->generation = generation;
+  s->port_count = static_cast<uint16_t>(ports.size());
+  s->icmp_errors_per_second = policy.icmp.errors_per_second;
+  s->icmp_errors_burst = policy.icmp.errors_burst;
+
+  struct RouteEntry {
+    uint32_t prefix;
+    uint8_t length;
+    dataplane::NextHop nh;
+  };
+  std::vector<RouteEntry> routes;
+  for (size_t i = 0; i < policy.ports.size(); ++i) {
+    const auto& p = policy.ports[i];
+    auto& view = s->ports[i];
+    view.dpdk_port = ports[i].dpdk_port;
+    view.mac = ports[i].mac;
+    view.mtu = p.mtu;
+    s->min_mtu = i == 0 ? p.mtu : std::min(s->min_mtu, p.mtu);
+    view.primary_address = p.addresses.empty() ? 0 : p.addresses.front().address;
+    for (const auto& a : p.addresses) {
+      const bool has_broadcast = a.length <= 30;
+      s->local_addresses.push_back({a.address, prefix_mask(a.length),
+                                    has_broadcast ? (a.address | ~prefix_mask(a.length)) : 0,
+                                    static_cast<uint16_t>(i)});
+      if (a.length < 32)
+        routes.push_back({a.address & prefix_mask(a.length), a.length, {0, static_cast<uint16_t>(i)}});
+    }
+  }
+  // NAT addresses are ours too (ARP, replies), without routes or broadcasts of their own.
+  for (const uint32_t a : policy.load_balancer.nat_addresses) {
+    const int port = config::connected_port(policy, a);
+    if (port < 0) {
+      out.error = fmt::format("NAT address {} is not connected", config::ipv4_to_string(a));
+      return out;
+    }
+    uint32_t mask = 0;
+    for (const auto& pa : policy.ports[port].addresses)
+      if (config::prefix_contains(pa, a)) mask = std::max(mask, prefix_mask(pa.length));
+    s->local_addresses.push_back({a, mask, 0, static_cast<uint16_t>(port)});
+  }
+  // Static routes after connected ones: an identical prefix in the file wins.
+  for (const auto& r : policy.routes) {
+    const int port = config::connected_port(policy, r.via);
+    if (port < 0) {
+      out.error = fmt::format("route {} via {}: next hop is not connected", config::prefix_to_string(r.prefix),
+                              config::ipv4_to_string(r.via));
+      return out;
+    }
+    routes.push_back({r.prefix.address, r.prefix.length, {r.via, static_cast<uint16_t>(port)}});
+  }
+
+  std::vector<uint64_t> inputs;
+  for (const auto& r : routes)
+    inputs.push_back(uint64_t{r.prefix} << 32 | uint64_t{r.length} << 24 | r.nh.port);
+  for (const auto& r : routes) inputs.push_back(r.nh.gateway);
+  for (const auto& r : routes) {
+    const uint32_t index = static_cast<uint32_t>(s->next_hops.size());
+    s->next_hops.push_back(r.nh);
+    if (r.length == 0) s->default_route = static_cast<int32_t>(index);
+  }
+  if (previous.snapshot && previous.snapshot->route_inputs == inputs) {
+    s->route_table = previous.snapshot->route_table;
+  } else {
+    // rte_lpm names must be unique process-wide; the old snapshot's table lives
+    // until its grace period ends.
+    static std::atomic<uint64_t> lpm_serial{0};
+    const std::string name = fmt::format("routes{}", lpm_serial.fetch_add(1));
+    rte_lpm_config cfg{};
+    cfg.max_rules = static_cast<uint32_t>(routes.size() + 16);
+    cfg.number_tbl8s = 256;
+    rte_lpm* lpm = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &cfg);
+    if (!lpm) {
+      out.error = fmt::format("cannot create the route table: {}", rte_strerror(rte_errno));
+      return out;
+    }
+    s->route_table = std::shared_ptr<rte_lpm>(lpm, rte_lpm_free);
+    for (uint32_t index = 0; index < routes.size(); ++index) {
+      const auto& r = routes[index];
+      if (r.length == 0) continue;
+      if (int rc = rte_lpm_add(lpm, r.prefix, r.length, index); rc != 0) {
+        out.error = fmt::format("cannot add route {}/{}: {}", config::ipv4_to_string(r.prefix), r.length,
+                                rte_strerror(-rc));
+        return out;
+      }
+    }
+  }
+  s->routes = s->route_table.get();
+  s->route_inputs = std::move(inputs);
+  if (!lb) {
+    LbRegistry fresh(policy.load_balancer.max_services, policy.load_balancer.max_endpoints);
+    out.error = fresh.update(policy.services, LbRegistry::Clock::now());
+    if (out.error.empty()) out.error = compile_lb(policy, fresh, *s);
+  } else {
+    out.error = compile_lb(policy, *lb, *s, previous);
+  }
+  if (!out.error.empty()) return out;
+  out.snapshot = std::move(s);
+  return out;
+}
+
+}  // namespace meshplane::ctrl

@@ -1,0 +1,37 @@
+// config::Policy -> dataplane::Snapshot: the translation from what an operator
+// wrote to what a worker reads. Plain control-side code, testable without
+// workers running (needs EAL memory for the LPM table).
+#pragma once
+
+#include <rte_ether.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "ctrl/compile/lb_compiler.h"
+#include "dataplane/tables/snapshot.h"
+
+namespace meshplane::ctrl {
+
+// What the running ports are: DPDK port ids and MACs in policy port order.
+struct PortBinding {
+  uint16_t dpdk_port = 0;
+  rte_ether_addr mac{};
+};
+
+struct CompiledSnapshot {
+  std::unique_ptr<dataplane::Snapshot> snapshot;
+  std::string error;  // set when compilation failed (e.g. out of memory for the route table)
+};
+
+// `lb` gives services and endpoints their slots; without one (tests, --check)
+// slots are assigned afresh in policy order. With `previous` (the running
+// snapshot and its policy), its route table is shared when the routes are
+// unchanged, and its unchanged services are copied (compile_lb).
+CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
+                                  uint64_t generation, const LbRegistry* lb = nullptr, const Previous& previous = {});
+
+}  // namespace meshplane::ctrl

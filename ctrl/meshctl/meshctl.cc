@@ -1,0 +1,376 @@
+// meshctl: drives a running meshplane through its API socket only.
+//   meshctl [--socket PATH] [-o table|json] COMMAND ...
+// Exit codes: 0 done; 1 the daemon refused (invalid policy, unknown service,
+// needs a restart, ...); 2 usage; 3 the daemon cannot be reached.
+#include <grpcpp/grpcpp.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "config/yaml_tree.h"
+#include "ctrl/api/stats_text.h"
+#include "meshplane.grpc.pb.h"
+
+namespace v1 = meshplane::v1;
+namespace mp = meshplane::ctrl;
+
+namespace {
+
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnreachable = 3;
+
+struct Options {
+  std::string socket = "/run/meshplane/meshplane.sock";
+  std::string output = "table";
+  bool json() const { return output == "json"; }
+};
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+    else if (c == '\n') out += "\\n";
+    else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+// Prints the daemon's refusal and maps it to an exit code.
+int report(const grpc::Status& status, const Options& o) {
+  if (status.ok()) return 0;
+  const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                           status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  if (o.json()) {
+    std::printf("{\"error\":{\"code\":%d,\"message\":%s", static_cast<int>(status.error_code()),
+                json_string(status.error_message()).c_str());
+    v1::ApplyResponse details;
+    if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+      std::printf(",\"errors\":[");
+      for (int i = 0; i < details.errors_size(); ++i) {
+        const auto& e = details.errors(i);
+        std::printf("%s{\"file\":%s,\"line\":%d,\"column\":%d,\"message\":%s}", i ? "," : "",
+                    json_string(e.file()).c_str(), e.line(), e.column(), json_string(e.message()).c_str());
+      }
+      std::printf("]");
+    }
+    std::printf("}}\n");
+  } else if (unreachable) {
+    std::fprintf(stderr, "meshctl: cannot reach meshplane on %s: %s\n", o.socket.c_str(),
+                 status.error_message().c_str());
+  } else {
+    std::fprintf(stderr, "meshctl: %s\n", status.error_message().c_str());
+  }
+  return unreachable ? kExitUnreachable : kExitRefused;
+}
+
+std::unique_ptr<v1::Meshplane::Stub> connect(const Options& o) {
+  grpc::ChannelArguments args;  // a policy at its size limit fits both ways (gRPC's default is 4 MiB)
+  args.SetMaxSendMessageSize(static_cast<int>(meshplane::config::kMaxPolicyBytes + (1u << 20)));
+  args.SetMaxReceiveMessageSize(static_cast<int>(meshplane::config::kMaxPolicyBytes + (1u << 20)));
+  return v1::Meshplane::NewStub(
+      grpc::CreateCustomChannel("unix:" + o.socket, grpc::InsecureChannelCredentials(), args));
+}
+
+std::unique_ptr<grpc::ClientContext> context(int seconds = 30) {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return c;
+}
+
+int apply(const Options& o, const std::string& file, bool dry_run) {
+  std::ifstream in(file);
+  if (!in) {
+    std::fprintf(stderr, "meshctl: cannot read %s\n", file.c_str());
+    return kExitUsage;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > meshplane::config::kMaxPolicyBytes) {
+    std::fprintf(stderr, "meshctl: %s is %zu bytes; a policy may be at most %zu bytes (docs/config.md, Limits)\n",
+                 file.c_str(), text.str().size(), meshplane::config::kMaxPolicyBytes);
+    return kExitRefused;
+  }
+  v1::ApplyRequest req;
+  req.set_yaml(text.str());
+  req.set_dry_run(dry_run);
+  req.set_source(file);
+  v1::ApplyResponse resp;
+  const auto status = connect(o)->Apply(context().get(), req, &resp);
+  if (!status.ok()) return report(status, o);
+  if (o.json())
+    std::printf("{\"generation\":%lu,\"applied\":%s}\n", resp.generation(), resp.applied() ? "true" : "false");
+  else if (dry_run)
+    std::printf("%s: valid; dry run, generation %lu stays\n", file.c_str(), resp.generation());
+  else
+    std::printf("%s: applied, generation %lu\n", file.c_str(), resp.generation());
+  return 0;
+}
+
+bool fetch_stats(const Options& o, v1::GetStatsResponse& stats, grpc::Status& status) {
+  status = connect(o)->GetStats(context().get(), v1::GetStatsRequest{}, &stats);
+  return status.ok();
+}
+
+int get(const Options& o, const std::string& what, const std::string& service) {
+  if (what == "policy") {
+    v1::GetPolicyResponse resp;
+    const auto status = connect(o)->GetPolicy(context().get(), v1::GetPolicyRequest{}, &resp);
+    if (!status.ok()) return report(status, o);
+    if (o.json())
+      std::printf("{\"generation\":%lu,\"yaml\":%s}\n", resp.generation(), json_string(resp.yaml()).c_str());
+    else
+      std::printf("# generation %lu\n%s", resp.generation(), resp.yaml().c_str());
+    return 0;
+  }
+  v1::GetStatsResponse stats;
+  grpc::Status status;
+  if (!fetch_stats(o, stats, status)) return report(status, o);
+  if (what == "services") {
+    if (o.json()) {
+      std::string out = "[";
+      for (const auto& svc : stats.services()) out += (out.size() > 1 ? "," : "") + mp::message_json(svc);
+      std::printf("%s]\n", out.c_str());
+    } else {
+      std::fputs(mp::services_table(stats).c_str(), stdout);
+    }
+    return 0;
+  }
+  // endpoints [SERVICE]
+  const bool found = service.empty() || std::any_of(stats.services().begin(), stats.services().end(),
+                                                    [&](const auto& s) { return s.name() == service; });
+  if (!found) {
+    std::fprintf(stderr, "meshctl: no service named '%s'\n", service.c_str());
+    return kExitRefused;
+  }
+  if (!o.json()) {
+    std::fputs(mp::endpoints_table(stats, service).c_str(), stdout);
+    return 0;
+  }
+  std::string out = "[";
+  for (const auto& svc : stats.services()) {
+    if (!service.empty() && svc.name() != service) continue;
+    for (const auto& e : svc.endpoints()) {
+      // One row per endpoint, named as in the table: the service, ADDRESS[:PORT].
+      const std::string fields = mp::message_json(e);
+      out += fmt::format("{}{{\"service\":{},\"endpoint\":{},{}", out.size() > 1 ? "," : "", json_string(svc.name()),
+                         json_string(e.address() + (e.port() ? fmt::format(":{}", e.port()) : "")),
+                         fields.substr(1));
+    }
+  }
+  std::printf("%s]\n", out.c_str());
+  return 0;
+}
+
+int endpoints(const Options& o, const std::string& action, const std::string& service, const std::string& endpoint,
+              uint32_t weight, const std::string& subset, bool dry_run) {
+  v1::UpdateEndpointsRequest req;
+  req.set_service(service);
+  req.set_dry_run(dry_run);
+  auto* c = req.add_changes();
+  const auto colon = endpoint.find(':');
+  c->set_address(endpoint.substr(0, colon));
+  if (colon != std::string::npos) {
+    try {
+      c->set_port(static_cast<uint32_t>(std::stoul(endpoint.substr(colon + 1))));
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "meshctl: '%s' is not ADDRESS[:PORT]\n", endpoint.c_str());
+      return kExitUsage;
+    }
+  }
+  c->set_weight(weight);
+  c->set_subset(subset);
+  c->set_op(action == "add"      ? v1::EndpointChange::ADD
+            : action == "remove" ? v1::EndpointChange::REMOVE
+            : action == "drain"  ? v1::EndpointChange::DRAIN
+                                 : v1::EndpointChange::SET_WEIGHT);
+  v1::UpdateEndpointsResponse resp;
+  const auto status = connect(o)->UpdateEndpoints(context().get(), req, &resp);
+  if (!status.ok()) return report(status, o);
+  if (o.json())
+    std::printf("{\"generation\":%lu,\"applied\":%s}\n", resp.generation(), resp.applied() ? "true" : "false");
+  else
+    std::printf("%s %s in %s: %s, generation %lu\n", action.c_str(), endpoint.c_str(), service.c_str(),
+                resp.applied() ? "applied" : "valid (dry run)", resp.generation());
+  return 0;
+}
+
+int stats(const Options& o, bool watch, double interval) {
+  for (;;) {
+    v1::GetStatsResponse s;
+    grpc::Status status;
+    if (!fetch_stats(o, s, status)) return report(status, o);
+    std::fputs(o.json() ? (mp::message_json(s) + "\n").c_str() : mp::stats_table(s).c_str(), stdout);
+    std::fflush(stdout);
+    if (!watch) return 0;
+    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+    if (!o.json()) std::printf("\n");
+  }
+}
+
+int status(const Options& o) {
+  v1::GetStatusResponse r;
+  const auto st = connect(o)->GetStatus(context().get(), v1::GetStatusRequest{}, &r);
+  if (!st.ok()) return report(st, o);
+  if (o.json()) {
+    std::string ports, workers;
+    for (const auto& p : r.ports())
+      ports += fmt::format("{}{{\"name\":{},\"device\":{},\"mac\":{},\"link_up\":{},\"state\":{}}}",
+                           ports.empty() ? "" : ",", json_string(p.name()), json_string(p.device()),
+                           json_string(p.mac()), p.link_up(), json_string(p.state()));
+    for (const auto& w : r.workers())
+      workers += fmt::format("{}{{\"id\":{},\"lcore\":{},\"flows\":{}}}", workers.empty() ? "" : ",", w.id(),
+                             w.lcore(), w.flows());
+    std::printf("{\"version\":%s,\"node\":%s,\"generation\":%lu,\"uptime_seconds\":%.3f,\"services\":%u,"
+                "\"socket\":%s,\"ports\":[%s],\"workers\":[%s]}\n",
+                json_string(r.version()).c_str(), json_string(r.node()).c_str(), r.generation(), r.uptime_seconds(),
+                r.services(), json_string(r.socket()).c_str(), ports.c_str(), workers.c_str());
+    return 0;
+  }
+  std::printf("meshplane %s on %s, node %s\npolicy generation %lu, %u service(s), up %.1f s\n", r.version().c_str(),
+              r.socket().c_str(), r.node().empty() ? "-" : r.node().c_str(), r.generation(), r.services(),
+              r.uptime_seconds());
+  for (const auto& p : r.ports())
+    std::printf("port %-12s %-9s %s  %s\n", p.name().c_str(), p.state().c_str(), p.mac().c_str(),
+                p.device().c_str());
+  for (const auto& w : r.workers())
+    std::printf("worker %u on lcore %u: %lu flows\n", w.id(), w.lcore(), w.flows());
+  return 0;
+}
+
+int ports(const Options& o, const std::string& action, const std::string& name) {
+  v1::PortRequest req;
+  req.set_name(name);
+  v1::PortResponse resp;
+  auto stub = connect(o);
+  const auto status = action == "detach" ? stub->DetachPort(context().get(), req, &resp)
+                                         : stub->AttachPort(context().get(), req, &resp);
+  if (!status.ok()) return report(status, o);
+  if (o.json())
+    std::printf("{\"port\":%s,\"state\":%s,\"changed\":%s}\n", json_string(name).c_str(),
+                json_string(resp.state()).c_str(), resp.changed() ? "true" : "false");
+  else
+    std::printf("port %s: %s%s\n", name.c_str(), resp.state().c_str(), resp.changed() ? "" : " (unchanged)");
+  return 0;
+}
+
+int events(const Options& o, uint32_t replay, int count) {
+  grpc::ClientContext ctx;
+  v1::WatchEventsRequest req;
+  req.set_replay(replay);
+  auto reader = connect(o)->WatchEvents(&ctx, req);
+  v1::Event e;
+  int seen = 0;
+  while ((count <= 0 || seen < count) && reader->Read(&e)) {
+    ++seen;
+    if (o.json()) {
+      std::printf("{\"sequence\":%lu,\"time_unix_ms\":%lu,\"kind\":%s,\"generation\":%lu,\"message\":%s}\n",
+                  e.sequence(), e.time_unix_ms(), json_string(e.kind()).c_str(), e.generation(),
+                  json_string(e.message()).c_str());
+    } else {
+      const std::time_t t = static_cast<std::time_t>(e.time_unix_ms() / 1000);
+      char when[32];
+      std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
+      std::printf("%s.%03luZ %-18s generation %-6lu %s\n", when, e.time_unix_ms() % 1000, e.kind().c_str(),
+                  e.generation(), e.message().c_str());
+    }
+    std::fflush(stdout);
+  }
+  if (count > 0 && seen >= count) {
+    ctx.TryCancel();
+    return 0;
+  }
+  return report(reader->Finish(), o);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"meshctl: drive a running meshplane through its API socket"};
+  app.require_subcommand(1);
+  // --socket and -o work before or after the subcommand (meshctl get endpoints web -o json).
+  app.fallthrough();
+  app.footer("Exit codes: 0 done; 1 the daemon refused the request (the reason is printed); 2 usage; "
+             "3 the daemon cannot be reached.\nSee docs/operations.md.");
+  Options o;
+  app.add_option("--socket", o.socket, "the daemon's API socket")->envname("MESHPLANE_SOCKET")->capture_default_str();
+  app.add_option("-o,--output", o.output, "table (for people) or json (for scripts)")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+
+  std::string file;
+  bool dry_run = false;
+  auto* apply_cmd = app.add_subcommand("apply", "replace the running policy with a YAML file (all or nothing)");
+  apply_cmd->add_option("-f,--file", file, "policy file")->required();
+  apply_cmd->add_flag("--dry-run", dry_run, "validate and compile only; change nothing");
+
+  std::string what, service;
+  auto* get_cmd = app.add_subcommand("get", "show the running policy, services or endpoints");
+  get_cmd->add_option("what", what, "policy, services or endpoints")
+      ->required()
+      ->check(CLI::IsMember({"policy", "services", "endpoints"}));
+  get_cmd->add_option("service", service, "endpoints: only this service");
+
+  std::string action, endpoint;
+  uint32_t weight = 0;
+  std::string subset;
+  auto* ep_cmd = app.add_subcommand("endpoints", "change one service's endpoints");
+  ep_cmd->add_option("action", action, "add, remove, drain or weight")
+      ->required()
+      ->check(CLI::IsMember({"add", "remove", "drain", "weight"}));
+  ep_cmd->add_option("service", service, "service name")->required();
+  ep_cmd->add_option("endpoint", endpoint, "ADDRESS[:PORT]")->required();
+  ep_cmd->add_option("weight", weight, "weight: the new weight")->check(CLI::Range(0, 10000));
+  ep_cmd->add_option("--weight", weight, "add: the endpoint's weight (default 1)")->check(CLI::Range(0, 10000));
+  ep_cmd->add_option("--subset", subset, "add: the endpoint's subset");
+  ep_cmd->add_flag("--dry-run", dry_run, "validate only");
+
+  bool watch = false;
+  double interval = 1.0;
+  auto* stats_cmd = app.add_subcommand("stats", "counters: ports, drops, workers, services");
+  stats_cmd->add_flag("-w,--watch", watch, "repeat every --interval seconds until interrupted");
+  stats_cmd->add_option("--interval", interval, "seconds between --watch updates")->check(CLI::Range(0.1, 3600.0));
+
+  app.add_subcommand("status", "version, ports and links, workers, policy generation, uptime");
+
+  std::string port_action, port_name;
+  auto* ports_cmd = app.add_subcommand("ports", "detach a port before its peer leaves (memif), attach it after");
+  ports_cmd->add_option("action", port_action, "detach or attach")
+      ->required()
+      ->check(CLI::IsMember({"detach", "attach"}));
+  ports_cmd->add_option("port", port_name, "the port's name in the policy")->required();
+
+  uint32_t replay = 0;
+  int count = 0;
+  auto* events_cmd = app.add_subcommand("events", "stream policy and endpoint events as they happen");
+  events_cmd->add_option("--replay", replay, "first print up to N recent events")->check(CLI::Range(0, 64));
+  events_cmd->add_option("--count", count, "stop after N events");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  if (*apply_cmd) return apply(o, file, dry_run);
+  if (*get_cmd) return get(o, what, service);
+  if (*ep_cmd) {
+    if (action == "weight" && ep_cmd->count("weight") == 0) {
+      std::fprintf(stderr, "meshctl: endpoints weight SERVICE ADDRESS[:PORT] WEIGHT\n");
+      return kExitUsage;
+    }
+    return endpoints(o, action, service, endpoint, weight, subset, dry_run);
+  }
+  if (*stats_cmd) return stats(o, watch, interval);
+  if (*ports_cmd) return ports(o, port_action, port_name);
+  if (*events_cmd) return events(o, replay, count);
+  return status(o);
+}

@@ -1,0 +1,431 @@
+#include "ctrl/runtime/daemon.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "config/parser.h"
+#include "ctrl/api/api_server.h"
+#include "ctrl/apply/lb_registry.h"
+#include "ctrl/apply/policy_manager.h"
+#include "ctrl/runtime/log.h"
+#include "ctrl/runtime/neighbour_resolver.h"
+#include "ctrl/runtime/port_control.h"
+#include "ctrl/runtime/port_setup.h"
+#include "ctrl/compile/snapshot_compiler.h"
+#include "ctrl/runtime/stats.h"
+#include "ctrl/api/stats_text.h"
+#include "dataplane/tables/flow_table.h"
+#include "dataplane/worker/lb_counters.h"
+#include "dataplane/tables/neighbour_table.h"
+#include "dataplane/worker/packet_meta.h"
+#include "dataplane/worker/port_gate.h"
+#include "dataplane/tables/snapshot_slot.h"
+#include "dataplane/worker/worker.h"
+#include "dataplane/worker/worker_ctx.h"
+
+namespace meshplane::ctrl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using dataplane::DropReason;
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_reload = 0;
+volatile std::sig_atomic_t g_dump = 0;
+
+void on_signal(int sig) {
+  if (sig == SIGHUP) g_reload = 1;
+  else if (sig == SIGUSR1) g_dump = 1;
+  else g_stop = 1;
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaction(sig, &sa, nullptr);
+}
+
+class Daemon {
+ public:
+  explicit Daemon(const DaemonOptions& options) : options_(options) {}
+  ~Daemon();
+  int run();
+
+ private:
+  void start();
+  void start_load_balancer();
+  void reset_fresh_slots(const LbRegistry& registry);
+  void end_drains(Clock::time_point now);
+  StatusInfo status() const;
+  void control_loop();
+  void drain_punts(Clock::time_point now);
+  void transmit(uint16_t port, rte_mbuf* m);
+  void reload();
+  void write_stats_file();
+  StatsSource stats_source() const;
+  void stop_workers();
+
+  DaemonOptions options_;
+  config::Policy policy_;  // as started: fixes ports, pools and table sizes; manager_ has the running one
+  Clock::time_point started_ = Clock::now();
+  uint16_t worker_count_ = 0;
+  std::vector<unsigned> worker_lcores_;
+  rte_mempool* pool_ = nullptr;
+  std::vector<RunningPort> ports_;
+  std::vector<PortBinding> bindings_;
+  std::unique_ptr<dataplane::NeighbourTable> neighbours_;
+  std::unique_ptr<dataplane::SnapshotSlot> snapshots_;
+  std::unique_ptr<dataplane::WorkerCounters[]> counters_;  // workers, then the control thread
+  std::unique_ptr<dataplane::WorkerCtx[]> workers_;
+  std::unique_ptr<NeighbourResolver> resolver_;
+  std::unique_ptr<PolicyManager> manager_;
+  dataplane::PortGate gate_;
+  std::unique_ptr<PortControl> port_control_;
+  uint64_t before_event_ = 0;  // last event logged
+  ControlQueue api_queue_;
+  std::unique_ptr<ApiServer> api_;
+  std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
+  std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
+  std::unique_ptr<dataplane::EndpointCounters[]> endpoint_counters_;  // worker-major, max_endpoints each
+  std::vector<rte_ring*> handoff_rings_;                               // one per worker
+  std::atomic<bool> stop_workers_{false};
+  bool workers_running_ = false;
+};
+
+Daemon::~Daemon() {
+  stop_workers();
+  for (uint16_t w = 0; workers_ && w < worker_count_; ++w) {
+    rte_mbuf* m;
+    rte_ring* handoff = w < handoff_rings_.size() ? handoff_rings_[w] : nullptr;
+    for (rte_ring* r : {workers_[w].punt_ring, workers_[w].inject_ring, handoff}) {
+      while (r && rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+      rte_ring_free(r);
+    }
+  }
+  resolver_.reset();
+  snapshots_.reset();
+  close_ports(ports_);
+  rte_mempool_free(pool_);
+}
+
+void Daemon::stop_workers() {
+  if (!workers_running_) return;
+  stop_workers_.store(true);
+  rte_eal_mp_wait_lcore();
+  workers_running_ = false;
+}
+
+void Daemon::start() {
+  auto loaded = config::load_policy_file(options_.config_path);
+  if (!loaded.ok()) throw std::runtime_error("invalid policy:\n" + config::format(loaded.errors));
+  policy_ = std::move(loaded.policy);
+
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) worker_lcores_.push_back(lcore);
+  worker_count_ = static_cast<uint16_t>(worker_lcores_.size());
+  if (worker_count_ == 0)
+    throw std::runtime_error(
+        "no worker lcores: give EAL at least two (e.g. -l 0,1); the main lcore runs the control thread");
+  if (worker_count_ > dataplane::kMaxWorkers)
+    throw std::runtime_error(fmt::format("at most {} workers are supported", dataplane::kMaxWorkers));
+
+  uint32_t max_frame = 0;
+  for (const auto& p : policy_.ports) max_frame = std::max<uint32_t>(max_frame, p.mtu + RTE_ETHER_HDR_LEN + 4);
+  const uint16_t data_room = static_cast<uint16_t>(std::max<uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE,
+                                                                      max_frame + RTE_PKTMBUF_HEADROOM));
+  pool_ = rte_pktmbuf_pool_create("mbufs", policy_.dataplane.mbufs, 256, sizeof(dataplane::PacketMeta), data_room,
+                                  rte_socket_id());
+  if (!pool_)
+    throw std::runtime_error(fmt::format("cannot create a pool of {} mbufs: {} (give EAL more memory with -m, "
+                                         "or lower dataplane.mbufs)",
+                                         policy_.dataplane.mbufs, rte_strerror(rte_errno)));
+
+  ports_ = open_ports(policy_, worker_count_, pool_, options_.run_dir);
+  for (const auto& p : ports_) bindings_.push_back({p.dpdk_port, p.mac});
+
+  neighbours_ = std::make_unique<dataplane::NeighbourTable>(policy_.neighbour_table.capacity);
+  snapshots_ = std::make_unique<dataplane::SnapshotSlot>(worker_count_);
+  counters_ = std::make_unique<dataplane::WorkerCounters[]>(worker_count_ + 1);
+  workers_ = std::make_unique<dataplane::WorkerCtx[]>(worker_count_);
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    auto& ctx = workers_[w];
+    ctx.worker_id = w;
+    ctx.port_count = static_cast<uint16_t>(ports_.size());
+    for (size_t p = 0; p < ports_.size(); ++p) ctx.dpdk_port[p] = ports_[p].dpdk_port;
+    const auto ring_size = policy_.dataplane.punt_ring_size;
+    ctx.punt_ring = rte_ring_create(fmt::format("punt{}", w).c_str(), ring_size, rte_socket_id(),
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ctx.inject_ring = rte_ring_create(fmt::format("inject{}", w).c_str(), ring_size, rte_socket_id(),
+                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!ctx.punt_ring || !ctx.inject_ring)
+      throw std::runtime_error(fmt::format("cannot create rings for worker {}: {}", w, rte_strerror(rte_errno)));
+    ctx.neighbours = neighbours_.get();
+    ctx.snapshots = snapshots_.get();
+    ctx.gate = &gate_;
+    ctx.stop = &stop_workers_;
+    ctx.counters = &counters_[w];
+  }
+
+  start_load_balancer();
+
+  resolver_ = std::make_unique<NeighbourResolver>(
+      *neighbours_, pool_, [this](uint16_t port, rte_mbuf* m) { transmit(port, m); }, counters_[worker_count_]);
+  PolicyManager::Hooks hooks;
+  hooks.publish = [this](std::unique_ptr<dataplane::Snapshot> s) { snapshots_->publish(std::move(s)); };
+  hooks.fresh_slots = [this](const LbRegistry& r) { reset_fresh_slots(r); };
+  hooks.published = [this](const config::Policy& p, const dataplane::Snapshot& s) {
+    resolver_->configure(p.neighbour_table);
+    resolver_->set_static(p, s);
+    resolver_->announce(s);
+  };
+  manager_ = std::make_unique<PolicyManager>(policy_, bindings_, std::move(hooks), Clock::now());
+  port_control_ = std::make_unique<PortControl>(ports_, gate_, *snapshots_, manager_->events());
+  port_control_->watch_links(manager_->generation());  // ports whose link is down start out of the poll set
+
+  ApiContext api;
+  api.queue = &api_queue_;
+  api.manager = manager_.get();
+  api.events = &manager_->events();
+  api.stats = [this] { return stats_message(stats_source()); };
+  api.status = [this] { return status(); };
+  api.set_port = [this](const std::string& name, bool attach, std::string& state) {
+    const Outcome o = port_control_->set(name, attach, manager_->generation());
+    for (size_t i = 0; i < ports_.size(); ++i)
+      if (ports_[i].name == name) state = port_control_->state(i);
+    return o;
+  };
+  // --socket, else the policy's api.socket, else RUN_DIR/meshplane.sock.
+  const std::string socket = !options_.socket_path.empty() ? options_.socket_path
+                             : !policy_.api.socket.empty() ? policy_.api.socket
+                                                           : options_.run_dir + "/meshplane.sock";
+  api_ = std::make_unique<ApiServer>(socket, std::move(api));
+
+  for (uint16_t w = 0; w < worker_count_; ++w)
+    if (int rc = rte_eal_remote_launch(dataplane::worker_main, &workers_[w], worker_lcores_[w]); rc != 0)
+      throw std::runtime_error(fmt::format("cannot launch worker on lcore {}: {}", worker_lcores_[w],
+                                           rte_strerror(-rc)));
+  workers_running_ = true;
+  log::info("meshplane {} running: {} port(s), {} worker(s) on lcore(s) {}, policy generation {} from {}, API on {}",
+            MESHPLANE_VERSION, ports_.size(), worker_count_, fmt::join(worker_lcores_, ","), manager_->generation(),
+            options_.config_path, api_->socket_path());
+}
+
+// Flow tables, counters and hand-off rings are sized once, at start.
+void Daemon::start_load_balancer() {
+  const auto& lb = policy_.load_balancer;
+  const auto& t = lb.timeouts;
+  const uint32_t nat_ports = lb.nat_port_max - lb.nat_port_min + 1u;
+  if (nat_ports / worker_count_ < 64)
+    throw std::runtime_error(fmt::format("the NAT port range {}-{} gives each of {} workers fewer than 64 ports",
+                                         lb.nat_port_min, lb.nat_port_max, worker_count_));
+  const dataplane::FlowTimeouts timeouts{t.tcp_syn * 1000, t.tcp_established * 1000, t.tcp_closing * 1000,
+                                         t.tcp_reset * 1000, t.udp * 1000};
+  service_counters_ = std::make_unique<dataplane::ServiceCounters[]>(size_t{worker_count_} * lb.max_services);
+  endpoint_counters_ = std::make_unique<dataplane::EndpointCounters[]>(size_t{worker_count_} * lb.max_endpoints);
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    flow_tables_.push_back(std::make_unique<dataplane::FlowTable>(lb.flow_capacity, timeouts));
+    rte_ring* ring = rte_ring_create(fmt::format("handoff{}", w).c_str(), 1024, rte_socket_id(), RING_F_SC_DEQ);
+    if (!ring) throw std::runtime_error(fmt::format("cannot create hand-off ring {}: {}", w, rte_strerror(rte_errno)));
+    handoff_rings_.push_back(ring);
+  }
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    auto& l = workers_[w].lb;
+    l.flows = flow_tables_[w].get();
+    l.services = &service_counters_[size_t{w} * lb.max_services];
+    l.endpoints = &endpoint_counters_[size_t{w} * lb.max_endpoints];
+    l.handoff = handoff_rings_.data();
+    l.workers = worker_count_;
+    l.nat_port_base = lb.nat_port_min;
+    l.nat_port_span = static_cast<uint16_t>(nat_ports / worker_count_);
+  }
+  log::info("load balancer: {} service(s), {} flows per worker ({} MiB each)", policy_.services.size(),
+            lb.flow_capacity, flow_tables_[0]->memory_bytes() >> 20);
+}
+
+// A reused slot still holds its previous owner's totals; no worker touches it
+// now (quarantine), so the control thread may zero it before publishing.
+void Daemon::reset_fresh_slots(const LbRegistry& registry) {
+  const auto& lb = policy_.load_balancer;
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    for (uint32_t slot : registry.fresh_service_slots())
+      service_counters_[size_t{w} * lb.max_services + slot].reset();
+    for (uint32_t slot : registry.fresh_endpoint_slots())
+      endpoint_counters_[size_t{w} * lb.max_endpoints + slot].reset();
+  }
+}
+
+// Endpoints whose drain time is over lose their slot; workers see them gone
+// with the next snapshot and end their remaining flows.
+void Daemon::end_drains(Clock::time_point now) {
+  const uint64_t before = manager_->generation();
+  manager_->end_drains(now);
+  if (manager_->generation() != before) log::info("a drain ended; policy generation {}", manager_->generation());
+  for (const auto& e : manager_->events().after(before_event_, std::chrono::milliseconds(0))) {
+    if (e.kind == "endpoint_drained") log::info("drained {}", e.message);
+    before_event_ = e.sequence;
+  }
+}
+
+// The control thread hands packets to worker 0, which owns a transmit queue on every port.
+void Daemon::transmit(uint16_t port, rte_mbuf* m) {
+  dataplane::meta(m).port = static_cast<uint8_t>(port);
+  if (rte_ring_sp_enqueue(workers_[0].inject_ring, m) != 0) {
+    counters_[worker_count_].drop(DropReason::kInjectRingFull);
+    rte_pktmbuf_free(m);
+  }
+}
+
+void Daemon::drain_punts(Clock::time_point now) {
+  const dataplane::Snapshot& s = *snapshots_->current();
+  rte_mbuf* pkts[64];
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    const unsigned n =
+        rte_ring_sc_dequeue_burst(workers_[w].punt_ring, reinterpret_cast<void**>(pkts), RTE_DIM(pkts), nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+      if (dataplane::meta(pkts[i]).reason == dataplane::PuntReason::kArp)
+        resolver_->on_arp(pkts[i], s, now);
+      else
+        resolver_->on_unresolved(pkts[i], s, now);
+    }
+  }
+}
+
+void Daemon::reload() {
+  log::info("reloading policy from {}", options_.config_path);
+  const Outcome o =
+      manager_->apply(config::load_policy_file(options_.config_path), options_.config_path, false, Clock::now());
+  if (o.ok())
+    log::info("policy generation {} applied", o.generation);
+  else
+    log::error("reload rejected, generation {} stays: {}", o.generation, o.message);
+}
+
+StatusInfo Daemon::status() const {
+  StatusInfo info;
+  info.node = manager_->policy().node;
+  info.generation = manager_->generation();
+  info.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  for (const auto& p : ports_) {
+    char mac[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(mac, sizeof mac, &p.mac);
+    info.ports.push_back({p.name, p.device, mac, link_up(p.dpdk_port),
+                          port_control_->state(static_cast<size_t>(&p - ports_.data()))});
+  }
+  for (uint16_t w = 0; w < worker_count_; ++w)
+    info.workers.push_back({w, worker_lcores_[w], counters_[w].flows.get()});
+  info.services = static_cast<uint32_t>(manager_->policy().services.size());
+  return info;
+}
+
+StatsSource Daemon::stats_source() const {
+  StatsSource src;
+  src.ports = &ports_;
+  for (size_t p = 0; p < ports_.size(); ++p) src.port_states.push_back(port_control_->state(p));
+  src.workers = counters_.get();
+  src.worker_lcores = worker_lcores_;
+  src.control = &counters_[worker_count_];
+  src.neighbours = neighbours_.get();
+  src.generation = manager_->generation();
+  src.policy = &manager_->policy();
+  src.registry = &manager_->registry();
+  src.service_counters = service_counters_.get();
+  src.endpoint_counters = endpoint_counters_.get();
+  src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  return src;
+}
+
+void Daemon::write_stats_file() {
+  const std::string tmp = options_.stats_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) {
+      log::warn("cannot write stats file {}", tmp);
+      return;
+    }
+    out << message_json(stats_message(stats_source())) << '\n';
+  }
+  std::rename(tmp.c_str(), options_.stats_file.c_str());
+}
+
+void Daemon::control_loop() {
+  constexpr auto kTick = std::chrono::milliseconds(100);
+  const auto stats_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options_.stats_interval));
+  constexpr auto kLinkWatch = std::chrono::milliseconds(1);  // a peer that left stops being polled this fast
+  auto next_tick = Clock::now();
+  auto next_links = Clock::now();
+  auto next_stats = Clock::now();
+  while (!g_stop) {
+    const auto now = Clock::now();
+    drain_punts(now);
+    api_queue_.run_pending();
+    if (now >= next_links) {
+      port_control_->watch_links(manager_->generation());
+      next_links = now + kLinkWatch;
+    }
+    if (now >= next_tick) {
+      resolver_->tick(*snapshots_->current(), now);
+      end_drains(now);
+      next_tick = now + kTick;
+    }
+    if (g_reload) {
+      g_reload = 0;
+      reload();
+    }
+    if (g_dump) {
+      g_dump = 0;
+      std::fputs(stats_table(stats_message(stats_source())).c_str(), stdout);
+      std::fflush(stdout);
+    }
+    if (!options_.stats_file.empty() && now >= next_stats) {
+      write_stats_file();
+      next_stats = now + stats_every;
+    }
+    // The control thread shares its core with the rest of the system: poll gently.
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+int Daemon::run() {
+  install_signal_handlers();
+  try {
+    start();
+  } catch (const std::exception& e) {
+    log::error("cannot start: {}", e.what());
+    return 3;
+  }
+  control_loop();
+  log::info("stopping: closing the API, waiting for workers");
+  api_queue_.close();
+  api_->stop();
+  stop_workers();
+  drain_punts(Clock::now());
+  if (!options_.stats_file.empty()) write_stats_file();
+  std::fputs(stats_table(stats_message(stats_source())).c_str(), stdout);
+  std::fflush(stdout);
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  Daemon daemon(options);
+  return daemon.run();
+}
+
+}  // namespace meshplane::ctrl

@@ -1,0 +1,40 @@
+// Reading the workers' counters without stopping them, into the stats
+// message (meshplane.v1.GetStatsResponse); ctrl/api/stats_text.h prints it.
+// Counters are walked through the lists in dataplane/worker/counter_list.h, drops
+// through dataplane/worker/drop_reason.h: nothing here names a counter.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "ctrl/apply/lb_registry.h"
+#include "ctrl/runtime/port_setup.h"
+#include "dataplane/worker/counters.h"
+#include "dataplane/worker/lb_counters.h"
+#include "dataplane/tables/neighbour_table.h"
+#include "meshplane.pb.h"
+
+namespace meshplane::ctrl {
+
+struct StatsSource {
+  const std::vector<RunningPort>* ports = nullptr;
+  std::vector<std::string> port_states;                // by port: up, link-down, detached
+  const dataplane::WorkerCounters* workers = nullptr;  // worker_count entries
+  std::vector<unsigned> worker_lcores;
+  const dataplane::WorkerCounters* control = nullptr;  // drops counted by the control thread
+  const dataplane::NeighbourTable* neighbours = nullptr;
+  const config::Policy* policy = nullptr;
+  const LbRegistry* registry = nullptr;  // null: no load balancer (counters below unused)
+  const dataplane::ServiceCounters* service_counters = nullptr;    // worker-major
+  const dataplane::EndpointCounters* endpoint_counters = nullptr;  // worker-major
+  uint64_t generation = 0;
+  double uptime_seconds = 0;
+};
+
+v1::GetStatsResponse stats_message(const StatsSource& src);
+// The services part of stats_message: per service and endpoint, summed over workers.
+void add_services(const StatsSource& src, v1::GetStatsResponse& out);
+
+}  // namespace meshplane::ctrl

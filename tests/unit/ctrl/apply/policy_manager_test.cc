@@ -1,0 +1,179 @@
+#include "ctrl/apply/policy_manager.h"
+
+#include <gtest/gtest.h>
+
+#include "config/emitter.h"
+#include "config/parser.h"
+
+namespace meshplane::ctrl {
+namespace {
+
+const std::string kPorts = R"(ports:
+  - {name: a, device: d0, addresses: [10.0.1.1/24]}
+  - {name: b, device: d1, addresses: [10.0.2.1/24]}
+load_balancer: {flow_capacity: 1024, max_services: 8, max_endpoints: 32}
+)";
+
+std::string doc(const std::string& endpoints, const std::string& extra = "") {
+  return kPorts + extra + R"(services:
+  - name: web
+    vip: 10.30.0.1
+    ports: [{port: 80}]
+    endpoints: )" + endpoints + R"(
+  - name: db
+    vip: 10.30.0.2
+    ports: [{port: 5432}]
+    endpoints: [{address: 10.0.2.20}]
+)";
+}
+
+class PolicyManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto parsed = config::load_policy_text(doc("[{address: 10.0.2.11}, {address: 10.0.2.12}]"), "start.yaml");
+    ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
+    PolicyManager::Hooks hooks;
+    // Like SnapshotSlot: the new snapshot becomes current, the old one is freed.
+    hooks.publish = [this](std::unique_ptr<dataplane::Snapshot> s) {
+      previous_routes_ = current_ ? current_->route_table.get() : nullptr;
+      current_ = std::move(s);
+      ++published_;
+    };
+    pm_ = std::make_unique<PolicyManager>(parsed.policy, std::vector<PortBinding>{{0, {}}, {1, {}}}, hooks,
+                                          PolicyManager::Clock::now());
+  }
+  EndpointChange change(EndpointChange::Op op, uint32_t address, uint32_t weight = 1) {
+    EndpointChange c;
+    c.op = op;
+    c.address = address;
+    c.weight = weight;
+    return c;
+  }
+  std::vector<Event> events() { return pm_->events().after(0, std::chrono::milliseconds(0)); }
+
+  std::unique_ptr<PolicyManager> pm_;
+  std::unique_ptr<dataplane::Snapshot> current_;
+  const rte_lpm* previous_routes_ = nullptr;
+  int published_ = 0;
+};
+
+TEST_F(PolicyManagerTest, RejectedApplyChangesNothing) {
+  const std::string before = config::to_yaml(pm_->policy());
+  const auto* running = current_.get();
+  Outcome o = pm_->apply(doc("[{address: 10.0.2.11}, {address: 10.0.2.300}]", "icmp: {errors_burst: 0}\n"),
+                         "bad.yaml", false, PolicyManager::Clock::now());
+  EXPECT_EQ(o.code, Outcome::Code::kInvalid);
+  ASSERT_EQ(o.errors.size(), 2u) << o.message;
+  EXPECT_EQ(o.errors[0].file, "bad.yaml");
+  EXPECT_EQ(o.errors[0].mark.line, 5);  // errors_burst
+  EXPECT_EQ(o.errors[1].mark.line, 10);  // the bad endpoint address
+  EXPECT_GT(o.errors[1].mark.column, 0);
+  EXPECT_EQ(o.generation, 1u);
+  EXPECT_EQ(pm_->generation(), 1u);
+  EXPECT_EQ(config::to_yaml(pm_->policy()), before);
+  EXPECT_EQ(current_.get(), running) << "nothing published";
+  EXPECT_EQ(events().back().kind, "policy_rejected");
+
+  auto mtu = doc("[{address: 10.0.2.11}]");
+  mtu.replace(mtu.find("addresses: [10.0.1.1/24]"), 24, "addresses: [10.0.1.1/24], mtu: 1400");
+  o = pm_->apply(mtu, "mtu.yaml", false, PolicyManager::Clock::now());
+  EXPECT_EQ(o.code, Outcome::Code::kNeedsRestart);
+  EXPECT_NE(o.message.find("needs a restart"), std::string::npos);
+  EXPECT_EQ(pm_->generation(), 1u);
+  EXPECT_EQ(published_, 1);
+}
+
+TEST_F(PolicyManagerTest, DryRunPublishesNothingAndEachChangeIsOneGeneration) {
+  Outcome o = pm_->apply(doc("[{address: 10.0.2.11}]"), "dry.yaml", true, PolicyManager::Clock::now());
+  EXPECT_TRUE(o.ok());
+  EXPECT_FALSE(o.applied);
+  EXPECT_EQ(published_, 1);
+  EXPECT_EQ(pm_->policy().services[0].endpoints.size(), 2u);
+  for (uint64_t g = 2; g < 6; ++g) {
+    o = pm_->apply(doc("[{address: 10.0.2.11, weight: " + std::to_string(g) + "}]"), "p.yaml", false,
+                   PolicyManager::Clock::now());
+    ASSERT_TRUE(o.ok()) << o.message;
+    EXPECT_EQ(o.generation, g);
+    EXPECT_EQ(current_->generation, g);
+  }
+}
+
+TEST_F(PolicyManagerTest, EndpointUpdatesAreAllOrNothing) {
+  const auto now = PolicyManager::Clock::now();
+  EXPECT_EQ(pm_->update_endpoints("nope", {change(EndpointChange::Op::kDrain, 0x0a00020b)}, false, now).code,
+            Outcome::Code::kNotFound);
+  EXPECT_EQ(pm_->update_endpoints("web", {change(EndpointChange::Op::kAdd, 0x0a00020b)}, false, now).code,
+            Outcome::Code::kAlreadyExists);
+  // The first change is fine, the second names a gateway address: neither happens.
+  Outcome o = pm_->update_endpoints(
+      "web", {change(EndpointChange::Op::kAdd, 0x0a00020d), change(EndpointChange::Op::kAdd, 0x0a000201)}, false, now);
+  EXPECT_EQ(o.code, Outcome::Code::kInvalid);
+  EXPECT_NE(o.message.find("gateway's own address"), std::string::npos) << o.message;
+  EXPECT_EQ(pm_->policy().services[0].endpoints.size(), 2u);
+  EXPECT_EQ(pm_->generation(), 1u);
+
+  o = pm_->update_endpoints("web",
+                            {change(EndpointChange::Op::kAdd, 0x0a00020d, 3),
+                             change(EndpointChange::Op::kRemove, 0x0a00020b),
+                             change(EndpointChange::Op::kDrain, 0x0a00020c)},
+                            false, now);
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(o.generation, 2u);
+  const auto& eps = pm_->policy().services[0].endpoints;
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_EQ(eps[0].address, 0x0a00020cu);
+  EXPECT_EQ(eps[0].weight, 0u);
+  EXPECT_EQ(eps[1].weight, 3u);
+  EXPECT_TRUE(pm_->registry().endpoints().at({"web", 0x0a00020b, 0}).draining);
+  bool draining_event = false;
+  for (const auto& e : events()) draining_event |= e.kind == "endpoint_draining" && e.message == "web/10.0.2.11";
+  EXPECT_TRUE(draining_event);
+}
+
+TEST_F(PolicyManagerTest, UnchangedTablesAreSharedBetweenSnapshots) {
+  const rte_lpm* routes = current_->routes;
+  const auto db_table = current_->lb.services[1].subsets[0].table;
+  const auto web_table = current_->lb.services[0].subsets[0].table;
+  ASSERT_TRUE(pm_->update_endpoints("web", {change(EndpointChange::Op::kSetWeight, 0x0a00020b, 5)}, false,
+                                    PolicyManager::Clock::now())
+                  .ok());
+  EXPECT_EQ(current_->routes, routes) << "routes unchanged: the same LPM";
+  EXPECT_EQ(current_->lb.services[1].subsets[0].table, db_table) << "db unchanged: its Maglev table reused";
+  EXPECT_NE(current_->lb.services[0].subsets[0].table, web_table) << "web's weights changed: rebuilt";
+  Outcome o = pm_->apply(doc("[{address: 10.0.2.11}]", "routes: [{prefix: 10.20.0.0/16, via: 10.0.2.2}]\n"),
+                         "r.yaml", false, PolicyManager::Clock::now());
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_NE(current_->routes, routes) << "a new route: a new table";
+  EXPECT_EQ(current_->route(0x0a140001), 2) << "10.20.0.1 via the static route (next hop 2)";
+}
+
+// Unchanged services are copied from the running snapshot; what they were
+// compiled against (routes, ports, NAT pool) must still reach them.
+TEST_F(PolicyManagerTest, UnchangedServicesFollowChangedRoutes) {
+  const auto be = [](uint32_t a) { return rte_cpu_to_be_32(a); };
+  ASSERT_EQ(current_->lb.services[1].endpoints[0].outer_source, be(0x0a000201)) << "db's endpoint on port b";
+  const uint32_t db_slot = current_->lb.services[1].endpoints[0].slot;
+  ASSERT_TRUE(pm_->update_endpoints("web", {change(EndpointChange::Op::kSetWeight, 0x0a00020b, 5)}, false,
+                                    PolicyManager::Clock::now())
+                  .ok());
+  // db unchanged, but a host route now sends its endpoint out of port a.
+  Outcome o = pm_->apply(doc("[{address: 10.0.2.11, weight: 5}, {address: 10.0.2.12}]",
+                             "routes: [{prefix: 10.0.2.20/32, via: 10.0.1.2}]\n"),
+                         "r.yaml", false, PolicyManager::Clock::now());
+  ASSERT_TRUE(o.ok()) << o.message;
+  const auto& db = current_->lb.services[1].endpoints[0];
+  EXPECT_EQ(db.outer_source, be(0x0a000101)) << "NAT source: port a's address";
+  EXPECT_EQ(db.slot, db_slot) << "the same endpoint keeps its slot";
+  EXPECT_EQ(current_->lb.nat_pool[db.nat_first], be(0x0a000101));
+  // The same services, moved down the file by a new line: still the same values.
+  o = pm_->apply("node: gw1\n" + doc("[{address: 10.0.2.11, weight: 5}, {address: 10.0.2.12}]",
+                                      "routes: [{prefix: 10.0.2.20/32, via: 10.0.1.2}]\n"),
+                 "moved.yaml", false, PolicyManager::Clock::now());
+  ASSERT_TRUE(o.ok()) << o.message;
+  EXPECT_EQ(current_->lb.services[1].endpoints[0].outer_source, be(0x0a000101));
+  EXPECT_EQ(current_->lb.services[0].endpoints.size(), 2u);
+  EXPECT_EQ(current_->lb.by_vip.find(dataplane::LbView::vip_key(be(0x0a1e0002))), 1u);
+}
+
+}  // namespace
+}  // namespace meshplane::ctrl
