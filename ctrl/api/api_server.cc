@@ -70,12 +70,14 @@ class ApiServer::Service final : public v1::Meshplane::Service {
       o = ctx_.manager->refuse(std::move(loaded), source, req->dry_run());
     } else {
       bool ran = false;
-      if (!ctx_.queue->call([&] {
-            if (abandoned()) return;  // waited in the queue past its deadline: nobody wants it now
+      const bool called = ctx_.queue->call(
+          [&] {
+            if (abandoned()) return;  // its deadline passed as it was taken from the queue
             ran = true;
             o = ctx_.manager->apply(std::move(loaded), source, req->dry_run(), Clock::now());
-          }))
-        return kStopping;
+          },
+          abandoned);  // nobody wants it any more: it leaves the queue
+      if (!called && !abandoned()) return kStopping;
       if (!ran) return kAbandoned;
     }
     resp->set_generation(o.generation);

@@ -3,6 +3,8 @@
 // control loop has run the task (it polls every 100 µs) or the queue closes.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -13,14 +15,33 @@ namespace meshplane::ctrl {
 
 class ControlQueue {
  public:
-  // Runs `task` on the control thread; false if the daemon is stopping.
-  bool call(std::function<void()> task) {
+  // Runs `task` on the control thread; false if the daemon is stopping, or if
+  // `abandoned` (asked every 10 ms while the task waits its turn) said yes
+  // before the task started: then it never runs and leaves the queue.
+  bool call(std::function<void()> task, const std::function<bool()>& abandoned = {}) {
     auto item = std::make_shared<Item>(Item{std::move(task)});
     std::unique_lock lock(mutex_);
     if (closed_) return false;
     queue_.push_back(item);
-    done_.wait(lock, [&] { return item->state != State::kQueued; });
+    while (item->state == State::kQueued) {
+      if (!abandoned) {
+        done_.wait(lock, [&] { return item->state != State::kQueued; });
+        break;
+      }
+      done_.wait_for(lock, std::chrono::milliseconds(10));
+      if (item->state != State::kQueued || !abandoned()) continue;
+      const auto it = std::find(queue_.begin(), queue_.end(), item);
+      if (it == queue_.end()) continue;  // taken by the control thread: it runs now
+      queue_.erase(it);
+      item->state = State::kCancelled;
+    }
     return item->state == State::kDone;
+  }
+
+  // Tasks waiting for the control thread.
+  size_t pending() {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
   }
 
   // Control thread: runs everything queued so far.

@@ -197,6 +197,12 @@ TEST_F(ApiServerTest, AnApplyItsCallerAbandonedIsNotCarriedOut) {
   req.set_yaml(kPolicy);
   v1::ApplyResponse resp;
   EXPECT_EQ(client()->Apply(&ctx, req, &resp).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server's own deadline (its copy of the client's, from a little later)
+  // passes too, and the apply leaves the queue without running.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (queue_.pending() != 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(queue_.pending(), 0u) << "an abandoned apply still waits for the control thread";
   paused_ = false;
   grpc::ClientContext ctx2;
   v1::GetStatusResponse status;
