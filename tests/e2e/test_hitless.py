@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from topology import HERE, SlowDownload, lb_rig
+from topology import HELPERS, SlowDownload, lb_rig
 
 WEB, DNS = "10.30.0.10", "10.30.0.53"
-UDP_FLOOD = os.path.join(HERE, "udp_flood.py")
+UDP_FLOOD = os.path.join(HELPERS, "udp_flood.py")
 
 
 def services(weights=(1, 1, 1)):

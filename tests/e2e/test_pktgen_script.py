@@ -1,5 +1,5 @@
 """bench/pktgen/meshplane.lua against a stand-in for pktgen-dpdk 23.03's Lua
-environment (tests/e2e/pktgen_fake/pktgen.lua; pktgen is not packaged for
+environment (tests/e2e/helpers/pktgen_fake/pktgen.lua; pktgen is not packaged for
 Debian 12) that behaves as the real one did in the field: no "Pktgen" module
 to require, range packets built once into a 24,576-buffer pool and resent,
 16-bit ports, quit() ends it. The script runs from any directory, each
@@ -16,13 +16,13 @@ import pytest
 
 from topology import ROOT
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
 
 
 def run_script(work):
     driver = os.path.join(work, "run.lua")
     with open(driver, "w") as f:
-        f.write(f'dofile("{HERE}/pktgen_fake/pktgen.lua")\n'
+        f.write(f'dofile("{HELPERS}/pktgen_fake/pktgen.lua")\n'
                 f'dofile("{ROOT}/bench/pktgen/meshplane.lua")\n'
                 'for _, c in ipairs(calls) do print(c) end\n'
                 'for _, n in ipairs(flows) do print("flows " .. n) end\n')
@@ -55,7 +55,7 @@ def test_the_stand_in_refuses_what_pktgen_refuses():
     work = tempfile.mkdtemp(prefix="mp-pktgen-")
     probe = os.path.join(work, "probe.lua")
     with open(probe, "w") as f:
-        f.write(f'dofile("{HERE}/pktgen_fake/pktgen.lua")\n'
+        f.write(f'dofile("{HELPERS}/pktgen_fake/pktgen.lua")\n'
                 'print(pcall(require, "Pktgen"))\n'
                 'print(pcall(pktgen.range.src_port, "0", "max", 66544))\n')
     out = subprocess.run(["lua5.4", probe], cwd=work, capture_output=True, text=True, timeout=30).stdout

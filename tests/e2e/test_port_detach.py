@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 
-from topology import HERE, MESHCTL, Daemon, Topology
+from topology import HELPERS, MESHCTL, Daemon, Topology
 
-PORT_CYCLES = os.path.join(HERE, "port_cycles.py")
+PORT_CYCLES = os.path.join(HELPERS, "port_cycles.py")
 
 
 @pytest.fixture(scope="module")

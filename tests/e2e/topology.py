@@ -20,9 +20,11 @@ BUILD = os.environ.get("MESHPLANE_BUILD", os.path.join(ROOT, "build"))
 MESHPLANE = os.path.join(BUILD, "ctrl", "meshplane")
 MESHCTL = os.path.join(BUILD, "ctrl", "meshctl")
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAMED_SERVER = os.path.join(HERE, "named_server.py")
-LB_CLIENT = os.path.join(HERE, "lb_client.py")
-IPIP_DECAP = os.path.join(HERE, "ipip_decap.py")
+# Programs the tests start in the namespaces (servers, clients, traffic), apart from the tests.
+HELPERS = os.path.join(HERE, "helpers")
+NAMED_SERVER = os.path.join(HELPERS, "named_server.py")
+LB_CLIENT = os.path.join(HELPERS, "lb_client.py")
+IPIP_DECAP = os.path.join(HELPERS, "ipip_decap.py")
 # No hugepages, no PCI, no shared runtime files: tests never depend on system set-up.
 # Shared by every test daemon so the per-port locks are exercised for real.
 RUN_DIR = "/run/meshplane-test"
