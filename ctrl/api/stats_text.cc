@@ -104,6 +104,12 @@ void write_message(std::string& out, const Message& m) {
 
 }  // namespace
 
+std::string json_quote(const std::string& s) {
+  std::string out;
+  write_string(out, s);
+  return out;
+}
+
 std::string message_json(const Message& m) {
   std::string out;
   write_message(out, m);
@@ -122,7 +128,7 @@ std::string stats_table(const v1::GetStatsResponse& s) {
   for (const auto& p : s.ports())
     out += fmt::format("{:<12} {:>14} {:>16} {:>14} {:>16}  {}\n", p.name(), counter(p.counters(), "rx_packets"),
                        counter(p.counters(), "rx_bytes"), counter(p.counters(), "tx_packets"),
-                       counter(p.counters(), "tx_bytes"), p.state().empty() ? (p.link_up() ? "up" : "down") : p.state());
+                       counter(p.counters(), "tx_bytes"), p.state());
   const auto& c = s.counters();
   out += fmt::format("forwarded {}  echo replies {}  icmp errors sent {} (suppressed {}, relayed {})  punted {}\n",
                      counter(c, "forwarded"), counter(c, "icmp_echo_replies"), counter(c, "icmp_errors_sent"),

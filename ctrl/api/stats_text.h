@@ -15,6 +15,8 @@ namespace meshplane::ctrl {
 // optional fields left out, and each map named `counters` written into its
 // enclosing object (so a counter is stats.ports[0].rx_packets).
 std::string message_json(const google::protobuf::Message& m);
+// `s` as a JSON string, quotes included.
+std::string json_quote(const std::string& s);
 
 std::string stats_table(const v1::GetStatsResponse& s);
 std::string services_table(const v1::GetStatsResponse& s);

@@ -34,17 +34,6 @@ struct Options {
   bool json() const { return output == "json"; }
 };
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
-    else if (c == '\n') out += "\\n";
-    else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-    else out += static_cast<char>(c);
-  }
-  return out + "\"";
-}
-
 // Prints the daemon's refusal and maps it to an exit code.
 int report(const grpc::Status& status, const Options& o) {
   if (status.ok()) return 0;
@@ -52,14 +41,14 @@ int report(const grpc::Status& status, const Options& o) {
                            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
   if (o.json()) {
     std::printf("{\"error\":{\"code\":%d,\"message\":%s", static_cast<int>(status.error_code()),
-                json_string(status.error_message()).c_str());
+                mp::json_quote(status.error_message()).c_str());
     v1::ApplyResponse details;
     if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
       std::printf(",\"errors\":[");
       for (int i = 0; i < details.errors_size(); ++i) {
         const auto& e = details.errors(i);
         std::printf("%s{\"file\":%s,\"line\":%d,\"column\":%d,\"message\":%s}", i ? "," : "",
-                    json_string(e.file()).c_str(), e.line(), e.column(), json_string(e.message()).c_str());
+                    mp::json_quote(e.file()).c_str(), e.line(), e.column(), mp::json_quote(e.message()).c_str());
       }
       std::printf("]");
     }
@@ -127,7 +116,7 @@ int get(const Options& o, const std::string& what, const std::string& service) {
     const auto status = connect(o)->GetPolicy(context().get(), v1::GetPolicyRequest{}, &resp);
     if (!status.ok()) return report(status, o);
     if (o.json())
-      std::printf("{\"generation\":%lu,\"yaml\":%s}\n", resp.generation(), json_string(resp.yaml()).c_str());
+      std::printf("{\"generation\":%lu,\"yaml\":%s}\n", resp.generation(), mp::json_quote(resp.yaml()).c_str());
     else
       std::printf("# generation %lu\n%s", resp.generation(), resp.yaml().c_str());
     return 0;
@@ -162,8 +151,8 @@ int get(const Options& o, const std::string& what, const std::string& service) {
     for (const auto& e : svc.endpoints()) {
       // One row per endpoint, named as in the table: the service, ADDRESS[:PORT].
       const std::string fields = mp::message_json(e);
-      out += fmt::format("{}{{\"service\":{},\"endpoint\":{},{}", out.size() > 1 ? "," : "", json_string(svc.name()),
-                         json_string(e.address() + (e.port() ? fmt::format(":{}", e.port()) : "")),
+      out += fmt::format("{}{{\"service\":{},\"endpoint\":{},{}", out.size() > 1 ? "," : "", mp::json_quote(svc.name()),
+                         mp::json_quote(e.address() + (e.port() ? fmt::format(":{}", e.port()) : "")),
                          fields.substr(1));
     }
   }
@@ -222,18 +211,7 @@ int status(const Options& o) {
   const auto st = connect(o)->GetStatus(context().get(), v1::GetStatusRequest{}, &r);
   if (!st.ok()) return report(st, o);
   if (o.json()) {
-    std::string ports, workers;
-    for (const auto& p : r.ports())
-      ports += fmt::format("{}{{\"name\":{},\"device\":{},\"mac\":{},\"link_up\":{},\"state\":{}}}",
-                           ports.empty() ? "" : ",", json_string(p.name()), json_string(p.device()),
-                           json_string(p.mac()), p.link_up(), json_string(p.state()));
-    for (const auto& w : r.workers())
-      workers += fmt::format("{}{{\"id\":{},\"lcore\":{},\"flows\":{}}}", workers.empty() ? "" : ",", w.id(),
-                             w.lcore(), w.flows());
-    std::printf("{\"version\":%s,\"node\":%s,\"generation\":%lu,\"uptime_seconds\":%.3f,\"services\":%u,"
-                "\"socket\":%s,\"ports\":[%s],\"workers\":[%s]}\n",
-                json_string(r.version()).c_str(), json_string(r.node()).c_str(), r.generation(), r.uptime_seconds(),
-                r.services(), json_string(r.socket()).c_str(), ports.c_str(), workers.c_str());
+    std::printf("%s\n", mp::message_json(r).c_str());
     return 0;
   }
   std::printf("meshplane %s on %s, node %s\npolicy generation %lu, %u service(s), up %.1f s\n", r.version().c_str(),
@@ -256,8 +234,8 @@ int ports(const Options& o, const std::string& action, const std::string& name) 
                                          : stub->AttachPort(context().get(), req, &resp);
   if (!status.ok()) return report(status, o);
   if (o.json())
-    std::printf("{\"port\":%s,\"state\":%s,\"changed\":%s}\n", json_string(name).c_str(),
-                json_string(resp.state()).c_str(), resp.changed() ? "true" : "false");
+    std::printf("{\"port\":%s,\"state\":%s,\"changed\":%s}\n", mp::json_quote(name).c_str(),
+                mp::json_quote(resp.state()).c_str(), resp.changed() ? "true" : "false");
   else
     std::printf("port %s: %s%s\n", name.c_str(), resp.state().c_str(), resp.changed() ? "" : " (unchanged)");
   return 0;
@@ -273,9 +251,7 @@ int events(const Options& o, uint32_t replay, int count) {
   while ((count <= 0 || seen < count) && reader->Read(&e)) {
     ++seen;
     if (o.json()) {
-      std::printf("{\"sequence\":%lu,\"time_unix_ms\":%lu,\"kind\":%s,\"generation\":%lu,\"message\":%s}\n",
-                  e.sequence(), e.time_unix_ms(), json_string(e.kind()).c_str(), e.generation(),
-                  json_string(e.message()).c_str());
+      std::printf("%s\n", mp::message_json(e).c_str());
     } else {
       const std::time_t t = static_cast<std::time_t>(e.time_unix_ms() / 1000);
       char when[32];

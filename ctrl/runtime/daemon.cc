@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
-#include <sstream>
 #include <memory>
 #include <stdexcept>
 #include <thread>

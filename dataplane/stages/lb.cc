@@ -147,10 +147,10 @@ void count_packet(WorkerCtx& w, uint32_t service_slot, uint32_t endpoint_slot, c
 // a SYN after the old connection began to close (FIN or RST seen: the client
 // reused its port), or a SYN or datagram whose endpoint is gone. The flow's
 // record is already loaded here, so the common case pays one flag test.
-bool reopens(const Snapshot& s, const Candidate& c, FlowTable::Hit hit, const Flow& f) {
+bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoint_live) {
   if (hit.direction != 0 || c.vip_service == StaticMap::kMissing) return false;
-  if (c.key.proto == IPPROTO_UDP) return !s.lb.live(f.endpoint);
-  return starts_connection(c.tcp_flags) && (!is_open(f.state) || !s.lb.live(f.endpoint));
+  if (c.key.proto == IPPROTO_UDP) return !endpoint_live;
+  return starts_connection(c.tcp_flags) && (!is_open(f.state) || !endpoint_live);
 }
 
 // false: the flow was forgotten so that the packet opens a new one (reopens()).
@@ -158,7 +158,7 @@ bool reopens(const Snapshot& s, const Candidate& c, FlowTable::Hit hit, const Fl
                                                 FlowTable::Hit hit) {
   Flow& f = w.lb.flows->flow(hit.flow);
   const bool live = s.lb.live(f.endpoint);
-  if ((c.tcp_flags & kTcpSyn || !live) && reopens(s, c, hit, f)) {
+  if ((c.tcp_flags & kTcpSyn || !live) && reopens(c, hit, f, live)) {
     w.lb.services[f.service].rescheduled.add();
     forget(w, hit.flow);  // both keys: its NAT tuple cannot catch the new connection's replies
     return false;
@@ -280,13 +280,6 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   translate(w, s, in_port, c, flow, 0);
 }
 
-// Picks listener and endpoint for each packet of the burst that is to a VIP
-// and has no flow. A new NAT flow then looks its reply 5-tuple up in the flow
-// table (is this NAT port free towards this endpoint?), a DRAM miss at a
-// million flows; loading the slot of each one's first try here, for the whole
-// burst, before any flow is made, lets those misses overlap. (Also loading
-// the second try's was slower: the prefetches queue once the core's
-// outstanding misses are at their limit.)
 // Picks listener and endpoint for `c`, and the first NAT port to try; true
 // when `c` may start a NAT flow (then `first_try` is its reply 5-tuple).
 bool plan(WorkerCtx& w, const Snapshot& s, Candidate& c, uint32_t hash, FlowKey& first_try) {
@@ -305,6 +298,12 @@ bool plan(WorkerCtx& w, const Snapshot& s, Candidate& c, uint32_t hash, FlowKey&
   return true;
 }
 
+// Plans each packet of the burst that is to a VIP and has no flow. A new NAT
+// flow then looks its reply 5-tuple up in the flow table (is this NAT port
+// free towards this endpoint?), a DRAM miss at a million flows; loading the
+// slot of each one's first try here, for the whole burst, before any flow is
+// made, lets those misses overlap. (Also loading the second try's was slower:
+// the prefetches queue once the core's outstanding misses are at their limit.)
 void plan_new_flows(WorkerCtx& w, const Snapshot& s, Candidate* cand, const FlowTable::Hit* hits,
                     const uint32_t* hashes, uint16_t count) {
   for (uint16_t i = 0; i < count; ++i) {

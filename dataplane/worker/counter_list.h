@@ -59,4 +59,16 @@ struct CounterInfo {
   C T::*member;
 };
 
+// The members of a counter struct, from its list.
+#define MESHPLANE_COUNTER_MEMBER(id, help, kind) Counter id;
+
+// `name`: the descriptors of struct `Owner`'s counters, from its list.
+#define MESHPLANE_COUNTER_ENTRY(id, help, kind) {#id, help, CounterKind::kind, &CounterOwner::id},
+#define MESHPLANE_COUNTER_TABLE(name, Owner, LIST)                                               \
+  namespace name##_table {                                                                       \
+  using CounterOwner = Owner;                                                                    \
+  inline constexpr CounterInfo<Owner, Counter> entries[] = {LIST(MESHPLANE_COUNTER_ENTRY)};      \
+  }                                                                                              \
+  inline constexpr const auto& name = name##_table::entries;
+
 }  // namespace meshplane::dataplane

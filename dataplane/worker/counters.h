@@ -25,8 +25,6 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
-#define MESHPLANE_COUNTER_MEMBER(id, help, kind) Counter id;
-
 struct PortCounters {
   MESHPLANE_PORT_COUNTERS(MESHPLANE_COUNTER_MEMBER)
 };
@@ -40,15 +38,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   uint64_t dropped(DropReason r) const { return drops[static_cast<size_t>(r)].get(); }
 };
 
-inline constexpr CounterInfo<PortCounters, Counter> kPortCounters[] = {
-#define MESHPLANE_X(id, help, kind) {#id, help, CounterKind::kind, &PortCounters::id},
-    MESHPLANE_PORT_COUNTERS(MESHPLANE_X)
-#undef MESHPLANE_X
-};
-inline constexpr CounterInfo<WorkerCounters, Counter> kWorkerCounters[] = {
-#define MESHPLANE_X(id, help, kind) {#id, help, CounterKind::kind, &WorkerCounters::id},
-    MESHPLANE_WORKER_COUNTERS(MESHPLANE_X)
-#undef MESHPLANE_X
-};
+MESHPLANE_COUNTER_TABLE(kPortCounters, PortCounters, MESHPLANE_PORT_COUNTERS)
+MESHPLANE_COUNTER_TABLE(kWorkerCounters, WorkerCounters, MESHPLANE_WORKER_COUNTERS)
 
 }  // namespace meshplane::dataplane

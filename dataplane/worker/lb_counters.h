@@ -24,16 +24,8 @@ struct EndpointCounters {
   void reset();
 };
 
-inline constexpr CounterInfo<ServiceCounters, Counter> kServiceCounters[] = {
-#define MESHPLANE_X(id, help, kind) {#id, help, CounterKind::kind, &ServiceCounters::id},
-    MESHPLANE_SERVICE_COUNTERS(MESHPLANE_X)
-#undef MESHPLANE_X
-};
-inline constexpr CounterInfo<EndpointCounters, Counter> kEndpointCounters[] = {
-#define MESHPLANE_X(id, help, kind) {#id, help, CounterKind::kind, &EndpointCounters::id},
-    MESHPLANE_ENDPOINT_COUNTERS(MESHPLANE_X)
-#undef MESHPLANE_X
-};
+MESHPLANE_COUNTER_TABLE(kServiceCounters, ServiceCounters, MESHPLANE_SERVICE_COUNTERS)
+MESHPLANE_COUNTER_TABLE(kEndpointCounters, EndpointCounters, MESHPLANE_ENDPOINT_COUNTERS)
 
 inline void ServiceCounters::reset() {
   for (const auto& c : kServiceCounters) (this->*c.member).set(0);

@@ -9,23 +9,11 @@
 
 namespace meshplane::dataplane {
 
-namespace {
-
-void run_from(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Stage first, rte_mbuf** pkts, uint16_t n) {
-  Burst& in = w.graph.input(first);
+void pipeline_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
+  Burst& in = w.graph.input(Stage::kParse);
   std::memcpy(in.pkts + in.n, pkts, n * sizeof(rte_mbuf*));
   in.n = static_cast<uint16_t>(in.n + n);
   w.graph.run(w, s, in_port);
-}
-
-}  // namespace
-
-void pipeline_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
-  run_from(w, s, in_port, Stage::kParse, pkts, n);
-}
-
-void pipeline_after_parse(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
-  run_from(w, s, in_port, Stage::kLb, pkts, n);
 }
 
 uint16_t inject_process(WorkerCtx& w, const Snapshot& s) {

@@ -12,10 +12,6 @@ namespace meshplane::dataplane {
 // Transmit queues are flushed by the caller (worker loop) once per iteration.
 void pipeline_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
 
-// The stages after parsing, for packets already checked: NAT replies handed
-// over by another worker.
-void pipeline_after_parse(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
-
 // Packets the control thread wants on the wire (ARP, packets held while their
 // next hop was resolved), from this worker's inject ring: they enter the graph
 // at egress (routed already). Returns how many.

@@ -14,21 +14,21 @@
 namespace meshplane::dataplane {
 namespace {
 
-
 // NAT replies other workers received for flows this worker owns.
 uint16_t process_handed_off(WorkerCtx& w, const Snapshot& s) {
   if (!w.lb.handoff) return 0;
   rte_mbuf* pkts[kRxBurst];
   const unsigned n =
       rte_ring_sc_dequeue_burst(w.lb.handoff[w.worker_id], reinterpret_cast<void**>(pkts), kRxBurst, nullptr);
-  // Stages take one ingress port per burst: regroup by the port each packet came in on.
-  rte_mbuf* group[kRxBurst];
+  // A graph run takes one ingress port: regroup by the port each packet came in on.
   for (uint16_t done = 0, p = 0; done < n && p < w.port_count; ++p) {
-    uint16_t k = 0;
+    const uint16_t before = done;
     for (unsigned i = 0; i < n; ++i)
-      if (meta(pkts[i]).port == p) group[k++] = pkts[i];
-    if (k) pipeline_after_parse(w, s, p, group, k);
-    done = static_cast<uint16_t>(done + k);
+      if (meta(pkts[i]).port == p) {
+        w.graph.to(Stage::kLb, pkts[i]);
+        ++done;
+      }
+    if (done > before) w.graph.run(w, s, p);
   }
   return static_cast<uint16_t>(n);
 }
