@@ -52,13 +52,12 @@ double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 struct SnapshotBytes {
   double routes = 0, maglev = 0, rest = 0;
 };
-SnapshotBytes snapshot_bytes(const dataplane::Snapshot& s) {
+SnapshotBytes snapshot_bytes(const ctrl::CompiledSnapshot& s) {
   SnapshotBytes b;
   b.routes = (1u << 24) * 4.0 + 256 * 256 * 4.0;  // rte_lpm tbl24 + 256 tbl8 groups
-  for (const auto& svc : s.lb.services) {
-    for (const auto& sub : svc.subsets) b.maglev += sub.table->slots.size() * 4.0 + sub.table_key.size();
-    b.rest += svc.endpoints.size() * sizeof(dataplane::LbEndpoint) + sizeof svc;
-  }
+  for (size_t i = 0; i < s.lb.subsets.size(); ++i)
+    b.maglev += s.subset_tables[i]->slots.size() * 4.0 + s.subset_keys[i].size() + sizeof(dataplane::LbSubset);
+  b.rest += s.lb.services.size() * sizeof(dataplane::LbService) + s.lb.endpoints.size() * sizeof(dataplane::LbEndpoint);
   b.rest += s.lb.listeners.size() * (sizeof(dataplane::LbListener) + 2 * 12.0) + s.lb.services.size() * 2 * 12.0 +
             s.lb.endpoint_live.size() + s.next_hops.size() * sizeof(dataplane::NextHop);
   return b;
@@ -125,7 +124,8 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    const SnapshotBytes bytes = snapshot_bytes(*slot.current());
+    // Every snapshot the manager publishes is a compiled one.
+    const SnapshotBytes bytes = snapshot_bytes(static_cast<const ctrl::CompiledSnapshot&>(*slot.current()));
     stop = true;
     reader.join();
     std::printf("  %6d services: apply new %8.1f ms, apply unchanged %8.1f ms, one endpoint update %8.1f ms, "

@@ -83,7 +83,7 @@ class PolicyManager {
   Hooks hooks_;
   std::unique_ptr<LbRegistry> registry_;
   std::atomic<uint64_t> generation_{0};  // written by the control thread only
-  const dataplane::Snapshot* running_ = nullptr;  // the last one published (only we publish)
+  const CompiledSnapshot* running_ = nullptr;  // the last one published (only we publish)
   EventLog events_;
 };
 

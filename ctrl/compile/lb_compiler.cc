@@ -20,13 +20,14 @@ std::string maglev_key(const config::Endpoint& e) {
   return fmt::format("{}:{}", config::ipv4_to_string(e.address), e.port);
 }
 
-using TableCache = std::unordered_map<std::string, std::shared_ptr<const dataplane::MaglevTable>>;
+using TableCache = std::unordered_map<std::string, std::shared_ptr<const MaglevTable>>;
 
-// A subset's Maglev table, or the same table from the running snapshot when
-// its inputs (table size, members with weights and positions) are unchanged:
-// an endpoint update rebuilds one service's tables, not every service's.
-dataplane::LbSubset build_subset(const config::Service& svc, const std::string& subset, uint32_t weight,
-                                 const TableCache& previous) {
+// Appends a subset and its Maglev table to `s`, reusing the running
+// snapshot's table when its inputs (table size, members with weights and
+// positions) are unchanged: an endpoint update rebuilds one service's tables,
+// not every service's.
+void add_subset(const config::Service& svc, const std::string& subset, uint32_t weight, const TableCache& previous,
+                CompiledSnapshot& s) {
   std::vector<MaglevEndpoint> members;
   std::vector<uint32_t> index;  // member -> service endpoint index
   std::string key = std::to_string(svc.table_size);
@@ -37,41 +38,70 @@ dataplane::LbSubset build_subset(const config::Service& svc, const std::string& 
     index.push_back(i);
     key += fmt::format(" {}*{}@{}", members.back().key, e.weight, i);
   }
-  if (auto it = previous.find(key); it != previous.end()) return {weight, it->second, key};
-  auto table = std::make_shared<dataplane::MaglevTable>(build_maglev(members, svc.table_size));
-  for (auto& slot : table->slots) slot = index[slot];
-  return {weight, std::move(table), std::move(key)};
+  std::shared_ptr<const MaglevTable> table;
+  if (auto it = previous.find(key); it != previous.end()) {
+    table = it->second;
+  } else {
+    auto built = std::make_shared<MaglevTable>(build_maglev(members, svc.table_size));
+    for (auto& slot : built->slots) slot = index[slot];
+    table = std::move(built);
+  }
+  s.lb.subsets.push_back({weight, table->size, table->slots.data()});
+  s.subset_tables.push_back(std::move(table));
+  s.subset_keys.push_back(std::move(key));
 }
 
 // A service's endpoints resolved to their egress ports, and its subsets' tables.
-std::string build_service(const config::Service& svc, const LbRegistry& registry, const dataplane::Snapshot& s,
+std::string build_service(const config::Service& svc, const LbRegistry& registry,
                           const std::vector<std::pair<uint16_t, uint16_t>>& pool_of, const TableCache& tables,
-                          dataplane::LbService& out) {
+                          CompiledSnapshot& s, dataplane::LbService& out) {
   out.slot = registry.service_slot(svc.name);
   out.direct_return = svc.mode == config::LbMode::kDirectReturn;
   out.reject_unknown_port = svc.unknown_port == config::UnknownPort::kReject;
+  out.first_endpoint = static_cast<uint32_t>(s.lb.endpoints.size());
   for (const auto& e : svc.endpoints) {
     const int32_t nh = s.route(e.address);
     if (nh < 0) return fmt::format("service '{}': endpoint {} has no route", svc.name, config::ipv4_to_string(e.address));
     const uint16_t egress = s.next_hops[nh].port;
     const auto& port = s.ports[egress];
-    out.endpoints.push_back({rte_cpu_to_be_32(e.address), rte_cpu_to_be_16(e.port), port.mtu,
-                             rte_cpu_to_be_32(port.primary_address),
-                             registry.endpoint_slot({svc.name, e.address, e.port}), pool_of[egress].first,
-                             pool_of[egress].second});
+    s.lb.endpoints.push_back({rte_cpu_to_be_32(e.address), rte_cpu_to_be_16(e.port), port.mtu,
+                              rte_cpu_to_be_32(port.primary_address),
+                              registry.endpoint_slot({svc.name, e.address, e.port}), pool_of[egress].first,
+                              pool_of[egress].second});
   }
+  out.endpoint_count = static_cast<uint32_t>(svc.endpoints.size());
+  out.first_subset = static_cast<uint32_t>(s.lb.subsets.size());
   if (svc.subsets.empty()) {
-    out.subsets.push_back(build_subset(svc, "", 1, tables));
+    add_subset(svc, "", 1, tables, s);
   } else {
-    for (const auto& sub : svc.subsets) out.subsets.push_back(build_subset(svc, sub.name, sub.weight, tables));
+    for (const auto& sub : svc.subsets) add_subset(svc, sub.name, sub.weight, tables, s);
   }
-  for (const auto& sub : out.subsets) out.subset_weight_total += sub.weight;
+  out.subset_count = static_cast<uint16_t>(s.lb.subsets.size() - out.first_subset);
+  for (uint32_t i = out.first_subset; i < s.lb.subsets.size(); ++i) out.subset_weight_total += s.lb.subsets[i].weight;
   return {};
+}
+
+// Appends service `old` of `previous` to `s` as it was: its endpoints, and its
+// subsets pointing into the same tables.
+dataplane::LbService copy_service(const CompiledSnapshot& previous, const dataplane::LbService& old,
+                                  CompiledSnapshot& s) {
+  dataplane::LbService out = old;
+  out.first_endpoint = static_cast<uint32_t>(s.lb.endpoints.size());
+  out.first_subset = static_cast<uint32_t>(s.lb.subsets.size());
+  const auto& eps = previous.lb.endpoints;
+  s.lb.endpoints.insert(s.lb.endpoints.end(), eps.begin() + old.first_endpoint,
+                        eps.begin() + old.first_endpoint + old.endpoint_count);
+  for (uint32_t i = old.first_subset; i < old.first_subset + old.subset_count; ++i) {
+    s.lb.subsets.push_back(previous.lb.subsets[i]);
+    s.subset_tables.push_back(previous.subset_tables[i]);
+    s.subset_keys.push_back(previous.subset_keys[i]);
+  }
+  return out;
 }
 
 // Whether what a compiled service depends on besides its own definition
 // (routes, ports' MTUs and addresses, the NAT pool) is as in `previous`.
-bool same_surroundings(const dataplane::Snapshot& s, const dataplane::Snapshot& previous) {
+bool same_surroundings(const CompiledSnapshot& s, const CompiledSnapshot& previous) {
   if (s.route_table != previous.route_table || s.lb.nat_pool != previous.lb.nat_pool ||
       s.port_count != previous.port_count)
     return false;
@@ -83,7 +113,7 @@ bool same_surroundings(const dataplane::Snapshot& s, const dataplane::Snapshot& 
 
 }  // namespace
 
-std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s,
+std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, CompiledSnapshot& s,
                        const Previous& previous) {
   LbView& lb = s.lb;
   std::vector<std::pair<uint64_t, uint32_t>> listeners, vips;
@@ -109,14 +139,14 @@ std::string compile_lb(const config::Policy& policy, const LbRegistry& registry,
     dataplane::LbService out{};
     auto same = unchanged.find(svc.name);
     if (same != unchanged.end() && previous.policy->services[same->second] == svc) {
-      out = previous.snapshot->lb.services[same->second];
+      out = copy_service(*previous.snapshot, previous.snapshot->lb.services[same->second], s);
     } else {
       if (!tables_filled && previous.snapshot) {
-        for (const auto& old : previous.snapshot->lb.services)
-          for (const auto& sub : old.subsets) tables.emplace(sub.table_key, sub.table);
+        const auto& p = *previous.snapshot;
+        for (size_t i = 0; i < p.subset_keys.size(); ++i) tables.emplace(p.subset_keys[i], p.subset_tables[i]);
         tables_filled = true;
       }
-      if (auto error = build_service(svc, registry, s, pool_of, tables, out); !error.empty()) return error;
+      if (auto error = build_service(svc, registry, pool_of, tables, s, out); !error.empty()) return error;
     }
     const auto index = static_cast<uint32_t>(lb.services.size());
     const uint32_t vip = rte_cpu_to_be_32(svc.vip);
@@ -126,7 +156,7 @@ std::string compile_lb(const config::Policy& policy, const LbRegistry& registry,
       lb.listeners.push_back({index, rte_cpu_to_be_16(p.target_port)});
     }
     if (vips_seen.insert(vip).second) vips.emplace_back(LbView::vip_key(vip), index);  // the first service wins
-    lb.services.push_back(std::move(out));
+    lb.services.push_back(out);
   }
   lb.by_listener.build(listeners);
   lb.by_vip.build(vips);

@@ -6,21 +6,15 @@
 
 #include "config/model.h"
 #include "ctrl/apply/lb_registry.h"
-#include "dataplane/tables/snapshot.h"
+#include "ctrl/compile/compiled_snapshot.h"
 
 namespace meshplane::ctrl {
-
-// The running snapshot and the policy it was compiled from.
-struct Previous {
-  const dataplane::Snapshot* snapshot = nullptr;
-  const config::Policy* policy = nullptr;
-};
 
 // Needs `s`'s ports and routes filled in. Copies the services that are
 // unchanged since `previous` (a 10,000-service endpoint update compiles one
 // service) and reuses its unchanged Maglev tables. Returns an error message,
 // or empty.
-std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, dataplane::Snapshot& s,
+std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, CompiledSnapshot& s,
                        const Previous& previous = {});
 
 }  // namespace meshplane::ctrl

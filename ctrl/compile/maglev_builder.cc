@@ -22,8 +22,8 @@ uint64_t stable_hash(const std::string& s, uint64_t seed) {
 
 }  // namespace
 
-dataplane::MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size) {
-  dataplane::MaglevTable table;
+MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size) {
+  MaglevTable table;
   const bool any_weight = std::any_of(endpoints.begin(), endpoints.end(), [](auto& e) { return e.weight > 0; });
   if (!is_prime(size) || size >= (1u << 31) || endpoints.size() >= size || !any_weight) return table;
 

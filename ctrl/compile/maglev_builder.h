@@ -6,9 +6,15 @@
 #include <vector>
 
 #include "common/limits.h"
-#include "dataplane/tables/maglev_table.h"
 
 namespace meshplane::ctrl {
+
+// A built table: `size` slots (a prime), each naming an endpoint index.
+// Workers read it through dataplane::LbSubset.
+struct MaglevTable {
+  uint32_t size = 0;
+  std::vector<uint32_t> slots;
+};
 
 struct MaglevEndpoint {
   std::string key;      // stable identity, e.g. "10.0.2.5:8080": the same key gives the same
@@ -20,6 +26,6 @@ struct MaglevEndpoint {
 // table depends only on the set of (key, weight), not on the order given.
 // Requires a prime size below 2^31 and larger than the number of endpoints and at least one
 // endpoint with a non-zero weight; returns an empty table otherwise.
-dataplane::MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size = kDefaultMaglevTableSize);
+MaglevTable build_maglev(const std::vector<MaglevEndpoint>& endpoints, uint32_t size = kDefaultMaglevTableSize);
 
 }  // namespace meshplane::ctrl

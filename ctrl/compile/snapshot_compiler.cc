@@ -14,14 +14,14 @@ namespace meshplane::ctrl {
 
 using config::prefix_mask;
 
-CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
+CompileResult compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
                                   uint64_t generation, const LbRegistry* lb, const Previous& previous) {
-  CompiledSnapshot out;
+  CompileResult out;
   if (ports.size() != policy.ports.size()) {
     out.error = fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size());
     return out;
   }
-  auto s = std::make_unique<dataplane::Snapshot>();
+  auto s = std::make_unique<CompiledSnapshot>();
   s->generation = generation;
   s->port_count = static_cast<uint16_t>(ports.size());
   s->icmp_errors_per_second = policy.icmp.errors_per_second;

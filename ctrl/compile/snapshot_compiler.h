@@ -22,8 +22,8 @@ struct PortBinding {
   rte_ether_addr mac{};
 };
 
-struct CompiledSnapshot {
-  std::unique_ptr<dataplane::Snapshot> snapshot;
+struct CompileResult {
+  std::unique_ptr<CompiledSnapshot> snapshot;
   std::string error;  // set when compilation failed (e.g. out of memory for the route table)
 };
 
@@ -31,7 +31,7 @@ struct CompiledSnapshot {
 // slots are assigned afresh in policy order. With `previous` (the running
 // snapshot and its policy), its route table is shared when the routes are
 // unchanged, and its unchanged services are copied (compile_lb).
-CompiledSnapshot compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
+CompileResult compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
                                   uint64_t generation, const LbRegistry* lb = nullptr, const Previous& previous = {});
 
 }  // namespace meshplane::ctrl

@@ -202,20 +202,17 @@ void unknown_port(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candi
 }
 
 // Picks a subset by weight, then an endpoint by Maglev, both from the flow's hash.
-const LbEndpoint* choose(const LbService& svc, uint32_t h) {
-  const LbSubset* subset = &svc.subsets[0];
-  if (svc.subsets.size() > 1) {
+const LbEndpoint* choose(const LbView& lb, const LbService& svc, uint32_t h) {
+  const LbSubset* subset = &lb.subset(svc, 0);
+  if (svc.subset_count > 1) {
     if (svc.subset_weight_total == 0) return nullptr;
     // An odd multiply decorrelates the subset pick from the Maglev slot (both use high bits).
     uint32_t pick = static_cast<uint32_t>((uint64_t{h * 0x9E3779B1u} * svc.subset_weight_total) >> 32);
-    for (const auto& sub : svc.subsets) {
-      subset = &sub;
-      if (pick < sub.weight) break;
-      pick -= sub.weight;
-    }
+    for (const LbSubset* end = subset + svc.subset_count; subset + 1 < end && pick >= subset->weight; ++subset)
+      pick -= subset->weight;
   }
-  if (subset->table->size == 0) return nullptr;
-  return &svc.endpoints[subset->table->lookup(h)];
+  if (subset->size == 0) return nullptr;
+  return &lb.endpoint(svc, subset->lookup(h));
 }
 
 void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c) {
@@ -288,7 +285,7 @@ bool plan(WorkerCtx& w, const Snapshot& s, Candidate& c, uint32_t hash, FlowKey&
   const LbListener& listener = s.lb.listeners[c.listener];
   const LbService& svc = s.lb.services[listener.service];
   c.hash = hash;
-  c.endpoint = choose(svc, c.hash);
+  c.endpoint = choose(s.lb, svc, c.hash);
   // Only a UDP packet or a TCP SYN can start a NAT flow; later segments of
   // a connection whose SYN is earlier in this burst find its flow then.
   if (!c.endpoint || svc.direct_return || (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)))

@@ -1,15 +1,12 @@
 // The load balancer's part of a snapshot: services, their endpoints and
-// Maglev tables, and the VIP lookup. Compiled by ctrl/lb_compiler, immutable
-// once published. Addresses and ports here are in network byte order, as the
-// packet rewrites use them.
+// Maglev tables, and the VIP lookup, as flat arrays indexed by integers.
+// Compiled by ctrl/compile/lb_compiler, immutable once published (the cache
+// keys that let snapshots share tables stay in the compiler). Addresses and
+// ports here are in network byte order, as the packet rewrites use them.
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <string>
 #include <vector>
-
-#include "dataplane/tables/maglev_table.h"
 
 namespace meshplane::dataplane {
 
@@ -23,27 +20,43 @@ struct LbEndpoint {
   uint16_t nat_count;
 };
 
+static_assert(sizeof(LbEndpoint) == 20);
+
+// A subset and its Maglev lookup table (Eisenbud et al., "Maglev: A Fast and
+// Reliable Software Network Load Balancer", NSDI 2016, section 3.4): `size`
+// slots (a prime), each an index into its service's endpoints. The slots are
+// owned by the compiled snapshot and shared with its successors while the
+// subset's members are unchanged.
 struct LbSubset {
   uint32_t weight;
-  // Slots name indexes into LbService::endpoints; size 0: nothing to send to.
-  // Shared with earlier snapshots when its inputs (`table_key`) are the same.
-  std::shared_ptr<const MaglevTable> table;
-  std::string table_key;
+  uint32_t size;  // 0: nothing to send to
+  const uint32_t* slots;
+
+  // Maps a 32-bit flow hash onto the slots with a multiply instead of a
+  // division by the prime (Lemire's fast range reduction).
+  uint32_t lookup(uint32_t flow_hash) const {
+    return slots[static_cast<uint32_t>((static_cast<uint64_t>(flow_hash) * size) >> 32)];
+  }
 };
+static_assert(sizeof(LbSubset) == 16);
 
 struct LbService {
   uint32_t slot;  // stable identity across snapshots: counters
+  uint32_t subset_weight_total;
+  uint32_t first_endpoint;  // LbView::endpoints[first_endpoint, first_endpoint + endpoint_count)
+  uint32_t endpoint_count;
+  uint32_t first_subset;  // LbView::subsets[first_subset, first_subset + subset_count), at least one
+  uint16_t subset_count;
   bool direct_return;
   bool reject_unknown_port;
-  uint32_t subset_weight_total;
-  std::vector<LbEndpoint> endpoints;
-  std::vector<LbSubset> subsets;  // at least one
 };
+static_assert(sizeof(LbService) == 24);
 
 struct LbListener {
   uint32_t service;      // index into LbView::services
   uint16_t target_port;  // network order
 };
+static_assert(sizeof(LbListener) == 8);
 
 // Immutable open-addressing map from a non-zero 64-bit key, built once.
 // Keys are VIPs (network order) in the high half and protocol/port in the
@@ -80,6 +93,8 @@ class StaticMap {
 
 struct LbView {
   std::vector<LbService> services;
+  std::vector<LbEndpoint> endpoints;  // grouped by service
+  std::vector<LbSubset> subsets;      // grouped by service
   std::vector<LbListener> listeners;
   StaticMap by_listener;  // listener_key(vip, proto, port) -> index into listeners
   StaticMap by_vip;       // vip -> index into services (the first service on that VIP)
@@ -90,6 +105,8 @@ struct LbView {
     return uint64_t{vip} << 32 | uint64_t{proto} << 16 | port;
   }
   static uint64_t vip_key(uint32_t vip) { return uint64_t{vip} << 32 | 0xffff0000u; }
+  const LbEndpoint& endpoint(const LbService& svc, uint32_t i) const { return endpoints[svc.first_endpoint + i]; }
+  const LbSubset& subset(const LbService& svc, uint32_t i) const { return subsets[svc.first_subset + i]; }
   bool live(uint32_t endpoint_slot) const {
     return endpoint_slot < endpoint_live.size() && endpoint_live[endpoint_slot];
   }

@@ -1,12 +1,13 @@
 // The immutable state workers read: compiled by the control thread from a
-// policy (ctrl/snapshot_compiler), published through SnapshotSlot, never
-// modified after publication.
+// policy (ctrl/compile/snapshot_compiler), published through SnapshotSlot,
+// never modified after publication. Flat arrays indexed by integers; what
+// owns the shared tables (route table, Maglev slots) and the keys that let
+// later snapshots reuse them live in the compiler's subclass.
 #pragma once
 
 #include <rte_ether.h>
 
 #include <array>
-#include <memory>
 #include <cstdint>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct PortView {
   uint16_t dpdk_port = 0;
   uint32_t primary_address = 0;  // source of ICMP errors sent from this port
 };
+static_assert(sizeof(PortView) == 16);
 
 struct LocalAddress {
   uint32_t address;    // host order
@@ -30,17 +32,19 @@ struct LocalAddress {
   uint32_t broadcast;  // directed broadcast of its subnet; 0 for a /31 or /32
   uint16_t port;
 };
+static_assert(sizeof(LocalAddress) == 16);
 
 struct NextHop {
   uint32_t gateway;  // 0: connected, the destination itself is the next hop
   uint16_t port;
 };
+static_assert(sizeof(NextHop) == 8);
 
 struct Snapshot {
   Snapshot() = default;
   Snapshot(const Snapshot&) = delete;
   Snapshot& operator=(const Snapshot&) = delete;
-  ~Snapshot();
+  virtual ~Snapshot();  // the compiler's subclass releases the tables it shares
 
   uint64_t generation = 0;
   uint16_t port_count = 0;
@@ -48,11 +52,7 @@ struct Snapshot {
   uint16_t min_mtu = 1500;  // smallest port MTU: packets up to it fit any egress
   std::vector<LocalAddress> local_addresses;
   std::vector<NextHop> next_hops;  // indexed by the LPM's next-hop value
-  rte_lpm* routes = nullptr;  // route_table.get(), read per packet
-  // Snapshots whose routes are the same share one table (an rte_lpm is 64 MiB
-  // and takes tens of milliseconds to build): the inputs it was built from.
-  std::shared_ptr<rte_lpm> route_table;
-  std::vector<uint64_t> route_inputs;
+  rte_lpm* routes = nullptr;  // next-hop index by destination; shared by snapshots with the same routes
   int32_t default_route = -1;  // next-hop index for 0.0.0.0/0 (rte_lpm takes depths 1..32 only)
   uint32_t icmp_errors_per_second = 1000;
   uint32_t icmp_errors_burst = 50;

@@ -35,7 +35,7 @@ class PolicyManagerTest : public ::testing::Test {
     PolicyManager::Hooks hooks;
     // Like SnapshotSlot: the new snapshot becomes current, the old one is freed.
     hooks.publish = [this](std::unique_ptr<dataplane::Snapshot> s) {
-      previous_routes_ = current_ ? current_->route_table.get() : nullptr;
+      previous_routes_ = current_ ? current_->routes : nullptr;
       current_ = std::move(s);
       ++published_;
     };
@@ -132,14 +132,14 @@ TEST_F(PolicyManagerTest, EndpointUpdatesAreAllOrNothing) {
 
 TEST_F(PolicyManagerTest, UnchangedTablesAreSharedBetweenSnapshots) {
   const rte_lpm* routes = current_->routes;
-  const auto db_table = current_->lb.services[1].subsets[0].table;
-  const auto web_table = current_->lb.services[0].subsets[0].table;
+  const auto db_table = current_->lb.subset(current_->lb.services[1], 0).slots;
+  const auto web_table = current_->lb.subset(current_->lb.services[0], 0).slots;
   ASSERT_TRUE(pm_->update_endpoints("web", {change(EndpointChange::Op::kSetWeight, 0x0a00020b, 5)}, false,
                                     PolicyManager::Clock::now())
                   .ok());
   EXPECT_EQ(current_->routes, routes) << "routes unchanged: the same LPM";
-  EXPECT_EQ(current_->lb.services[1].subsets[0].table, db_table) << "db unchanged: its Maglev table reused";
-  EXPECT_NE(current_->lb.services[0].subsets[0].table, web_table) << "web's weights changed: rebuilt";
+  EXPECT_EQ(current_->lb.subset(current_->lb.services[1], 0).slots, db_table) << "db unchanged: its Maglev table reused";
+  EXPECT_NE(current_->lb.subset(current_->lb.services[0], 0).slots, web_table) << "web's weights changed: rebuilt";
   Outcome o = pm_->apply(doc("[{address: 10.0.2.11}]", "routes: [{prefix: 10.20.0.0/16, via: 10.0.2.2}]\n"),
                          "r.yaml", false, PolicyManager::Clock::now());
   ASSERT_TRUE(o.ok()) << o.message;
@@ -151,8 +151,8 @@ TEST_F(PolicyManagerTest, UnchangedTablesAreSharedBetweenSnapshots) {
 // compiled against (routes, ports, NAT pool) must still reach them.
 TEST_F(PolicyManagerTest, UnchangedServicesFollowChangedRoutes) {
   const auto be = [](uint32_t a) { return rte_cpu_to_be_32(a); };
-  ASSERT_EQ(current_->lb.services[1].endpoints[0].outer_source, be(0x0a000201)) << "db's endpoint on port b";
-  const uint32_t db_slot = current_->lb.services[1].endpoints[0].slot;
+  ASSERT_EQ(current_->lb.endpoint(current_->lb.services[1], 0).outer_source, be(0x0a000201)) << "db's endpoint on port b";
+  const uint32_t db_slot = current_->lb.endpoint(current_->lb.services[1], 0).slot;
   ASSERT_TRUE(pm_->update_endpoints("web", {change(EndpointChange::Op::kSetWeight, 0x0a00020b, 5)}, false,
                                     PolicyManager::Clock::now())
                   .ok());
@@ -161,7 +161,7 @@ TEST_F(PolicyManagerTest, UnchangedServicesFollowChangedRoutes) {
                              "routes: [{prefix: 10.0.2.20/32, via: 10.0.1.2}]\n"),
                          "r.yaml", false, PolicyManager::Clock::now());
   ASSERT_TRUE(o.ok()) << o.message;
-  const auto& db = current_->lb.services[1].endpoints[0];
+  const auto& db = current_->lb.endpoint(current_->lb.services[1], 0);
   EXPECT_EQ(db.outer_source, be(0x0a000101)) << "NAT source: port a's address";
   EXPECT_EQ(db.slot, db_slot) << "the same endpoint keeps its slot";
   EXPECT_EQ(current_->lb.nat_pool[db.nat_first], be(0x0a000101));
@@ -170,8 +170,8 @@ TEST_F(PolicyManagerTest, UnchangedServicesFollowChangedRoutes) {
                                       "routes: [{prefix: 10.0.2.20/32, via: 10.0.1.2}]\n"),
                  "moved.yaml", false, PolicyManager::Clock::now());
   ASSERT_TRUE(o.ok()) << o.message;
-  EXPECT_EQ(current_->lb.services[1].endpoints[0].outer_source, be(0x0a000101));
-  EXPECT_EQ(current_->lb.services[0].endpoints.size(), 2u);
+  EXPECT_EQ(current_->lb.endpoint(current_->lb.services[1], 0).outer_source, be(0x0a000101));
+  EXPECT_EQ(current_->lb.services[0].endpoint_count, 2u);
   EXPECT_EQ(current_->lb.by_vip.find(dataplane::LbView::vip_key(be(0x0a1e0002))), 1u);
 }
 

@@ -1,0 +1,36 @@
+// A snapshot as the compiler hands it over: what workers read (the base
+// class) plus what it shares with the snapshots compiled after it and the
+// inputs each shared table was built from, so that an unchanged part is
+// reused instead of rebuilt. Workers never see these members.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "ctrl/compile/maglev_builder.h"
+#include "dataplane/tables/snapshot.h"
+
+struct rte_lpm;
+
+namespace meshplane::ctrl {
+
+struct CompiledSnapshot final : dataplane::Snapshot {
+  // The route table (an rte_lpm is 64 MiB and takes tens of milliseconds to
+  // build) and the routes it holds.
+  std::shared_ptr<rte_lpm> route_table;
+  std::vector<uint64_t> route_inputs;
+  // Per entry of lb.subsets: the Maglev table its slots point into, and that
+  // table's inputs (table size, members with weights and positions).
+  std::vector<std::shared_ptr<const MaglevTable>> subset_tables;
+  std::vector<std::string> subset_keys;
+};
+
+// The running snapshot and the policy it was compiled from.
+struct Previous {
+  const CompiledSnapshot* snapshot = nullptr;
+  const config::Policy* policy = nullptr;
+};
+
+}  // namespace meshplane::ctrl
