@@ -176,17 +176,18 @@ ParseResult load_policy_text(std::string_view text, const std::string& file, con
   result.policy.source = file;
   Diagnostics d(file);
   const YamlTree tree = YamlTree::read(text, {}, abandoned);
-  if (!tree.ok()) {
+  if (tree.ok()) {
+    parse_document(tree.root(), d, result.policy);
+    validate(result.policy, d);
+  } else {
     d.error(tree.error_mark, tree.error);
-    result.errors = d.take();
-    return result;
   }
-  parse_document(tree.root(), d, result.policy);
-  validate(result.policy, d);
-  result.errors = d.take();
-  std::stable_sort(result.errors.begin(), result.errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+  if (d.ok()) return result;
+  auto errors = d.take();
+  std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.mark.line, a.mark.column) < std::tie(b.mark.line, b.mark.column);
   });
+  result.status() = Status::invalid(std::move(errors));
   return result;
 }
 
@@ -194,15 +195,16 @@ ParseResult load_policy_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
     ParseResult r;
-    r.errors.push_back({path, {0, 0}, "cannot open file: " + std::string(std::strerror(errno))});
+    r.status() = Status::invalid({{path, {0, 0}, "cannot open file: " + std::string(std::strerror(errno))}});
     return r;
   }
   // Too large to be a policy: say so without reading it.
   std::error_code ec;
   if (const auto size = std::filesystem::file_size(path, ec); !ec && size > YamlLimits{}.max_bytes) {
     ParseResult r;
-    r.errors.push_back({path, {1, 1}, fmt::format("the file is {} bytes; a policy may be at most {} bytes "
-                                                  "(docs/config.md, Limits)", size, YamlLimits{}.max_bytes)});
+    r.status() = Status::invalid({{path, {1, 1}, fmt::format("the file is {} bytes; a policy may be at "
+                                                                          "most {} bytes (docs/config.md, Limits)",
+                                                                          size, YamlLimits{}.max_bytes)}});
     return r;
   }
   std::stringstream ss;

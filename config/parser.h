@@ -10,13 +10,13 @@
 
 #include "config/diagnostic.h"
 #include "config/model.h"
+#include "config/status.h"
 
 namespace meshplane::config {
 
-struct ParseResult {
+// A usable policy, or kInvalid with every problem found.
+struct ParseResult : Status {
   Policy policy;
-  std::vector<Diagnostic> errors;  // empty when the document is usable
-  bool ok() const { return errors.empty(); }
 };
 
 // Parses and validates: the one entry point the daemon, --check and the API

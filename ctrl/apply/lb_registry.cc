@@ -35,7 +35,7 @@ uint32_t LbRegistry::available(const std::deque<FreeSlot>& free, Clock::time_poi
 // Looks every service and endpoint up once and counts the slots the change
 // needs before touching anything, so that it either applies whole or leaves
 // the registry as it was, without a copy.
-std::string LbRegistry::update(const std::vector<config::Service>& services, Clock::time_point now) {
+config::Status LbRegistry::update(const std::vector<config::Service>& services, Clock::time_point now) {
   Lookups found;
   found.services.reserve(services.size());
   uint32_t new_services = 0, new_endpoints = 0;
@@ -51,13 +51,16 @@ std::string LbRegistry::update(const std::vector<config::Service>& services, Clo
     }
   }
   if (available(free_services_, now, new_services) < new_services)
-    return fmt::format("no service slot free for '{}' and {} more (max_services {}; removed services' slots are "
-                       "reused once their flows have timed out)", first_service->name, new_services - 1,
-                       max_services_);
+    return config::Status::failure(
+        config::Status::Code::kExhausted,
+        fmt::format("no service slot free for '{}' and {} more (max_services {}; removed services' slots are "
+                    "reused once their flows have timed out)", first_service->name, new_services - 1, max_services_));
   if (available(free_endpoints_, now, new_endpoints) < new_endpoints)
-    return fmt::format("no endpoint slot free for {} and {} more (max_endpoints {}; removed endpoints' slots are "
-                       "reused once their flows have timed out)", endpoint_name(*first_endpoint), new_endpoints - 1,
-                       max_endpoints_);
+    return config::Status::failure(
+        config::Status::Code::kExhausted,
+        fmt::format("no endpoint slot free for {} and {} more (max_endpoints {}; removed endpoints' slots are "
+                    "reused once their flows have timed out)", endpoint_name(*first_endpoint), new_endpoints - 1,
+                    max_endpoints_));
   fresh_services_.clear();
   fresh_endpoints_.clear();
   started_draining_.clear();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "config/status.h"
 
 namespace meshplane::ctrl {
 
@@ -53,10 +54,10 @@ class LbRegistry {
 
   // Brings the slots in line with `services` at time `now`: new services and
   // endpoints get slots, endpoints that left start draining, endpoints listed
-  // again stop draining. On error (out of slots) the registry is unchanged.
+  // again stop draining. Out of slots (kExhausted), the registry is unchanged.
   // Slots handed out by this call are listed in fresh_*_slots, and endpoints
   // that began to drain in started_draining, until the next.
-  std::string update(const std::vector<config::Service>& services, Clock::time_point now);
+  config::Status update(const std::vector<config::Service>& services, Clock::time_point now);
   const std::vector<uint32_t>& fresh_service_slots() const { return fresh_services_; }
   const std::vector<uint32_t>& fresh_endpoint_slots() const { return fresh_endpoints_; }
   const std::vector<EndpointId>& started_draining() const { return started_draining_; }

@@ -11,7 +11,10 @@
 
 namespace meshplane::ctrl {
 
-std::string restart_only_change(const config::Policy& a, const config::Policy& b) {
+namespace {
+
+// What changed among the parts fixed while running, or empty.
+std::string fixed_part_changed(const config::Policy& a, const config::Policy& b) {
   if (a.ports.size() != b.ports.size()) return "the number of ports changed";
   for (size_t i = 0; i < a.ports.size(); ++i) {
     const auto &x = a.ports[i], &y = b.ports[i];
@@ -34,6 +37,14 @@ std::string restart_only_change(const config::Policy& a, const config::Policy& b
   return {};
 }
 
+}  // namespace
+
+config::Status restart_only_change(const config::Policy& a, const config::Policy& b) {
+  if (auto what = fixed_part_changed(a, b); !what.empty())
+    return config::Status::failure(Outcome::Code::kNeedsRestart, what + "; that needs a restart");
+  return {};
+}
+
 namespace {
 
 LbRegistry::Clock::duration longest_timeout(const config::Policy& p) {
@@ -41,12 +52,15 @@ LbRegistry::Clock::duration longest_timeout(const config::Policy& p) {
   return std::chrono::seconds(std::max({t.tcp_syn, t.tcp_established, t.tcp_closing, t.tcp_reset, t.udp}) + 1);
 }
 
-Outcome failure(Outcome::Code code, std::string message, uint64_t generation) {
+Outcome failure(config::Status status, uint64_t generation) {
   Outcome o;
-  o.code = code;
-  o.message = std::move(message);
+  o.status() = std::move(status);
   o.generation = generation;
   return o;
+}
+
+Outcome failure(Outcome::Code code, std::string message, uint64_t generation) {
+  return failure(config::Status::failure(code, std::move(message)), generation);
 }
 
 }  // namespace
@@ -56,9 +70,9 @@ PolicyManager::PolicyManager(config::Policy initial, std::vector<PortBinding> po
     : policy_(std::move(initial)), ports_(std::move(ports)), hooks_(std::move(hooks)) {
   const auto& lb = policy_.load_balancer;
   registry_ = std::make_unique<LbRegistry>(lb.max_services, lb.max_endpoints, longest_timeout(policy_));
-  if (auto error = registry_->update(policy_.services, now); !error.empty()) throw std::runtime_error(error);
+  if (auto s = registry_->update(policy_.services, now); !s.ok()) throw std::runtime_error(s.message);
   auto compiled = compile_snapshot(policy_, ports_, 1, registry_.get());
-  if (!compiled.snapshot) throw std::runtime_error(compiled.error);
+  if (!compiled.ok()) throw std::runtime_error(compiled.message);
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
   running_ = compiled.snapshot.get();
   hooks_.publish(std::move(compiled.snapshot));
@@ -68,10 +82,8 @@ PolicyManager::PolicyManager(config::Policy initial, std::vector<PortBinding> po
 
 Outcome PolicyManager::refuse(config::ParseResult loaded, const std::string& source, bool dry_run) {
   const uint64_t generation = this->generation();
-  Outcome o = failure(Outcome::Code::kInvalid,
-                      fmt::format("{} error(s) in {}:\n{}", loaded.errors.size(), source, config::format(loaded.errors)),
-                      generation);
-  o.errors = std::move(loaded.errors);
+  Outcome o = failure(std::move(loaded.status()), generation);
+  o.message = fmt::format("{} error(s) in {}:\n{}", o.errors.size(), source, o.message);
   if (!dry_run) events_.add("policy_rejected", generation, fmt::format("{}: {} error(s)", source, o.errors.size()));
   return o;
 }
@@ -113,26 +125,20 @@ Outcome PolicyManager::update_endpoints(const std::string& service, const std::v
   // The same checks as a document gets; positions refer to nothing here.
   config::Diagnostics d("endpoint update");
   config::validate(next, d);
-  if (auto errors = d.take(); !errors.empty()) {
-    Outcome o = failure(Outcome::Code::kInvalid, config::format(errors), generation_);
-    o.errors = std::move(errors);
-    return o;
-  }
+  if (!d.ok()) return failure(config::Status::invalid(d.take()), generation_);
   return commit(std::move(next), dry_run, now, fmt::format("endpoint update of '{}'", service));
 }
 
 Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what) {
-  auto reject = [&](Outcome::Code code, std::string message) {
-    if (!dry_run) events_.add("policy_rejected", generation_, fmt::format("{}: {}", what, message));
-    return failure(code, std::move(message), generation_);
+  auto reject = [&](config::Status status) {
+    if (!dry_run) events_.add("policy_rejected", generation_, fmt::format("{}: {}", what, status.message));
+    return failure(std::move(status), generation_);
   };
-  if (auto why = restart_only_change(policy_, next); !why.empty())
-    return reject(Outcome::Code::kNeedsRestart, why + "; that needs a restart");
+  if (auto s = restart_only_change(policy_, next); !s.ok()) return reject(std::move(s));
   LbRegistry registry = *registry_;
-  if (auto error = registry.update(next.services, now); !error.empty())
-    return reject(Outcome::Code::kExhausted, error);
+  if (auto s = registry.update(next.services, now); !s.ok()) return reject(std::move(s));
   auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, {running_, &policy_});
-  if (!compiled.snapshot) return reject(Outcome::Code::kExhausted, compiled.error);
+  if (!compiled.ok()) return reject(std::move(compiled.status()));
   Outcome o;
   o.generation = generation_;
   if (dry_run) return o;
@@ -158,8 +164,8 @@ void PolicyManager::end_drains(Clock::time_point now) {
   const auto finished = registry.expire(now);
   if (finished.empty()) return;
   auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, {running_, &policy_});
-  if (!compiled.snapshot) {
-    events_.add("policy_rejected", generation_, "the end of a drain cannot be published: " + compiled.error);
+  if (!compiled.ok()) {
+    events_.add("policy_rejected", generation_, "the end of a drain cannot be published: " + compiled.message);
     return;  // retried on the next tick
   }
   *registry_ = std::move(registry);

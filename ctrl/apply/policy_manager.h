@@ -15,20 +15,17 @@
 #include "config/diagnostic.h"
 #include "config/model.h"
 #include "config/parser.h"
+#include "config/status.h"
 #include "ctrl/apply/event_log.h"
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/compile/snapshot_compiler.h"
 
 namespace meshplane::ctrl {
 
-struct Outcome {
-  enum class Code { kOk, kInvalid, kNeedsRestart, kNotFound, kAlreadyExists, kExhausted };
-  Code code = Code::kOk;
-  std::string message;                     // for people; empty when kOk
-  std::vector<config::Diagnostic> errors;  // kInvalid: every problem with its position
-  uint64_t generation = 0;                 // the running generation afterwards
+// What a change to the running state did: its status, and the generation running afterwards.
+struct Outcome : config::Status {
+  uint64_t generation = 0;
   bool applied = false;
-  bool ok() const { return code == Code::kOk; }
 };
 
 struct EndpointChange {
@@ -87,8 +84,8 @@ class PolicyManager {
   EventLog events_;
 };
 
-// Ports, pool sizes and the load_balancer section are fixed while running;
-// the reason a change to them needs a restart, or empty.
-std::string restart_only_change(const config::Policy& running, const config::Policy& next);
+// Ports, pool sizes and the load_balancer section are fixed while running:
+// kNeedsRestart with what changed among them, else ok.
+config::Status restart_only_change(const config::Policy& running, const config::Policy& next);
 
 }  // namespace meshplane::ctrl

@@ -52,7 +52,7 @@ void add_subset(const config::Service& svc, const std::string& subset, uint32_t 
 }
 
 // A service's endpoints resolved to their egress ports, and its subsets' tables.
-std::string build_service(const config::Service& svc, const LbRegistry& registry,
+config::Status build_service(const config::Service& svc, const LbRegistry& registry,
                           const std::vector<std::pair<uint16_t, uint16_t>>& pool_of, const TableCache& tables,
                           CompiledSnapshot& s, dataplane::LbService& out) {
   out.slot = registry.service_slot(svc.name);
@@ -61,7 +61,10 @@ std::string build_service(const config::Service& svc, const LbRegistry& registry
   out.first_endpoint = static_cast<uint32_t>(s.lb.endpoints.size());
   for (const auto& e : svc.endpoints) {
     const int32_t nh = s.route(e.address);
-    if (nh < 0) return fmt::format("service '{}': endpoint {} has no route", svc.name, config::ipv4_to_string(e.address));
+    if (nh < 0)
+      return config::Status::failure(config::Status::Code::kInvalid,
+                                     fmt::format("service '{}': endpoint {} has no route", svc.name,
+                                                 config::ipv4_to_string(e.address)));
     const uint16_t egress = s.next_hops[nh].port;
     const auto& port = s.ports[egress];
     s.lb.endpoints.push_back({rte_cpu_to_be_32(e.address), rte_cpu_to_be_16(e.port), port.mtu,
@@ -113,7 +116,7 @@ bool same_surroundings(const CompiledSnapshot& s, const CompiledSnapshot& previo
 
 }  // namespace
 
-std::string compile_lb(const config::Policy& policy, const LbRegistry& registry, CompiledSnapshot& s,
+config::Status compile_lb(const config::Policy& policy, const LbRegistry& registry, CompiledSnapshot& s,
                        const Previous& previous) {
   LbView& lb = s.lb;
   std::vector<std::pair<uint64_t, uint32_t>> listeners, vips;
@@ -146,7 +149,7 @@ std::string compile_lb(const config::Policy& policy, const LbRegistry& registry,
         for (size_t i = 0; i < p.subset_keys.size(); ++i) tables.emplace(p.subset_keys[i], p.subset_tables[i]);
         tables_filled = true;
       }
-      if (auto error = build_service(svc, registry, pool_of, tables, s, out); !error.empty()) return error;
+      if (auto status = build_service(svc, registry, pool_of, tables, s, out); !status.ok()) return status;
     }
     const auto index = static_cast<uint32_t>(lb.services.size());
     const uint32_t vip = rte_cpu_to_be_32(svc.vip);

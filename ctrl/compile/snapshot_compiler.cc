@@ -14,11 +14,22 @@ namespace meshplane::ctrl {
 
 using config::prefix_mask;
 
+namespace {
+
+config::Status invalid(std::string message) {
+  return config::Status::failure(config::Status::Code::kInvalid, std::move(message));
+}
+config::Status exhausted(std::string message) {
+  return config::Status::failure(config::Status::Code::kExhausted, std::move(message));
+}
+
+}  // namespace
+
 CompileResult compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
                                   uint64_t generation, const LbRegistry* lb, const Previous& previous) {
   CompileResult out;
   if (ports.size() != policy.ports.size()) {
-    out.error = fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size());
+    out.status() = invalid(fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size()));
     return out;
   }
   auto s = std::make_unique<CompiledSnapshot>();
@@ -54,7 +65,7 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
   for (const uint32_t a : policy.load_balancer.nat_addresses) {
     const int port = config::connected_port(policy, a);
     if (port < 0) {
-      out.error = fmt::format("NAT address {} is not connected", config::ipv4_to_string(a));
+      out.status() = invalid(fmt::format("NAT address {} is not connected", config::ipv4_to_string(a)));
       return out;
     }
     uint32_t mask = 0;
@@ -66,8 +77,8 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
   for (const auto& r : policy.routes) {
     const int port = config::connected_port(policy, r.via);
     if (port < 0) {
-      out.error = fmt::format("route {} via {}: next hop is not connected", config::prefix_to_string(r.prefix),
-                              config::ipv4_to_string(r.via));
+      out.status() = invalid(fmt::format("route {} via {}: next hop is not connected",
+                                         config::prefix_to_string(r.prefix), config::ipv4_to_string(r.via)));
       return out;
     }
     routes.push_back({r.prefix.address, r.prefix.length, {r.via, static_cast<uint16_t>(port)}});
@@ -94,7 +105,7 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
     cfg.number_tbl8s = 256;
     rte_lpm* lpm = rte_lpm_create(name.c_str(), SOCKET_ID_ANY, &cfg);
     if (!lpm) {
-      out.error = fmt::format("cannot create the route table: {}", rte_strerror(rte_errno));
+      out.status() = exhausted(fmt::format("cannot create the route table: {}", rte_strerror(rte_errno)));
       return out;
     }
     s->route_table = std::shared_ptr<rte_lpm>(lpm, rte_lpm_free);
@@ -102,8 +113,8 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
       const auto& r = routes[index];
       if (r.length == 0) continue;
       if (int rc = rte_lpm_add(lpm, r.prefix, r.length, index); rc != 0) {
-        out.error = fmt::format("cannot add route {}/{}: {}", config::ipv4_to_string(r.prefix), r.length,
-                                rte_strerror(-rc));
+        out.status() = exhausted(
+            fmt::format("cannot add route {}/{}: {}", config::ipv4_to_string(r.prefix), r.length, rte_strerror(-rc)));
         return out;
       }
     }
@@ -112,12 +123,12 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
   s->route_inputs = std::move(inputs);
   if (!lb) {
     LbRegistry fresh(policy.load_balancer.max_services, policy.load_balancer.max_endpoints);
-    out.error = fresh.update(policy.services, LbRegistry::Clock::now());
-    if (out.error.empty()) out.error = compile_lb(policy, fresh, *s);
+    out.status() = fresh.update(policy.services, LbRegistry::Clock::now());
+    if (out.ok()) out.status() = compile_lb(policy, fresh, *s);
   } else {
-    out.error = compile_lb(policy, *lb, *s, previous);
+    out.status() = compile_lb(policy, *lb, *s, previous);
   }
-  if (!out.error.empty()) return out;
+  if (!out.ok()) return out;
   out.snapshot = std::move(s);
   return out;
 }

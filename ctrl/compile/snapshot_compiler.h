@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "config/status.h"
 #include "ctrl/compile/lb_compiler.h"
 #include "dataplane/tables/snapshot.h"
 
@@ -22,9 +23,10 @@ struct PortBinding {
   rte_ether_addr mac{};
 };
 
-struct CompileResult {
+// A snapshot, or why none: kExhausted when memory ran out (the route table),
+// kInvalid when the policy cannot be built (a check validate() missed).
+struct CompileResult : config::Status {
   std::unique_ptr<CompiledSnapshot> snapshot;
-  std::string error;  // set when compilation failed (e.g. out of memory for the route table)
 };
 
 // `lb` gives services and endpoints their slots; without one (tests, --check)

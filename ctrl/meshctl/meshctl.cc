@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <fmt/format.h>
@@ -169,12 +170,15 @@ int endpoints(const Options& o, const std::string& action, const std::string& se
   const auto colon = endpoint.find(':');
   c->set_address(endpoint.substr(0, colon));
   if (colon != std::string::npos) {
-    try {
-      c->set_port(static_cast<uint32_t>(std::stoul(endpoint.substr(colon + 1))));
-    } catch (const std::exception&) {
+    const char* first = endpoint.data() + colon + 1;
+    const char* last = endpoint.data() + endpoint.size();
+    uint16_t port = 0;
+    const auto [end, ec] = std::from_chars(first, last, port);
+    if (ec != std::errc{} || end != last || first == last) {
       std::fprintf(stderr, "meshctl: '%s' is not ADDRESS[:PORT]\n", endpoint.c_str());
       return kExitUsage;
     }
+    c->set_port(port);
   }
   c->set_weight(weight);
   c->set_subset(subset);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "ctrl/runtime/log.h"
 
 namespace meshplane::ctrl {
@@ -11,14 +13,6 @@ namespace meshplane::ctrl {
 PortControl::PortControl(std::vector<RunningPort>& ports, dataplane::PortGate& gate,
                          dataplane::SnapshotSlot& workers, EventLog& events)
     : ports_(ports), gate_(gate), workers_(workers), events_(events), detached_(ports.size(), false) {}
-
-int PortControl::find(const std::string& name, Outcome& o) const {
-  for (size_t i = 0; i < ports_.size(); ++i)
-    if (ports_[i].name == name) return static_cast<int>(i);
-  o.code = Outcome::Code::kNotFound;
-  o.message = fmt::format("no port named '{}'", name);
-  return -1;
-}
 
 void PortControl::close_gate(size_t i) {
   gate_.close(static_cast<uint16_t>(i));
@@ -33,15 +27,23 @@ std::string PortControl::state(size_t i) const {
 Outcome PortControl::set(const std::string& name, bool attach, uint64_t generation) {
   Outcome o;
   o.generation = generation;
-  const int found = find(name, o);
-  if (found < 0) return o;
-  const auto i = static_cast<size_t>(found);
+  const auto it = std::find_if(ports_.begin(), ports_.end(), [&](const RunningPort& p) { return p.name == name; });
+  if (it == ports_.end()) {
+    o.status() = config::Status::failure(Outcome::Code::kNotFound, fmt::format("no port named '{}'", name));
+    return o;
+  }
+  const auto i = static_cast<size_t>(it - ports_.begin());
   if (detached_[i] == !attach) return o;  // already so: nothing to do
-  attach ? this->attach(i, generation, o) : detach(i, generation, o);
+  if (attach) {
+    o.status() = this->attach(i, generation);
+  } else {
+    detach(i, generation);
+  }
+  o.applied = o.ok();
   return o;
 }
 
-void PortControl::detach(size_t i, uint64_t generation, Outcome& o) {
+void PortControl::detach(size_t i, uint64_t generation) {
   RunningPort& p = ports_[i];
   close_gate(i);
   detached_[i] = true;
@@ -50,24 +52,21 @@ void PortControl::detach(size_t i, uint64_t generation, Outcome& o) {
       log::warn("port '{}': stopping the device failed: {}", p.name, rte_strerror(-rc));
     p.started = false;
   }
-  o.applied = true;
   events_.add("port_detached", generation, p.name);
   log::info("port '{}' detached: not polled, device stopped", p.name);
 }
 
-void PortControl::attach(size_t i, uint64_t generation, Outcome& o) {
+config::Status PortControl::attach(size_t i, uint64_t generation) {
   RunningPort& p = ports_[i];
-  if (int rc = rte_eth_dev_start(p.dpdk_port); rc != 0) {
-    o.code = Outcome::Code::kExhausted;
-    o.message = fmt::format("port '{}': the device did not start: {}", p.name, rte_strerror(-rc));
-    return;
-  }
+  if (int rc = rte_eth_dev_start(p.dpdk_port); rc != 0)
+    return config::Status::failure(Outcome::Code::kExhausted,
+                                   fmt::format("port '{}': the device did not start: {}", p.name, rte_strerror(-rc)));
   p.started = true;
   detached_[i] = false;
-  o.applied = true;
   events_.add("port_attached", generation, p.name);
   log::info("port '{}' attached: polled again once its link is up", p.name);
   watch_links(generation);
+  return {};
 }
 
 void PortControl::watch_links(uint64_t generation) {

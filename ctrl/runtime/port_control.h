@@ -37,11 +37,9 @@ class PortControl {
   std::string state(size_t port) const;
 
  private:
-  void detach(size_t port, uint64_t generation, Outcome& o);
-  void attach(size_t port, uint64_t generation, Outcome& o);
+  void detach(size_t port, uint64_t generation);
+  config::Status attach(size_t port, uint64_t generation);
   void close_gate(size_t port);
-  // The port's index; or, when there is no such port, `o` says so and -1.
-  int find(const std::string& name, Outcome& o) const;
 
   std::vector<RunningPort>& ports_;
   dataplane::PortGate& gate_;

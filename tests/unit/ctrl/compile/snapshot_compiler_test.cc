@@ -19,7 +19,7 @@ routes:
                                          "t");
   ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
   auto c = compile_snapshot(parsed.policy, {{3, {}}, {4, {}}}, 9);
-  ASSERT_TRUE(c.snapshot) << c.error;
+  ASSERT_TRUE(c.snapshot) << c.message;
   const auto& s = *c.snapshot;
   EXPECT_EQ(s.generation, 9u);
   EXPECT_EQ(s.ports[0].dpdk_port, 3);
@@ -46,7 +46,8 @@ TEST(SnapshotCompiler, PortCountMustMatchRunningPorts) {
   ASSERT_TRUE(parsed.ok());
   auto c = compile_snapshot(parsed.policy, {}, 1);
   EXPECT_FALSE(c.snapshot);
-  EXPECT_NE(c.error.find("ports"), std::string::npos);
+  EXPECT_EQ(c.code, config::Status::Code::kInvalid);
+  EXPECT_NE(c.message.find("ports"), std::string::npos);
 }
 
 }  // namespace

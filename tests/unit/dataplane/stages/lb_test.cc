@@ -90,7 +90,7 @@ class LbTest : public ::testing::Test {
     ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
     policy_ = parsed.policy;
     registry_ = std::make_unique<ctrl::LbRegistry>(8, 32);
-    ASSERT_EQ(registry_->update(policy_.services, ctrl::LbRegistry::Clock::now()), "");
+    ASSERT_TRUE(registry_->update(policy_.services, ctrl::LbRegistry::Clock::now()).ok());
     publish();
     table_.set(table_.insert(0, kClient), NeighbourState::kReachable, kMacClient);
     for (int i = 0; i < 3; ++i)
@@ -111,7 +111,7 @@ class LbTest : public ::testing::Test {
   }
   void publish() {
     auto compiled = ctrl::compile_snapshot(policy_, {{0, kMacA}, {1, kMacB}}, 1, registry_.get());
-    ASSERT_TRUE(compiled.snapshot) << compiled.error;
+    ASSERT_TRUE(compiled.snapshot) << compiled.message;
     snap_ = std::move(compiled.snapshot);
   }
   // Endpoint list for the web service: the three of kEp (or `listed`), those in `drained` at weight 0.
@@ -136,7 +136,7 @@ class LbTest : public ::testing::Test {
     EXPECT_TRUE(parsed.ok()) << config::format(parsed.errors);
     policy_ = parsed.policy;
     const auto now = ctrl::LbRegistry::Clock::now();
-    EXPECT_EQ(registry_->update(policy_.services, now), "");
+    EXPECT_TRUE(registry_->update(policy_.services, now).ok());
     publish();
     return now;
   }

@@ -56,7 +56,7 @@ icmp: {errors_per_second: 1000, errors_burst: 3}
                                            "t.yaml");
     ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
     auto compiled = ctrl::compile_snapshot(parsed.policy, {{0, kMacA}, {1, kMacB}}, 1);
-    ASSERT_TRUE(compiled.snapshot) << compiled.error;
+    ASSERT_TRUE(compiled.snapshot) << compiled.message;
     snap_ = std::move(compiled.snapshot);
     table_.set(table_.insert(0, kClient), NeighbourState::kReachable, kMacClient);
     table_.set(table_.insert(1, kServer), NeighbourState::kReachable, kMacServer);
