@@ -27,14 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "config/parser.h"
-#include "ctrl/compile/snapshot_compiler.h"
-#include "dataplane/tables/flow_table.h"
-#include "dataplane/worker/lb_counters.h"
-#include "dataplane/tables/neighbour_table.h"
-#include "dataplane/worker/packet_meta.h"
-#include "dataplane/worker/pipeline.h"
-#include "dataplane/worker/tx.h"
+#include "tests/support/worker_rig.h"
 
 using namespace meshplane;
 using namespace meshplane::dataplane;
@@ -42,7 +35,7 @@ using namespace meshplane::dataplane;
 namespace {
 
 constexpr uint16_t kBurst = 32;
-const rte_ether_addr kMacA{{2, 0, 0, 0, 0, 0xa}}, kMacB{{2, 0, 0, 0, 0, 0xb}};
+using testing::kMacA;
 
 // Client i: 10.1.x.y, port 1024 + (i mod 1024): distinct 5-tuples to the VIP.
 void write_syn_or_ack(rte_mbuf* m, uint32_t client, bool syn) {
@@ -112,36 +105,18 @@ services:
     vip: 10.30.0.10
     ports: [{protocol: tcp, port: 80, target_port: 8080}]
     endpoints: [)" + endpoints + "]\n";
-  auto parsed = config::load_policy_text(text, "bench");
-  if (!parsed.ok()) {
-    std::fputs(config::format(parsed.errors).c_str(), stderr);
+  testing::WorkerRig rig(text, {.mbufs = 1023});
+  if (!rig.ok()) {
+    std::fprintf(stderr, "%s\n", rig.error.c_str());
     return 1;
   }
-  auto compiled = ctrl::compile_snapshot(parsed.policy, {{0, kMacA}, {1, kMacB}}, 1);
-  if (!compiled.snapshot) return 1;
-  const Snapshot& snap = *compiled.snapshot;
-
-  NeighbourTable table(64);
   for (int i = 0; i < 16; ++i)
-    table.set(table.insert(1, 0x0a00020b + i), NeighbourState::kReachable, {{2, 0, 0, 0, 2, uint8_t(11 + i)}});
-  FlowTable flow_table(flows + kBurst, FlowTimeouts{});
-  auto services = std::make_unique<ServiceCounters[]>(parsed.policy.load_balancer.max_services);
-  auto endpoint_counters = std::make_unique<EndpointCounters[]>(parsed.policy.load_balancer.max_endpoints);
-  WorkerCounters counters;
-  WorkerCtx w;
-  w.port_count = 2;
-  w.neighbours = &table;
-  w.counters = &counters;
-  w.punt_ring = rte_ring_create("punt", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  w.lb.flows = &flow_table;
-  w.lb.services = services.get();
-  w.lb.endpoints = endpoint_counters.get();
-  w.lb.nat_port_base = 1024;
-  w.lb.nat_port_span = 64512;
-  w.lb.now = 1;
-
-  rte_mempool* pool = rte_pktmbuf_pool_create("bench", 1023, 0, sizeof(PacketMeta), RTE_MBUF_DEFAULT_BUF_SIZE,
-                                              SOCKET_ID_ANY);
+    rig.neighbours.set(rig.neighbours.insert(1, 0x0a00020b + i), NeighbourState::kReachable,
+                       {{2, 0, 0, 0, 2, uint8_t(11 + i)}});
+  WorkerCtx& w = rig.w;
+  const FlowTable& flow_table = *rig.flows;
+  const WorkerCounters& counters = rig.counters;
+  rte_mempool* pool = rig.pool;
   rte_mbuf* pkts[kBurst];
   for (auto& m : pkts) {
     m = rte_pktmbuf_alloc(pool);
@@ -149,7 +124,7 @@ services:
   }
   auto run = [&](Result& r) {
     const uint64_t t0 = rte_rdtsc_precise();
-    pipeline_process(w, snap, 0, pkts, kBurst);
+    rig.run(pkts, kBurst);
     r.cycles += rte_rdtsc_precise() - t0;
     r.packets += kBurst;
     if (w.tx[1].count != kBurst) {

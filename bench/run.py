@@ -25,6 +25,8 @@ import time
 from results_doc import replace_section, save_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from testbed import lb_policy, service  # noqa: E402
 BUILD = os.environ.get("MESHPLANE_BUILD", os.path.join(ROOT, "build"))
 GEN = os.path.join(BUILD, "bench", "gen", "meshplane-gen")
 MESHPLANE = os.path.join(BUILD, "ctrl", "meshplane")
@@ -183,20 +185,11 @@ dataplane: {{mbufs: 32767}}
 
 
 def lb_services(capacity):
-    eps = ", ".join(f"{{address: 10.2.0.{11 + i}}}" for i in range(16))
+    eps = [f"10.2.0.{11 + i}" for i in range(16)]
     neighbours = "\n".join(f"  - {{address: 10.2.0.{11 + i}, mac: {GEN_MAC_B}, port: b}}" for i in range(16))
-    nat = ", ".join(f"10.2.1.{i}" for i in range(1, 9))
-    return f"""neighbours:
-{neighbours}
-load_balancer:
-  flow_capacity: {capacity}
-  nat_addresses: [{nat}]
-services:
-  - name: web
-    vip: 10.30.0.10
-    ports: [{{protocol: udp, port: 80, target_port: 8080}}, {{protocol: tcp, port: 80, target_port: 8080}}]
-    endpoints: [{eps}]
-"""
+    nat = [f"10.2.1.{i}" for i in range(1, 9)]
+    web = service("web", "10.30.0.10", eps, ports=[("udp", 80, 8080), ("tcp", 80, 8080)])
+    return f"neighbours:\n{neighbours}" + lb_policy(web, flow_capacity=capacity, nat_addresses=nat)
 
 
 SCENARIOS = [

@@ -22,8 +22,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-from topology import Daemon, Topology, sh  # noqa: E402
+sys.path.insert(0, ROOT)
+from testbed import Daemon, Topology, lb_policy, service, sh  # noqa: E402
 
 from results_doc import replace_section, save_json  # noqa: E402
 
@@ -106,15 +106,7 @@ backend web
   balance roundrobin
 """ + "".join(f"  server b{i + 1} {ip}:8080\n" for i, ip in enumerate(BACKENDS))
 
-MESHPLANE_SERVICES = f"""
-load_balancer:
-  flow_capacity: 262144
-services:
-  - name: web
-    vip: {VIP}
-    ports: [{{protocol: tcp, port: 80, target_port: 8080}}]
-    endpoints: [{", ".join("{address: " + ip + "}" for ip in BACKENDS)}]
-"""
+MESHPLANE_SERVICES = lb_policy(service("web", VIP, BACKENDS), flow_capacity=262144)
 
 
 def run(seconds, connections, close):

@@ -10,19 +10,10 @@ import shutil
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-from topology import Daemon, Topology  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
+from testbed import Daemon, Topology, lb_policy, service  # noqa: E402
 
-
-SERVICES = """
-load_balancer:
-  flow_capacity: 65536
-services:
-  - name: web
-    vip: 10.30.0.10
-    ports: [{protocol: tcp, port: 80, target_port: 8080}]
-    endpoints: [{address: 10.10.2.11}, {address: 10.10.2.12}, {address: 10.10.2.13}]
-"""
+SERVICES = lb_policy(service("web", "10.30.0.10", ["10.10.2.11", "10.10.2.12", "10.10.2.13"]))
 
 
 def step(title):

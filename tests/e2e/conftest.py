@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from topology import MESHPLANE, Daemon, Topology
+from testbed import MESHPLANE, Daemon, Topology
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from topology import ROOT
+from testbed import ROOT
 
 
 def hugepages_possible():

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import tempfile
 
-from topology import MESHPLANE, Daemon
+from testbed import MESHPLANE, Daemon
 
 EXAMPLES = os.path.join(os.path.dirname(MESHPLANE), "..", "..", "config", "examples")
 

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from topology import ROOT, Topology
+from testbed import ROOT, Topology
 
 DOCS = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
 

@@ -9,29 +9,16 @@ import subprocess
 
 import pytest
 
-from topology import HELPERS, SlowDownload, lb_rig
+from testbed import SlowDownload, endpoint, lb_policy, lb_rig, service
+from testbed.paths import UDP_FLOOD
 
 WEB, DNS = "10.30.0.10", "10.30.0.53"
-UDP_FLOOD = os.path.join(HELPERS, "udp_flood.py")
 
 
 def services(weights=(1, 1, 1)):
-    eps = ", ".join(f"{{address: 10.10.2.{11 + i}, weight: {w}}}" for i, w in enumerate(weights))
-    return f"""
-load_balancer:
-  flow_capacity: 65536
-services:
-  - name: web
-    vip: {WEB}
-    drain_seconds: 120
-    ports: [{{protocol: tcp, port: 80, target_port: 8080}}]
-    endpoints: [{eps}]
-  - name: dns
-    vip: {DNS}
-    drain_seconds: 120
-    ports: [{{protocol: udp, port: 53, target_port: 5353}}]
-    endpoints: [{eps}]
-"""
+    eps = [endpoint(f"10.10.2.{11 + i}", weight=w) for i, w in enumerate(weights)]
+    return lb_policy(service("web", WEB, eps, drain_seconds=120),
+                     service("dns", DNS, eps, ports=[("udp", 53, 5353)], drain_seconds=120))
 
 
 @pytest.fixture(scope="module")

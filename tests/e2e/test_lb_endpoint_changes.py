@@ -6,23 +6,15 @@ import signal
 
 import pytest
 
-from topology import SlowDownload, lb_rig
+from testbed import SlowDownload, lb_policy, lb_rig, service
 
 VIP = "10.30.0.10"
 
 
 def services(endpoints, drain_seconds=60):
-    eps = ", ".join(f"{{address: 10.10.2.{11 + int(b[1]) - 1}}}" for b in endpoints)
-    return f"""
-load_balancer:
-  flow_capacity: 65536
-services:
-  - name: web
-    vip: {VIP}
-    drain_seconds: {drain_seconds}
-    ports: [{{protocol: tcp, port: 80, target_port: 8080}}]
-    endpoints: [{eps}]
-"""
+    """`endpoints`: backend names, b1 being 10.10.2.11."""
+    eps = [f"10.10.2.{11 + int(b[1]) - 1}" for b in endpoints]
+    return lb_policy(service("web", VIP, eps, drain_seconds=drain_seconds))
 
 
 @pytest.fixture(scope="module")

@@ -7,45 +7,19 @@ import subprocess
 
 import pytest
 
-from topology import EAL_ARGS, lb_rig, service
+from testbed import EAL_ARGS, endpoint, lb_policy, lb_rig, service, service_stats
 
 TWO_WORKERS = ["--lcores", "0@0,1@1,2@1"] + EAL_ARGS[2:]
 WEB, WEIGHTED, CANARY, DNS, VIDEO = "10.30.0.10", "10.30.0.11", "10.30.0.12", "10.30.0.53", "10.30.0.20"
 
-SERVICES = f"""
-load_balancer:
-  flow_capacity: 65536
-services:
-  - name: web
-    vip: {WEB}
-    unknown_port: reject
-    ports: [{{protocol: tcp, port: 80, target_port: 8080}}]
-    endpoints: [{{address: 10.10.2.11}}, {{address: 10.10.2.12}}, {{address: 10.10.2.13}}]
-  - name: weighted
-    vip: {WEIGHTED}
-    ports: [{{protocol: tcp, port: 80, target_port: 8080}}]
-    endpoints:
-      - {{address: 10.10.2.11, weight: 1}}
-      - {{address: 10.10.2.12, weight: 2}}
-      - {{address: 10.10.2.13, weight: 3}}
-  - name: canary
-    vip: {CANARY}
-    ports: [{{protocol: tcp, port: 80, target_port: 8080}}]
-    subsets: [{{name: v1, weight: 90}}, {{name: v2, weight: 10}}]
-    endpoints:
-      - {{address: 10.10.2.11, subset: v1}}
-      - {{address: 10.10.2.12, subset: v1}}
-      - {{address: 10.10.2.13, subset: v2}}
-  - name: dns
-    vip: {DNS}
-    ports: [{{protocol: udp, port: 53, target_port: 5353}}]
-    endpoints: [{{address: 10.10.2.11}}, {{address: 10.10.2.12}}, {{address: 10.10.2.13}}]
-  - name: video
-    vip: {VIDEO}
-    mode: direct_return
-    ports: [{{protocol: tcp, port: 8443}}]
-    endpoints: [{{address: 10.10.2.12}}, {{address: 10.10.2.13}}]
-"""
+BACKENDS = ["10.10.2.11", "10.10.2.12", "10.10.2.13"]
+SERVICES = lb_policy(
+    service("web", WEB, BACKENDS, unknown_port="reject"),
+    service("weighted", WEIGHTED, [endpoint(a, weight=w) for a, w in zip(BACKENDS, (1, 2, 3))]),
+    service("canary", CANARY, [endpoint(a, subset=s) for a, s in zip(BACKENDS, ("v1", "v1", "v2"))],
+            subsets=[{"name": "v1", "weight": 90}, {"name": "v2", "weight": 10}]),
+    service("dns", DNS, BACKENDS, ports=[("udp", 53, 5353)]),
+    service("video", VIDEO, BACKENDS[1:], ports=[("tcp", 8443)], mode="direct_return"))
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +37,8 @@ def test_nat_spreads_hundreds_of_connections_evenly(lb):
     assert set(answers) == {"b1", "b2", "b3"}
     for name, n in answers.items():  # ideal 200; Maglev over random client ports: sd ~11.5
         assert 140 <= n <= 260, answers
-    s = d.wait_for(lambda s: service(s, "web")["new_flows"] >= 600)
-    web = service(s, "web")
+    s = d.wait_for(lambda s: service_stats(s, "web")["new_flows"] >= 600)
+    web = service_stats(s, "web")
     assert web["new_flows"] == 600, "one flow per connection, none lost or doubled"
     by_address = {e["address"]: e["new_flows"] for e in web["endpoints"]}
     assert by_address == {f"10.10.2.{11 + i}": answers[f"b{i + 1}"] for i in range(3)}, \
@@ -95,9 +69,9 @@ def test_udp_service(lb):
     assert set(answers) == {"b1", "b2", "b3"}, answers
     # 150 sockets, but the kernel may hand a closed socket's port to a later one:
     # the same 5-tuple within the UDP timeout is the same flow, so allow a few fewer.
-    s = d.wait_for(lambda s: service(s, "dns")["new_flows"] >= 140)
-    assert service(s, "dns")["new_flows"] <= 150
-    assert sum(service(s, "dns")["drops"].values()) == 0
+    s = d.wait_for(lambda s: service_stats(s, "dns")["new_flows"] >= 140)
+    assert service_stats(s, "dns")["new_flows"] <= 150
+    assert sum(service_stats(s, "dns")["drops"].values()) == 0
 
 
 def tshark_ipip(topo, backend, count):
@@ -132,13 +106,13 @@ def test_direct_return_through_ipip(lb):
     for name in ("b2", "b3"):
         # At least SYN, ACK, request and FIN per connection arrive encapsulated.
         assert after[f"mpl-{name}"] - before[f"mpl-{name}"] >= 3 * answers[name], (before, after)
-    s = d.wait_for(lambda s: service(s, "video")["new_flows"] >= 100)
-    assert service(s, "video")["mode"] == "direct_return"
+    s = d.wait_for(lambda s: service_stats(s, "video")["new_flows"] >= 100)
+    assert service_stats(s, "video")["mode"] == "direct_return"
 
 
 def test_unknown_port_is_refused(lb):
     topo, d = lb
     r = topo.ns(topo.client, ["curl", "-sS", "--max-time", "5", f"http://{WEB}:81/"], check=False)
     assert r.returncode == 7, f"connection refused by the gateway's RST: {r.returncode} {r.stderr}"
-    s = d.wait_for(lambda s: service(s, "web")["drops"]["vip_unknown_port"] >= 1)
+    s = d.wait_for(lambda s: service_stats(s, "web")["drops"]["vip_unknown_port"] >= 1)
     assert s["drops"]["vip_unknown_port"] >= 1

@@ -9,22 +9,13 @@ import subprocess
 
 import pytest
 
-from topology import MESHCTL, MESHPLANE as MESHPLANE_BIN, Daemon, lb_rig
+from testbed import MESHCTL, MESHPLANE as MESHPLANE_BIN, Daemon, lb_policy, lb_rig, service
 
 VIP = "10.30.0.10"
 
 
 def services(endpoints, name="web"):
-    eps = ", ".join(f"{{address: {a}}}" for a in endpoints)
-    return f"""
-load_balancer:
-  flow_capacity: 65536
-services:
-  - name: {name}
-    vip: {VIP}
-    ports: [{{protocol: tcp, port: 80, target_port: 8080}}]
-    endpoints: [{eps}]
-"""
+    return lb_policy(service(name, VIP, endpoints))
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """bench/pktgen/meshplane.lua against a stand-in for pktgen-dpdk 23.03's Lua
-environment (tests/e2e/helpers/pktgen_fake/pktgen.lua; pktgen is not packaged for
+environment (testbed/helpers/pktgen_fake/pktgen.lua; pktgen is not packaged for
 Debian 12) that behaves as the real one did in the field: no "Pktgen" module
 to require, range packets built once into a 24,576-buffer pool and resent,
 16-bit ports, quit() ends it. The script runs from any directory, each
@@ -14,9 +14,7 @@ import tempfile
 
 import pytest
 
-from topology import ROOT
-
-HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
+from testbed import HELPERS, ROOT
 
 
 def run_script(work):

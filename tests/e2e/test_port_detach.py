@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from topology import HELPERS, MESHCTL, Daemon, Topology
+from testbed import HELPERS, MESHCTL, Daemon, Topology
 
 PORT_CYCLES = os.path.join(HELPERS, "port_cycles.py")
 

@@ -1,7 +1,7 @@
 """SIGTERM: workers stop, ports close, final counters are printed."""
 import re
 
-from topology import Daemon
+from testbed import Daemon
 
 
 def test_sigterm_stops_cleanly_with_final_counters(topo):

@@ -5,7 +5,7 @@ import hashlib
 import os
 import tempfile
 
-from topology import EAL_ARGS, Daemon
+from testbed import EAL_ARGS, Daemon
 
 TWO_WORKERS = ["--lcores", "0@0,1@1,2@1"] + EAL_ARGS[2:]
 

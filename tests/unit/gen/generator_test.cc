@@ -10,7 +10,7 @@
 #include "bench/gen/latency.h"
 #include "bench/gen/pacer.h"
 #include "bench/gen/packet.h"
-#include "tests/unit/packet_builder.h"
+#include "tests/support/packet_builder.h"
 
 namespace meshplane::gen {
 namespace {

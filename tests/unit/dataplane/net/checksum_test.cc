@@ -7,7 +7,7 @@
 #include <random>
 
 #include "dataplane/net/l4_rewrite.h"
-#include "tests/unit/packet_builder.h"
+#include "tests/support/packet_builder.h"
 
 namespace meshplane::dataplane {
 namespace {

@@ -12,18 +12,11 @@
 #include <map>
 #include <set>
 
-#include "config/parser.h"
-#include "ctrl/apply/lb_registry.h"
-#include "ctrl/compile/snapshot_compiler.h"
-#include "dataplane/tables/flow_table.h"
 #include "dataplane/stages/lb.h"
-#include "dataplane/worker/lb_counters.h"
-#include "dataplane/tables/neighbour_table.h"
-#include "dataplane/worker/packet_meta.h"
-#include "dataplane/worker/pipeline.h"
-#include "dataplane/worker/tx.h"
+#include "tests/support/packet_builder.h"
+#include "tests/support/worker_rig.h"
 #include "tests/unit/dataplane/worker/egress_probe.h"
-#include "tests/unit/packet_builder.h"
+#include "tests/unit/expect_tx.h"
 
 namespace meshplane::dataplane {
 namespace {
@@ -42,8 +35,8 @@ constexpr uint32_t kDsrVip = 0x0a1e0014;  // 10.30.0.20
 constexpr uint32_t kEp[3] = {0x0a00020b, 0x0a00020c, 0x0a00020d};  // 10.0.2.11-13
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kRst = 0x04;
 
-const rte_ether_addr kMacA{{0x02, 0, 0, 0, 0, 0xa}};
-const rte_ether_addr kMacB{{0x02, 0, 0, 0, 0, 0xb}};
+using testing::kMacA;
+using testing::kMacB;
 const rte_ether_addr kMacClient{{0x02, 0, 0, 0, 1, 2}};
 
 std::string policy_text(const std::string& web_endpoints, uint32_t flow_capacity = 1024,
@@ -77,42 +70,13 @@ class LbTest : public ::testing::Test {
   void SetUp() override { start(policy_text(kThree)); }
 
   void start(const std::string& text, uint16_t workers = 1) {
-    static int serial = 0;
-    const std::string id = std::to_string(serial++);
-    pool_ = rte_pktmbuf_pool_create(("lbtest" + id).c_str(), 2047, 0, sizeof(PacketMeta), RTE_MBUF_DEFAULT_BUF_SIZE,
-                                    SOCKET_ID_ANY);
-    ASSERT_NE(pool_, nullptr);
-    punt_ = rte_ring_create(("lbpunt" + id).c_str(), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    for (uint16_t i = 0; i < workers; ++i)
-      handoff_.push_back(rte_ring_create(("lbhand" + id + "_" + std::to_string(i)).c_str(), 64, SOCKET_ID_ANY,
-                                         RING_F_SC_DEQ));
-    auto parsed = config::load_policy_text(text, "lb.yaml");
-    ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
-    policy_ = parsed.policy;
-    registry_ = std::make_unique<ctrl::LbRegistry>(8, 32);
-    ASSERT_TRUE(registry_->update(policy_.services, ctrl::LbRegistry::Clock::now()).ok());
-    publish();
-    table_.set(table_.insert(0, kClient), NeighbourState::kReachable, kMacClient);
+    rig_.reset();  // its DPDK objects go before the next rig's
+    rig_ = std::make_unique<testing::WorkerRig>(text, testing::WorkerRig::Options{.workers = workers});
+    ASSERT_TRUE(rig_->ok()) << rig_->error;
+    rig_->neighbours.set(rig_->neighbours.insert(0, kClient), NeighbourState::kReachable, kMacClient);
     for (int i = 0; i < 3; ++i)
-      table_.set(table_.insert(1, kEp[i]), NeighbourState::kReachable, {{0x02, 0, 0, 0, 2, uint8_t(11 + i)}});
-    flows_ = std::make_unique<FlowTable>(policy_.load_balancer.flow_capacity, FlowTimeouts{});
-    w_.port_count = 2;
-    w_.punt_ring = punt_;
-    w_.neighbours = &table_;
-    w_.counters = &counters_;
-    w_.lb.flows = flows_.get();
-    w_.lb.services = services_;
-    w_.lb.endpoints = endpoints_;
-    w_.lb.handoff = handoff_.data();
-    w_.lb.workers = workers;
-    w_.lb.nat_port_base = 1024;
-    w_.lb.nat_port_span = static_cast<uint16_t>((65536 - 1024) / workers);
-    w_.lb.now = 1000;
-  }
-  void publish() {
-    auto compiled = ctrl::compile_snapshot(policy_, {{0, kMacA}, {1, kMacB}}, 1, registry_.get());
-    ASSERT_TRUE(compiled.snapshot) << compiled.message;
-    snap_ = std::move(compiled.snapshot);
+      rig_->neighbours.set(rig_->neighbours.insert(1, kEp[i]), NeighbourState::kReachable,
+                           {{0x02, 0, 0, 0, 2, uint8_t(11 + i)}});
   }
   // Endpoint list for the web service: the three of kEp (or `listed`), those in `drained` at weight 0.
   static std::string endpoints_yaml(const std::vector<uint32_t>& drained,
@@ -132,32 +96,11 @@ class LbTest : public ::testing::Test {
   }
   // Applies the web service's new endpoint list as the control thread does; returns when.
   ctrl::LbRegistry::Clock::time_point reload(const std::string& web_endpoints) {
-    auto parsed = config::load_policy_text(policy_text(web_endpoints), "lb.yaml");
-    EXPECT_TRUE(parsed.ok()) << config::format(parsed.errors);
-    policy_ = parsed.policy;
     const auto now = ctrl::LbRegistry::Clock::now();
-    EXPECT_TRUE(registry_->update(policy_.services, now).ok());
-    publish();
+    EXPECT_TRUE(rig_->reload(policy_text(web_endpoints), now)) << rig_->error;
     return now;
   }
-  void TearDown() override {
-    clear_tx();
-    rte_mbuf* m;
-    for (rte_ring* r : handoff_) {
-      while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
-      rte_ring_free(r);
-    }
-    while (rte_ring_dequeue(punt_, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
-    free_dropped(w_);
-    rte_ring_free(punt_);
-    rte_mempool_free(pool_);
-  }
-  void clear_tx() {
-    for (auto& q : w_.tx) {
-      rte_pktmbuf_free_bulk(q.pkts, q.count);
-      q.count = 0;
-    }
-  }
+  void clear_tx() { rig_->clear_tx(); }
 
   Frame tcp_from_client(uint32_t vip, uint16_t sport, uint16_t dport, uint8_t flags, size_t payload = 0) {
     Frame f;
@@ -171,31 +114,16 @@ class LbTest : public ::testing::Test {
     f.l4 = proto == IPPROTO_TCP ? testing::tcp(sport, dport, 7000, 1001, flags, 10) : testing::udp(sport, dport, 10);
     return testing::with_l4_checksum(f);
   }
-  void run(rte_mbuf* m, uint16_t in_port = 0) { pipeline_process(w_, *snap_, in_port, &m, 1); }
-  rte_mbuf* only_tx(uint16_t port) {
-    EXPECT_EQ(w_.tx[port].count, 1) << "port " << port;
-    EXPECT_EQ(w_.tx[1 - port].count, 0);
-    return w_.tx[port].count ? w_.tx[port].pkts[0] : nullptr;
-  }
-  uint32_t slot_of(uint32_t ep, uint16_t port = 0) const { return registry_->endpoint_slot({"web", ep, port}); }
-  const ServiceCounters& web() const { return services_[registry_->service_slot("web")]; }
+  void run(rte_mbuf* m, uint16_t in_port = 0) { rig_->run(m, in_port); }
+  rte_mbuf* only_tx(uint16_t port) { return testing::only_tx(rig_->w, port); }
+  uint32_t slot_of(uint32_t ep, uint16_t port = 0) const { return rig_->registry->endpoint_slot({"web", ep, port}); }
+  const ServiceCounters& web() const { return rig_->services[rig_->registry->service_slot("web")]; }
 
-  rte_mempool* pool_ = nullptr;
-  rte_ring* punt_ = nullptr;
-  std::vector<rte_ring*> handoff_;
-  config::Policy policy_;
-  std::unique_ptr<ctrl::LbRegistry> registry_;
-  std::unique_ptr<Snapshot> snap_;
-  std::unique_ptr<FlowTable> flows_;
-  NeighbourTable table_{64};
-  WorkerCounters counters_;
-  ServiceCounters services_[8];
-  EndpointCounters endpoints_[32];
-  WorkerCtx w_;
+  std::unique_ptr<testing::WorkerRig> rig_;
 };
 
 TEST_F(LbTest, NatRewritesBothDirectionsWithValidChecksums) {
-  run(build(pool_, tcp_from_client(kWebVip, 40000, 80, kSyn, 12)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 40000, 80, kSyn, 12)));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   const rte_ipv4_hdr* ip = ipv4_of(out);
@@ -213,7 +141,7 @@ TEST_F(LbTest, NatRewritesBothDirectionsWithValidChecksums) {
   EXPECT_EQ(out->pkt_len, 14u + 20 + 20 + 12);
   clear_tx();
 
-  run(build(pool_, from_endpoint(ep, 8080, kGwB, nat_port, IPPROTO_TCP, kSyn | kAck)), 1);
+  run(build(rig_->pool, from_endpoint(ep, 8080, kGwB, nat_port, IPPROTO_TCP, kSyn | kAck)), 1);
   rte_mbuf* back = only_tx(0);
   ASSERT_NE(back, nullptr);
   const rte_ipv4_hdr* rip = ipv4_of(back);
@@ -226,12 +154,12 @@ TEST_F(LbTest, NatRewritesBothDirectionsWithValidChecksums) {
   EXPECT_EQ(l4_sum_of(back), 0);
   EXPECT_TRUE(rte_is_same_ether_addr(&testing::eth_of(back)->dst_addr, &kMacClient));
 
-  EXPECT_EQ(flows_->size(), 1u);
-  EXPECT_EQ(flows_->flow(0).state, FlowState::kEstablished);
+  EXPECT_EQ(rig_->flows->size(), 1u);
+  EXPECT_EQ(rig_->flows->flow(0).state, FlowState::kEstablished);
   const uint32_t slot = slot_of(ep);
-  EXPECT_EQ(endpoints_[slot].new_flows.get(), 1u);
-  EXPECT_EQ(endpoints_[slot].active_flows.get(), 1u);
-  EXPECT_EQ(endpoints_[slot].packets.get(), 2u);
+  EXPECT_EQ(rig_->endpoints[slot].new_flows.get(), 1u);
+  EXPECT_EQ(rig_->endpoints[slot].active_flows.get(), 1u);
+  EXPECT_EQ(rig_->endpoints[slot].packets.get(), 2u);
   EXPECT_EQ(web().new_flows.get(), 1u);
   EXPECT_EQ(web().bytes.get(), (14u + 20 + 20 + 12) + (14u + 20 + 20 + 10));
 }
@@ -241,39 +169,39 @@ TEST_F(LbTest, NatRewritesBothDirectionsWithValidChecksums) {
 // policy, not sent to the endpoint the old connection had, and the old NAT
 // tuple is gone in both directions.
 TEST_F(LbTest, PortReusedAfterCloseIsScheduledAfreshAndAvoidsADrainedEndpoint) {
-  run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kSyn)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 40100, 80, kSyn)));
   rte_mbuf* first = only_tx(1);
   ASSERT_NE(first, nullptr);
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(first)->dst_addr);
   const uint16_t old_nat_port = rte_be_to_cpu_16(reinterpret_cast<const rte_tcp_hdr*>(ipv4_of(first) + 1)->src_port);
   clear_tx();
-  run(build(pool_, from_endpoint(ep, 8080, kGwB, old_nat_port, IPPROTO_TCP, kSyn | kAck)), 1);
+  run(build(rig_->pool, from_endpoint(ep, 8080, kGwB, old_nat_port, IPPROTO_TCP, kSyn | kAck)), 1);
   clear_tx();
-  run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kAck | 0x01)));  // FIN
+  run(build(rig_->pool, tcp_from_client(kWebVip, 40100, 80, kAck | 0x01)));  // FIN
   clear_tx();
-  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u) << "a closing connection is not active";
+  EXPECT_EQ(rig_->endpoints[slot_of(ep)].active_flows.get(), 0u) << "a closing connection is not active";
 
   reload(endpoints_yaml({ep}));  // the old endpoint drained: weight 0
-  run(build(pool_, tcp_from_client(kWebVip, 40100, 80, kSyn)));  // the port again, a new connection
+  run(build(rig_->pool, tcp_from_client(kWebVip, 40100, 80, kSyn)));  // the port again, a new connection
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   const uint32_t now_ep = rte_be_to_cpu_32(ipv4_of(out)->dst_addr);
   EXPECT_NE(now_ep, ep) << "a drained endpoint receives no new connection";
   const uint16_t nat_port = rte_be_to_cpu_16(reinterpret_cast<const rte_tcp_hdr*>(ipv4_of(out) + 1)->src_port);
   clear_tx();
-  EXPECT_EQ(flows_->size(), 1u) << "the old flow was replaced, not kept beside the new one";
+  EXPECT_EQ(rig_->flows->size(), 1u) << "the old flow was replaced, not kept beside the new one";
   EXPECT_EQ(web().rescheduled.get(), 1u);
   EXPECT_EQ(web().new_flows.get(), 2u);
-  EXPECT_EQ(endpoints_[slot_of(now_ep)].new_flows.get(), 1u);
-  EXPECT_EQ(endpoints_[slot_of(now_ep)].active_flows.get(), 1u);
-  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u);
+  EXPECT_EQ(rig_->endpoints[slot_of(now_ep)].new_flows.get(), 1u);
+  EXPECT_EQ(rig_->endpoints[slot_of(now_ep)].active_flows.get(), 1u);
+  EXPECT_EQ(rig_->endpoints[slot_of(ep)].active_flows.get(), 0u);
 
   // A late segment of the old connection no longer maps to the client...
-  run(build(pool_, from_endpoint(ep, 8080, kGwB, old_nat_port, IPPROTO_TCP, kAck)), 1);
-  EXPECT_EQ(w_.tx[0].count, 0);
+  run(build(rig_->pool, from_endpoint(ep, 8080, kGwB, old_nat_port, IPPROTO_TCP, kAck)), 1);
+  EXPECT_EQ(rig_->w.tx[0].count, 0);
   clear_tx();
   // ... and the new connection's replies do.
-  run(build(pool_, from_endpoint(now_ep, 8080, kGwB, nat_port, IPPROTO_TCP, kSyn | kAck)), 1);
+  run(build(rig_->pool, from_endpoint(now_ep, 8080, kGwB, nat_port, IPPROTO_TCP, kSyn | kAck)), 1);
   rte_mbuf* back = only_tx(0);
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(back)->dst_addr), kClient);
@@ -281,11 +209,11 @@ TEST_F(LbTest, PortReusedAfterCloseIsScheduledAfreshAndAvoidsADrainedEndpoint) {
 }
 
 TEST_F(LbTest, SynRetransmissionKeepsItsEndpoint) {
-  run(build(pool_, tcp_from_client(kWebVip, 40200, 80, kSyn)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 40200, 80, kSyn)));
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
   clear_tx();
   reload(endpoints_yaml({ep}));
-  run(build(pool_, tcp_from_client(kWebVip, 40200, 80, kSyn)));  // same connection, SYN again
+  run(build(rig_->pool, tcp_from_client(kWebVip, 40200, 80, kSyn)));  // same connection, SYN again
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(out)->dst_addr), ep);
@@ -294,67 +222,67 @@ TEST_F(LbTest, SynRetransmissionKeepsItsEndpoint) {
 }
 
 TEST_F(LbTest, ActiveFlowsCountOpenConnectionsOnly) {
-  run(build(pool_, tcp_from_client(kWebVip, 40300, 80, kSyn)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 40300, 80, kSyn)));
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
   clear_tx();
-  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 1u);
-  run(build(pool_, tcp_from_client(kWebVip, 40300, 80, kAck | kRst)));
+  EXPECT_EQ(rig_->endpoints[slot_of(ep)].active_flows.get(), 1u);
+  run(build(rig_->pool, tcp_from_client(kWebVip, 40300, 80, kAck | kRst)));
   clear_tx();
-  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u);
-  EXPECT_EQ(flows_->size(), 1u) << "still tracked while its reset timeout runs";
-  w_.lb.now += FlowTimeouts{}.reset + 1;
-  while (flows_->size()) lb_expire(w_, 64);
-  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u) << "expiry of a closed flow does not count it twice";
+  EXPECT_EQ(rig_->endpoints[slot_of(ep)].active_flows.get(), 0u);
+  EXPECT_EQ(rig_->flows->size(), 1u) << "still tracked while its reset timeout runs";
+  rig_->w.lb.now += FlowTimeouts{}.reset + 1;
+  while (rig_->flows->size()) lb_expire(rig_->w, 64);
+  EXPECT_EQ(rig_->endpoints[slot_of(ep)].active_flows.get(), 0u) << "expiry of a closed flow does not count it twice";
 }
 
 TEST_F(LbTest, UdpFlowToAnEndpointThatIsGoneIsRescheduled) {
   Frame f;
   f.dst = kMacA, f.src = kMacClient, f.ip_src = kClient, f.ip_dst = kWebVip;
   f.l4 = testing::udp(5600, 80, 20);
-  run(build(pool_, testing::with_l4_checksum(f)));
+  run(build(rig_->pool, testing::with_l4_checksum(f)));
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
   clear_tx();
   const auto now = reload(endpoints_yaml({}, all_but(ep)));
-  ASSERT_FALSE(registry_->expire(now + std::chrono::seconds(30)).empty());
-  publish();
-  run(build(pool_, testing::with_l4_checksum(f)));
+  ASSERT_FALSE(rig_->registry->expire(now + std::chrono::seconds(30)).empty());
+  ASSERT_TRUE(rig_->publish()) << rig_->error;
+  run(build(rig_->pool, testing::with_l4_checksum(f)));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr) << "not black-holed";
   EXPECT_NE(rte_be_to_cpu_32(ipv4_of(out)->dst_addr), ep);
-  EXPECT_EQ(counters_.dropped(DropReason::kEndpointGone), 0u);
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kEndpointGone), 0u);
   EXPECT_EQ(web().rescheduled.get(), 1u);
-  EXPECT_EQ(flows_->size(), 1u);
+  EXPECT_EQ(rig_->flows->size(), 1u);
 }
 
 // Every load-balancer path reaches a port only through the stage placed
 // before tx (issue 10): NAT both ways, direct return, TCP reset and ICMP port
 // unreachable for an unknown port.
 TEST_F(LbTest, EveryPathPassesTheStageBeforeTx) {
-  testing::EgressProbe::install(w_);
-  run(build(pool_, tcp_from_client(kWebVip, 47000, 80, kSyn)));  // NAT, client to endpoint
+  testing::EgressProbe::install(rig_->w);
+  run(build(rig_->pool, tcp_from_client(kWebVip, 47000, 80, kSyn)));  // NAT, client to endpoint
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(out)->dst_addr);
   const uint16_t nat_port = rte_be_to_cpu_16(reinterpret_cast<const rte_tcp_hdr*>(ipv4_of(out) + 1)->src_port);
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 1));
-  run(build(pool_, from_endpoint(ep, 8080, kGwB, nat_port, IPPROTO_TCP, kSyn | kAck)), 1);  // NAT, the reply
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 2));
-  run(build(pool_, tcp_from_client(kDsrVip, 47001, 443, kSyn)));  // direct return: IP-in-IP
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 3));
-  run(build(pool_, tcp_from_client(kWebVip, 47002, 81, kSyn)));  // unknown port, reject: a reset
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 4));
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 1));
+  run(build(rig_->pool, from_endpoint(ep, 8080, kGwB, nat_port, IPPROTO_TCP, kSyn | kAck)), 1);  // NAT, the reply
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 2));
+  run(build(rig_->pool, tcp_from_client(kDsrVip, 47001, 443, kSyn)));  // direct return: IP-in-IP
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 3));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 47002, 81, kSyn)));  // unknown port, reject: a reset
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 4));
   Frame udp;
   udp.dst = kMacA, udp.src = kMacClient, udp.ip_src = kClient, udp.ip_dst = kWebVip;
   udp.l4 = testing::udp(5600, 81, 8);
-  run(build(pool_, testing::with_l4_checksum(udp)));  // unknown UDP port, reject: port unreachable
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 5));
+  run(build(rig_->pool, testing::with_l4_checksum(udp)));  // unknown UDP port, reject: port unreachable
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 5));
 }
 
 TEST_F(LbTest, UdpNatKeepsChecksumOptionalAndUsesEndpointPort) {
   Frame f;
   f.dst = kMacA, f.src = kMacClient, f.ip_src = kClient, f.ip_dst = kDnsVip;
   f.l4 = testing::udp(5555, 53, 20);  // checksum 0: none
-  run(build(pool_, f));
+  run(build(rig_->pool, f));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ipv4_of(out) + 1);
@@ -365,11 +293,11 @@ TEST_F(LbTest, UdpNatKeepsChecksumOptionalAndUsesEndpointPort) {
   f = testing::with_l4_checksum(f);
   f.l4[0] = 0x20;  // another source port: a new flow, this time with a checksum
   f = testing::with_l4_checksum(f);
-  run(build(pool_, f));
+  run(build(rig_->pool, f));
   out = only_tx(1);
   ASSERT_NE(out, nullptr);
   EXPECT_EQ(l4_sum_of(out), 0);
-  EXPECT_EQ(flows_->size(), 2u);
+  EXPECT_EQ(rig_->flows->size(), 2u);
 }
 
 TEST_F(LbTest, EachFlowSticksToOneEndpointAndFlowsSpread) {
@@ -377,7 +305,7 @@ TEST_F(LbTest, EachFlowSticksToOneEndpointAndFlowsSpread) {
   for (uint16_t sport = 20000; sport < 20300; ++sport) {
     std::set<uint32_t> seen;
     for (uint8_t flags : {kSyn, kAck, kAck}) {
-      run(build(pool_, tcp_from_client(kWebVip, sport, 80, flags)));
+      run(build(rig_->pool, tcp_from_client(kWebVip, sport, 80, flags)));
       rte_mbuf* out = only_tx(1);
       ASSERT_NE(out, nullptr);
       seen.insert(ipv4_of(out)->dst_addr);
@@ -391,7 +319,7 @@ TEST_F(LbTest, EachFlowSticksToOneEndpointAndFlowsSpread) {
 }
 
 TEST_F(LbTest, DirectReturnEncapsulatesInIpip) {
-  run(build(pool_, tcp_from_client(kDsrVip, 41000, 443, kSyn, 30)));
+  run(build(rig_->pool, tcp_from_client(kDsrVip, 41000, 443, kSyn, 30)));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   const rte_ipv4_hdr* outer = ipv4_of(out);
@@ -406,12 +334,12 @@ TEST_F(LbTest, DirectReturnEncapsulatesInIpip) {
   EXPECT_EQ(inner->time_to_live, 63);
   EXPECT_EQ(rfc1071(inner, 20), 0);
   EXPECT_EQ(out->pkt_len, 14u + 20 + 20 + 20 + 30);
-  EXPECT_EQ(flows_->size(), 1u);
+  EXPECT_EQ(rig_->flows->size(), 1u);
   clear_tx();
   // Port b's MTU is 1000: a 990-byte DF packet no longer fits once wrapped.
   Frame big = tcp_from_client(kDsrVip, 41001, 443, kSyn, 990 - 40);
   big.frag = RTE_IPV4_HDR_DF_FLAG;
-  run(build(pool_, big));
+  run(build(rig_->pool, big));
   rte_mbuf* err = only_tx(0);
   ASSERT_NE(err, nullptr);
   const uint8_t* icmp = reinterpret_cast<const uint8_t*>(ipv4_of(err) + 1);
@@ -423,11 +351,11 @@ TEST_F(LbTest, DirectReturnEncapsulatesInIpip) {
 TEST_F(LbTest, NatPacketTooBigForTheEndpointsLinkGetsFragNeededToTheClient) {
   // Port b (towards the endpoints) has MTU 1000: the client must learn it, in an
   // error quoting what it sent (to the VIP), not what the NAT made of it.
-  run(build(pool_, tcp_from_client(kWebVip, 48000, 80, kSyn)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 48000, 80, kSyn)));
   clear_tx();
   Frame big = tcp_from_client(kWebVip, 48000, 80, kAck, 1100);
   big.frag = RTE_IPV4_HDR_DF_FLAG;
-  run(build(pool_, big));
+  run(build(rig_->pool, big));
   rte_mbuf* err = only_tx(0);
   ASSERT_NE(err, nullptr);
   const rte_ipv4_hdr* ip = ipv4_of(err);
@@ -439,11 +367,11 @@ TEST_F(LbTest, NatPacketTooBigForTheEndpointsLinkGetsFragNeededToTheClient) {
   const auto* quoted = reinterpret_cast<const rte_ipv4_hdr*>(icmp + 8);
   EXPECT_EQ(rte_be_to_cpu_32(quoted->dst_addr), kWebVip);
   EXPECT_EQ(rte_be_to_cpu_32(quoted->src_addr), kClient);
-  EXPECT_EQ(counters_.dropped(DropReason::kFragmentationNeeded), 1u);
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kFragmentationNeeded), 1u);
 }
 
 TEST_F(LbTest, IcmpErrorAboutANatFlowIsRelayedToTheClient) {
-  run(build(pool_, tcp_from_client(kWebVip, 49000, 80, kSyn, 40)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 49000, 80, kSyn, 40)));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   // A router behind us (10.0.2.99) says "fragmentation needed, MTU 900" about
@@ -457,12 +385,12 @@ TEST_F(LbTest, IcmpErrorAboutANatFlowIsRelayedToTheClient) {
   Frame f;
   f.dst = kMacB, f.src = {{0x02, 0, 0, 0, 2, 11}}, f.ip_src = 0x0a000263, f.ip_dst = kGwB, f.proto = IPPROTO_ICMP;
   f.l4 = icmp;
-  table_.set(table_.insert(1, 0x0a000263), NeighbourState::kReachable, {{0x02, 0, 0, 0, 2, 0x63}});
-  testing::EgressProbe::install(w_);
-  run(build(pool_, f), 1);
+  rig_->neighbours.set(rig_->neighbours.insert(1, 0x0a000263), NeighbourState::kReachable, {{0x02, 0, 0, 0, 2, 0x63}});
+  testing::EgressProbe::install(rig_->w);
+  run(build(rig_->pool, f), 1);
   rte_mbuf* relayed = only_tx(0);
   ASSERT_NE(relayed, nullptr);
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 1)) << "relayed errors pass the stage before tx too";
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 1)) << "relayed errors pass the stage before tx too";
   const rte_ipv4_hdr* ip = ipv4_of(relayed);
   EXPECT_EQ(rte_be_to_cpu_32(ip->dst_addr), kClient);
   EXPECT_EQ(rte_be_to_cpu_32(ip->src_addr), 0x0a000263u) << "still from the router that sent it";
@@ -477,11 +405,11 @@ TEST_F(LbTest, IcmpErrorAboutANatFlowIsRelayedToTheClient) {
   const auto* qports = reinterpret_cast<const uint8_t*>(quoted + 1);
   EXPECT_EQ((qports[0] << 8) | qports[1], 49000);
   EXPECT_EQ((qports[2] << 8) | qports[3], 80);
-  EXPECT_EQ(counters_.icmp_errors_relayed.get(), 1u);
+  EXPECT_EQ(rig_->counters.icmp_errors_relayed.get(), 1u);
 }
 
 TEST_F(LbTest, UnknownPortRejectedWithRstOrPortUnreachable) {
-  run(build(pool_, tcp_from_client(kWebVip, 42000, 81, kSyn)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 42000, 81, kSyn)));
   rte_mbuf* rst = only_tx(0);
   ASSERT_NE(rst, nullptr);
   const rte_ipv4_hdr* ip = ipv4_of(rst);
@@ -496,45 +424,42 @@ TEST_F(LbTest, UnknownPortRejectedWithRstOrPortUnreachable) {
   EXPECT_EQ(l4_sum_of(rst), 0);
   clear_tx();
 
-  run(build(pool_, tcp_from_client(kWebVip, 42000, 81, kRst)));  // a RST is never answered
-  EXPECT_EQ(w_.tx[0].count, 0);
+  run(build(rig_->pool, tcp_from_client(kWebVip, 42000, 81, kRst)));  // a RST is never answered
+  EXPECT_EQ(rig_->w.tx[0].count, 0);
 
   Frame f;
   f.dst = kMacA, f.src = kMacClient, f.ip_src = kClient, f.ip_dst = kDnsVip;
   f.l4 = testing::udp(5555, 54, 8);  // dns does not reject: dropped quietly
-  run(build(pool_, f));
-  EXPECT_EQ(w_.tx[0].count, 0);
-  EXPECT_EQ(counters_.dropped(DropReason::kVipUnknownPort), 3u);
+  run(build(rig_->pool, f));
+  EXPECT_EQ(rig_->w.tx[0].count, 0);
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kVipUnknownPort), 3u);
   EXPECT_EQ(web().drops[static_cast<size_t>(DropReason::kVipUnknownPort) - kFirstLbDropReason].get(), 2u);
 }
 
 TEST_F(LbTest, FragmentsAndMidStreamSegmentsAreDroppedAndCounted) {
   Frame frag = tcp_from_client(kWebVip, 43000, 80, kSyn, 100);
   frag.frag = RTE_IPV4_HDR_MF_FLAG;
-  run(build(pool_, frag));
-  run(build(pool_, tcp_from_client(kWebVip, 43001, 80, kAck, 10)));
-  EXPECT_EQ(w_.tx[1].count, 0);
-  EXPECT_EQ(counters_.dropped(DropReason::kVipFragment), 1u);
-  EXPECT_EQ(counters_.dropped(DropReason::kNoFlowState), 1u);
-  EXPECT_EQ(flows_->size(), 0u);
+  run(build(rig_->pool, frag));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 43001, 80, kAck, 10)));
+  EXPECT_EQ(rig_->w.tx[1].count, 0);
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kVipFragment), 1u);
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kNoFlowState), 1u);
+  EXPECT_EQ(rig_->flows->size(), 0u);
 }
 
 TEST_F(LbTest, FullTableDropsNatFlowsButStillBalancesDirectReturn) {
-  TearDown();
-  w_ = WorkerCtx{};
-  handoff_.clear();
   start(policy_text(kThree, 1024));
   for (uint16_t i = 0; i < 1024; ++i) {
-    run(build(pool_, tcp_from_client(kWebVip, static_cast<uint16_t>(10000 + i), 80, kSyn)));
+    run(build(rig_->pool, tcp_from_client(kWebVip, static_cast<uint16_t>(10000 + i), 80, kSyn)));
     clear_tx();
   }
-  ASSERT_EQ(flows_->size(), 1024u);
-  run(build(pool_, tcp_from_client(kWebVip, 30000, 80, kSyn)));
-  EXPECT_EQ(w_.tx[1].count, 0);
-  EXPECT_EQ(counters_.dropped(DropReason::kFlowTableFull), 1u);
-  run(build(pool_, tcp_from_client(kDsrVip, 30000, 443, kSyn)));
-  EXPECT_EQ(w_.tx[1].count, 1) << "direct return needs no state to forward";
-  EXPECT_EQ(services_[registry_->service_slot("video")].stateless_flows.get(), 1u);
+  ASSERT_EQ(rig_->flows->size(), 1024u);
+  run(build(rig_->pool, tcp_from_client(kWebVip, 30000, 80, kSyn)));
+  EXPECT_EQ(rig_->w.tx[1].count, 0);
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kFlowTableFull), 1u);
+  run(build(rig_->pool, tcp_from_client(kDsrVip, 30000, 443, kSyn)));
+  EXPECT_EQ(rig_->w.tx[1].count, 1) << "direct return needs no state to forward";
+  EXPECT_EQ(rig_->services[rig_->registry->service_slot("video")].stateless_flows.get(), 1u);
 }
 
 // One endpoint, one NAT address, a share of 512 ports: nearly all of them
@@ -542,106 +467,97 @@ TEST_F(LbTest, FullTableDropsNatFlowsButStillBalancesDirectReturn) {
 // that step by one from a hash-chosen start run into each other's clusters:
 // the first refusal came at about 85% of a 512-port share, 66-70% of 32,256.)
 TEST_F(LbTest, NearlyEveryNatPortIsUsableBeforeTheFirstRefusal) {
-  TearDown();
-  w_ = WorkerCtx{};
-  handoff_.clear();
   start(policy_text(kThree, 4096));
-  w_.lb.nat_port_span = 512;
+  rig_->w.lb.nat_port_span = 512;
   uint32_t made = 0;
-  for (uint16_t sport = 10000; counters_.dropped(DropReason::kNatPortsExhausted) == 0 && sport < 12000; ++sport) {
+  for (uint16_t sport = 10000; rig_->counters.dropped(DropReason::kNatPortsExhausted) == 0 && sport < 12000; ++sport) {
     Frame f;
     f.dst = kMacA, f.src = kMacClient, f.ip_src = kClient, f.ip_dst = kDnsVip, f.proto = IPPROTO_UDP;
     f.l4 = testing::udp(sport, 53, 8);
-    run(build(pool_, testing::with_l4_checksum(f)));
-    made += w_.tx[1].count;
+    run(build(rig_->pool, testing::with_l4_checksum(f)));
+    made += rig_->w.tx[1].count;
     clear_tx();
   }
-  EXPECT_EQ(counters_.dropped(DropReason::kNatPortsExhausted), 1u) << "the share never ran out";
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kNatPortsExhausted), 1u) << "the share never ran out";
   EXPECT_GE(made, 512u * 92 / 100) << made << " of 512 ports used before the first refusal";
   RecordProperty("ports_used", static_cast<int>(made));
   EXPECT_LE(made, 512u);
 }
 
 TEST_F(LbTest, ExpiryDecrementsActiveFlows) {
-  run(build(pool_, tcp_from_client(kWebVip, 44000, 80, kSyn)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 44000, 80, kSyn)));
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
-  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 1u);
-  w_.lb.now += FlowTimeouts{}.syn_sent + 1;
-  while (flows_->size()) lb_expire(w_, 64);
-  EXPECT_EQ(endpoints_[slot_of(ep)].active_flows.get(), 0u);
-  EXPECT_EQ(counters_.flows.get(), 0u);
+  EXPECT_EQ(rig_->endpoints[slot_of(ep)].active_flows.get(), 1u);
+  rig_->w.lb.now += FlowTimeouts{}.syn_sent + 1;
+  while (rig_->flows->size()) lb_expire(rig_->w, 64);
+  EXPECT_EQ(rig_->endpoints[slot_of(ep)].active_flows.get(), 0u);
+  EXPECT_EQ(rig_->counters.flows.get(), 0u);
 }
 
 TEST_F(LbTest, RemovedEndpointDrainsThenItsFlowsEnd) {
-  run(build(pool_, tcp_from_client(kWebVip, 45000, 80, kSyn)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 45000, 80, kSyn)));
   const uint32_t ep = rte_be_to_cpu_32(ipv4_of(only_tx(1))->dst_addr);
   clear_tx();
   // Reload without that endpoint: its flow keeps going while it drains...
   const auto now = reload(endpoints_yaml({}, all_but(ep)));
-  run(build(pool_, tcp_from_client(kWebVip, 45000, 80, kAck)));
+  run(build(rig_->pool, tcp_from_client(kWebVip, 45000, 80, kAck)));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(out)->dst_addr), ep);
   clear_tx();
   // ... and new flows avoid it.
   for (uint16_t sport = 46000; sport < 46100; ++sport) {
-    run(build(pool_, tcp_from_client(kWebVip, sport, 80, kSyn)));
-    ASSERT_EQ(w_.tx[1].count, 1);
-    EXPECT_NE(rte_be_to_cpu_32(ipv4_of(w_.tx[1].pkts[0])->dst_addr), ep);
+    run(build(rig_->pool, tcp_from_client(kWebVip, sport, 80, kSyn)));
+    ASSERT_EQ(rig_->w.tx[1].count, 1);
+    EXPECT_NE(rte_be_to_cpu_32(ipv4_of(rig_->w.tx[1].pkts[0])->dst_addr), ep);
     clear_tx();
   }
   // Once the drain is over the flow ends.
-  EXPECT_TRUE(registry_->expire(now + std::chrono::seconds(29)).empty());
-  EXPECT_EQ(registry_->expire(now + std::chrono::seconds(30)).size(), 1u);
-  publish();
-  run(build(pool_, tcp_from_client(kWebVip, 45000, 80, kAck)));
-  EXPECT_EQ(w_.tx[1].count, 0);
-  EXPECT_EQ(counters_.dropped(DropReason::kEndpointGone), 1u);
+  EXPECT_TRUE(rig_->registry->expire(now + std::chrono::seconds(29)).empty());
+  EXPECT_EQ(rig_->registry->expire(now + std::chrono::seconds(30)).size(), 1u);
+  ASSERT_TRUE(rig_->publish()) << rig_->error;
+  run(build(rig_->pool, tcp_from_client(kWebVip, 45000, 80, kAck)));
+  EXPECT_EQ(rig_->w.tx[1].count, 0);
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kEndpointGone), 1u);
 }
 
 TEST_F(LbTest, NatAddressPoolSpreadsSourcesAndIsLocal) {
-  TearDown();
-  w_ = WorkerCtx{};
-  handoff_.clear();
   start(policy_text(kThree, 1024, "[10.0.2.100, 10.0.2.101]"));
-  ASSERT_NE(snap_->local(0x0a000264), nullptr) << "the gateway owns (and answers ARP for) its NAT addresses";
+  ASSERT_NE(rig_->snapshot->local(0x0a000264), nullptr) << "the gateway owns (and answers ARP for) its NAT addresses";
   std::map<uint32_t, int> sources;
   for (uint16_t sport = 47000; sport < 47200; ++sport) {
-    run(build(pool_, tcp_from_client(kWebVip, sport, 80, kSyn)));
-    ASSERT_EQ(w_.tx[1].count, 1);
-    sources[rte_be_to_cpu_32(ipv4_of(w_.tx[1].pkts[0])->src_addr)]++;
+    run(build(rig_->pool, tcp_from_client(kWebVip, sport, 80, kSyn)));
+    ASSERT_EQ(rig_->w.tx[1].count, 1);
+    sources[rte_be_to_cpu_32(ipv4_of(rig_->w.tx[1].pkts[0])->src_addr)]++;
     clear_tx();
   }
   ASSERT_EQ(sources.size(), 2u);
   EXPECT_GT(sources[0x0a000264], 60);
   EXPECT_GT(sources[0x0a000265], 60);
   // A reply to a pool address finds its flow.
-  run(build(pool_, tcp_from_client(kWebVip, 47000, 80, kAck)));
-  const rte_ipv4_hdr* ip = ipv4_of(w_.tx[1].pkts[0]);
+  run(build(rig_->pool, tcp_from_client(kWebVip, 47000, 80, kAck)));
+  const rte_ipv4_hdr* ip = ipv4_of(rig_->w.tx[1].pkts[0]);
   const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(ip + 1);
   const uint32_t src = rte_be_to_cpu_32(ip->src_addr), ep = rte_be_to_cpu_32(ip->dst_addr);
   const uint16_t nat_port = rte_be_to_cpu_16(tcp->src_port);
   clear_tx();
-  run(build(pool_, from_endpoint(ep, 8080, src, nat_port, IPPROTO_TCP, kAck)), 1);
+  run(build(rig_->pool, from_endpoint(ep, 8080, src, nat_port, IPPROTO_TCP, kAck)), 1);
   rte_mbuf* back = only_tx(0);
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(back)->dst_addr), kClient);
 }
 
 TEST_F(LbTest, ReplyForAnotherWorkersPortIsHandedOff) {
-  TearDown();
-  w_ = WorkerCtx{};
-  handoff_.clear();
   start(policy_text(kThree), 2);
   // Worker 0 owns ports 1024..33279; a reply to port 40000 belongs to worker 1.
-  run(build(pool_, from_endpoint(kEp[0], 8080, kGwB, 40000, IPPROTO_TCP, kAck)), 1);
-  EXPECT_EQ(w_.tx[0].count, 0);
-  EXPECT_EQ(rte_ring_count(handoff_[1]), 1u);
-  EXPECT_EQ(counters_.handed_off.get(), 1u);
+  run(build(rig_->pool, from_endpoint(kEp[0], 8080, kGwB, 40000, IPPROTO_TCP, kAck)), 1);
+  EXPECT_EQ(rig_->w.tx[0].count, 0);
+  EXPECT_EQ(rte_ring_count(rig_->handoff[1]), 1u);
+  EXPECT_EQ(rig_->counters.handed_off.get(), 1u);
   // A reply to worker 0's own range with no flow goes to the local stage (not served).
-  run(build(pool_, from_endpoint(kEp[0], 8080, kGwB, 2000, IPPROTO_TCP, kAck)), 1);
-  EXPECT_EQ(rte_ring_count(handoff_[1]), 1u);
-  EXPECT_EQ(counters_.dropped(DropReason::kLocalNotServed), 1u);
+  run(build(rig_->pool, from_endpoint(kEp[0], 8080, kGwB, 2000, IPPROTO_TCP, kAck)), 1);
+  EXPECT_EQ(rte_ring_count(rig_->handoff[1]), 1u);
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kLocalNotServed), 1u);
 }
 
 }  // namespace

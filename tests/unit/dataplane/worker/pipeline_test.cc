@@ -9,13 +9,12 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "config/parser.h"
-#include "ctrl/compile/snapshot_compiler.h"
-#include "dataplane/tables/neighbour_table.h"
 #include "dataplane/worker/packet_meta.h"
 #include "dataplane/worker/tx.h"
+#include "tests/support/packet_builder.h"
+#include "tests/support/worker_rig.h"
 #include "tests/unit/dataplane/worker/egress_probe.h"
-#include "tests/unit/packet_builder.h"
+#include "tests/unit/expect_tx.h"
 
 namespace meshplane::dataplane {
 namespace {
@@ -32,49 +31,24 @@ constexpr uint32_t kServer = 0x0a000202;   // 10.0.2.2 on port 1
 constexpr uint32_t kRemote = 0x0a140005;   // 10.20.0.5, routed via 10.0.2.2
 constexpr uint32_t kUnresolved = 0x0a000263;  // 10.0.2.99: no neighbour entry
 
-const rte_ether_addr kMacA{{0x02, 0, 0, 0, 0, 0xa}};
-const rte_ether_addr kMacB{{0x02, 0, 0, 0, 0, 0xb}};
+using testing::kMacA;
+using testing::kMacB;
 const rte_ether_addr kMacClient{{0x02, 0, 0, 0, 1, 2}};
 const rte_ether_addr kMacServer{{0x02, 0, 0, 0, 2, 2}};
 
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int serial = 0;
-    pool_ = rte_pktmbuf_pool_create(("ptest" + std::to_string(serial)).c_str(), 1023, 0, sizeof(PacketMeta),
-                                    RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    ASSERT_NE(pool_, nullptr);
-    punt_ = rte_ring_create(("punt_t" + std::to_string(serial++)).c_str(), 64, SOCKET_ID_ANY,
-                            RING_F_SP_ENQ | RING_F_SC_DEQ);
-    auto parsed = config::load_policy_text(R"(ports:
+    rig_ = std::make_unique<testing::WorkerRig>(R"(ports:
   - {name: a, device: net_null0, addresses: [10.0.1.1/24]}
   - {name: b, device: net_null1, addresses: [10.0.2.1/24], mtu: 1000}
 routes:
   - {prefix: 10.20.0.0/16, via: 10.0.2.2}
 icmp: {errors_per_second: 1000, errors_burst: 3}
-)",
-                                           "t.yaml");
-    ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
-    auto compiled = ctrl::compile_snapshot(parsed.policy, {{0, kMacA}, {1, kMacB}}, 1);
-    ASSERT_TRUE(compiled.snapshot) << compiled.message;
-    snap_ = std::move(compiled.snapshot);
-    table_.set(table_.insert(0, kClient), NeighbourState::kReachable, kMacClient);
-    table_.set(table_.insert(1, kServer), NeighbourState::kReachable, kMacServer);
-    w_.port_count = 2;
-    w_.punt_ring = punt_;
-    w_.neighbours = &table_;
-    w_.counters = &counters_;
-  }
-  void TearDown() override {
-    for (auto& q : w_.tx) {
-      rte_pktmbuf_free_bulk(q.pkts, q.count);
-      q.count = 0;
-    }
-    rte_mbuf* m;
-    while (rte_ring_dequeue(punt_, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
-    free_dropped(w_);
-    rte_ring_free(punt_);
-    rte_mempool_free(pool_);
+)");
+    ASSERT_TRUE(rig_->ok()) << rig_->error;
+    rig_->neighbours.set(rig_->neighbours.insert(0, kClient), NeighbourState::kReachable, kMacClient);
+    rig_->neighbours.set(rig_->neighbours.insert(1, kServer), NeighbourState::kReachable, kMacServer);
   }
 
   Frame from_client(uint32_t dst, std::vector<uint8_t> l4, uint8_t proto = IPPROTO_UDP) {
@@ -82,11 +56,11 @@ icmp: {errors_per_second: 1000, errors_burst: 3}
     f.dst = kMacA, f.src = kMacClient, f.ip_src = kClient, f.ip_dst = dst, f.proto = proto, f.l4 = std::move(l4);
     return f;
   }
-  void run(rte_mbuf* m, uint16_t in_port = 0) { pipeline_process(w_, *snap_, in_port, &m, 1); }
-  uint64_t dropped(DropReason r) const { return counters_.dropped(r); }
+  void run(rte_mbuf* m, uint16_t in_port = 0) { rig_->run(m, in_port); }
+  uint64_t dropped(DropReason r) const { return rig_->counters.dropped(r); }
   uint64_t total_drops() const {
     uint64_t n = 0;
-    for (size_t r = 0; r < kDropReasonCount; ++r) n += counters_.drops[r].get();
+    for (size_t r = 0; r < kDropReasonCount; ++r) n += rig_->counters.drops[r].get();
     return n;
   }
   // The one packet sent back to the client must be an ICMP message of this type and code.
@@ -99,22 +73,13 @@ icmp: {errors_per_second: 1000, errors_burst: 3}
     EXPECT_EQ(icmp[1], code);
     return icmp;
   }
-  rte_mbuf* only_tx(uint16_t port) {
-    EXPECT_EQ(w_.tx[port].count, 1) << "port " << port;
-    EXPECT_EQ(w_.tx[1 - port].count, 0);
-    return w_.tx[port].count ? w_.tx[port].pkts[0] : nullptr;
-  }
+  rte_mbuf* only_tx(uint16_t port) { return testing::only_tx(rig_->w, port); }
 
-  rte_mempool* pool_ = nullptr;
-  rte_ring* punt_ = nullptr;
-  std::unique_ptr<Snapshot> snap_;
-  NeighbourTable table_{64};
-  WorkerCounters counters_;
-  WorkerCtx w_;
+  std::unique_ptr<testing::WorkerRig> rig_;
 };
 
 TEST_F(PipelineTest, ForwardsWithTtlDecrementAndL2Rewrite) {
-  run(build(pool_, from_client(kRemote, testing::udp(1000, 53, 30))));
+  run(build(rig_->pool, from_client(kRemote, testing::udp(1000, 53, 30))));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
   auto* ip = ipv4_of(out);
@@ -122,12 +87,12 @@ TEST_F(PipelineTest, ForwardsWithTtlDecrementAndL2Rewrite) {
   EXPECT_EQ(rfc1071(ip, 20), 0) << "header checksum must verify after the incremental update";
   EXPECT_TRUE(rte_is_same_ether_addr(&eth_of(out)->dst_addr, &kMacServer)) << "next hop 10.0.2.2's MAC";
   EXPECT_TRUE(rte_is_same_ether_addr(&eth_of(out)->src_addr, &kMacB));
-  EXPECT_EQ(counters_.forwarded.get(), 1u);
+  EXPECT_EQ(rig_->counters.forwarded.get(), 1u);
   EXPECT_EQ(total_drops(), 0u);
 }
 
 TEST_F(PipelineTest, TrimsEthernetPadding) {
-  rte_mbuf* m = build(pool_, from_client(kServer, testing::udp(1, 2, 0)));  // 42-byte frame
+  rte_mbuf* m = build(rig_->pool, from_client(kServer, testing::udp(1, 2, 0)));  // 42-byte frame
   memset(rte_pktmbuf_append(m, 18), 0, 18);                                 // padded to 60
   run(m);
   rte_mbuf* out = only_tx(1);
@@ -138,7 +103,7 @@ TEST_F(PipelineTest, TrimsEthernetPadding) {
 TEST_F(PipelineTest, TtlExpiredBecomesTimeExceededToSource) {
   Frame f = from_client(kRemote, testing::udp(1000, 33434, 40));
   f.ttl = 1;
-  run(build(pool_, f));
+  run(build(rig_->pool, f));
   EXPECT_EQ(dropped(DropReason::kTtlExpired), 1u);
   rte_mbuf* out = only_tx(0);
   ASSERT_NE(out, nullptr);
@@ -163,12 +128,12 @@ TEST_F(PipelineTest, IcmpErrorsAreRateLimited) {
   for (int i = 0; i < 10; ++i) {
     Frame f = from_client(kRemote, testing::udp(1000, 33434, 4));
     f.ttl = 1;
-    run(build(pool_, f));
+    run(build(rig_->pool, f));
   }
   EXPECT_EQ(dropped(DropReason::kTtlExpired), 10u);
-  EXPECT_EQ(counters_.icmp_errors_sent.get(), 3u) << "burst of 3 in the policy";
-  EXPECT_EQ(counters_.icmp_errors_suppressed.get(), 7u);
-  EXPECT_EQ(w_.tx[0].count, 3);
+  EXPECT_EQ(rig_->counters.icmp_errors_sent.get(), 3u) << "burst of 3 in the policy";
+  EXPECT_EQ(rig_->counters.icmp_errors_suppressed.get(), 7u);
+  EXPECT_EQ(rig_->w.tx[0].count, 3);
 }
 
 TEST_F(PipelineTest, NoErrorAboutAnIcmpError) {
@@ -176,13 +141,13 @@ TEST_F(PipelineTest, NoErrorAboutAnIcmpError) {
   err[0] = 3;  // destination unreachable
   Frame f = from_client(kRemote, err, IPPROTO_ICMP);
   f.ttl = 1;
-  run(build(pool_, f));
+  run(build(rig_->pool, f));
   EXPECT_EQ(dropped(DropReason::kTtlExpired), 1u);
-  EXPECT_EQ(w_.tx[0].count + w_.tx[1].count, 0);
+  EXPECT_EQ(rig_->w.tx[0].count + rig_->w.tx[1].count, 0);
 }
 
 TEST_F(PipelineTest, EchoRequestToGatewayIsAnswered) {
-  run(build(pool_, from_client(kGwA, testing::icmp_echo(7, 1, 56), IPPROTO_ICMP)));
+  run(build(rig_->pool, from_client(kGwA, testing::icmp_echo(7, 1, 56), IPPROTO_ICMP)));
   rte_mbuf* out = only_tx(0);
   ASSERT_NE(out, nullptr);
   auto* ip = ipv4_of(out);
@@ -193,25 +158,25 @@ TEST_F(PipelineTest, EchoRequestToGatewayIsAnswered) {
   EXPECT_EQ(icmp[0], 0);
   EXPECT_EQ(rfc1071(icmp, 64), 0);
   EXPECT_EQ(icmp[5], 7) << "identifier kept";
-  EXPECT_EQ(counters_.icmp_echo_replies.get(), 1u);
+  EXPECT_EQ(rig_->counters.icmp_echo_replies.get(), 1u);
 }
 
 TEST_F(PipelineTest, EchoWithBadChecksumIsDropped) {
   auto echo = testing::icmp_echo(7, 1, 8);
   echo[10] ^= 0xff;
-  run(build(pool_, from_client(kGwA, echo, IPPROTO_ICMP)));
+  run(build(rig_->pool, from_client(kGwA, echo, IPPROTO_ICMP)));
   EXPECT_EQ(dropped(DropReason::kBadIcmp), 1u);
-  EXPECT_EQ(w_.tx[0].count, 0);
+  EXPECT_EQ(rig_->w.tx[0].count, 0);
 }
 
 TEST_F(PipelineTest, UdpToGatewayGetsPortUnreachable) {
-  run(build(pool_, from_client(kGwA, testing::udp(5000, 9, 4))));
+  run(build(rig_->pool, from_client(kGwA, testing::udp(5000, 9, 4))));
   EXPECT_EQ(dropped(DropReason::kLocalNotServed), 1u);
   EXPECT_NE(icmp_to_client(3, 3), nullptr);
 }
 
 TEST_F(PipelineTest, NoRouteSendsNetUnreachable) {
-  run(build(pool_, from_client(0x08080808, testing::udp(1, 2, 4))));
+  run(build(rig_->pool, from_client(0x08080808, testing::udp(1, 2, 4))));
   EXPECT_EQ(dropped(DropReason::kNoRoute), 1u);
   EXPECT_NE(icmp_to_client(3, 0), nullptr);
 }
@@ -219,37 +184,37 @@ TEST_F(PipelineTest, NoRouteSendsNetUnreachable) {
 TEST_F(PipelineTest, TooBigWithDfSendsFragmentationNeeded) {
   Frame f = from_client(kServer, testing::udp(1, 2, 1200));  // port b has MTU 1000
   f.frag = RTE_IPV4_HDR_DF_FLAG;
-  run(build(pool_, f));
+  run(build(rig_->pool, f));
   EXPECT_EQ(dropped(DropReason::kFragmentationNeeded), 1u);
   uint8_t* icmp = icmp_to_client(3, 4);
   ASSERT_NE(icmp, nullptr);
   EXPECT_EQ((icmp[6] << 8) | icmp[7], 1000) << "RFC 1191 next-hop MTU";
-  EXPECT_LE(rte_be_to_cpu_16(ipv4_of(w_.tx[0].pkts[0])->total_length), 576) << "RFC 1812 4.3.2.3";
+  EXPECT_LE(rte_be_to_cpu_16(ipv4_of(rig_->w.tx[0].pkts[0])->total_length), 576) << "RFC 1812 4.3.2.3";
 }
 
 TEST_F(PipelineTest, UnresolvedNextHopIsPuntedWithItsAddress) {
-  run(build(pool_, from_client(kUnresolved, testing::udp(1, 2, 4))));
+  run(build(rig_->pool, from_client(kUnresolved, testing::udp(1, 2, 4))));
   rte_mbuf* m = nullptr;
-  ASSERT_EQ(rte_ring_dequeue(punt_, reinterpret_cast<void**>(&m)), 0);
+  ASSERT_EQ(rte_ring_dequeue(rig_->punt, reinterpret_cast<void**>(&m)), 0);
   EXPECT_EQ(meta(m).reason, PuntReason::kResolve);
   EXPECT_EQ(meta(m).port, 1);
   EXPECT_EQ(meta(m).next_hop, kUnresolved);
   EXPECT_EQ(ipv4_of(m)->time_to_live, 63);
   rte_pktmbuf_free(m);
   // While resolution is under way, further packets are dropped, not punted again.
-  table_.insert(1, kUnresolved);
-  run(build(pool_, from_client(kUnresolved, testing::udp(1, 2, 4))));
+  rig_->neighbours.insert(1, kUnresolved);
+  run(build(rig_->pool, from_client(kUnresolved, testing::udp(1, 2, 4))));
   EXPECT_EQ(dropped(DropReason::kNeighbourUnresolved), 1u);
-  EXPECT_EQ(rte_ring_count(punt_), 0u);
+  EXPECT_EQ(rte_ring_count(rig_->punt), 0u);
 }
 
 TEST_F(PipelineTest, ArpIsPuntedToControl) {
   Frame f;
   f.dst = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, f.src = kMacClient, f.ether_type = RTE_ETHER_TYPE_ARP;
   f.l4.assign(8, 0);  // 20 + 8 bytes after Ethernet: an ARP-sized body
-  run(build(pool_, f), 1);
+  run(build(rig_->pool, f), 1);
   rte_mbuf* m = nullptr;
-  ASSERT_EQ(rte_ring_dequeue(punt_, reinterpret_cast<void**>(&m)), 0);
+  ASSERT_EQ(rte_ring_dequeue(rig_->punt, reinterpret_cast<void**>(&m)), 0);
   EXPECT_EQ(meta(m).reason, PuntReason::kArp);
   EXPECT_EQ(meta(m).port, 1);
   rte_pktmbuf_free(m);
@@ -264,13 +229,13 @@ struct Malformed {
 class MalformedTest : public PipelineTest, public ::testing::WithParamInterface<Malformed> {};
 
 TEST_P(MalformedTest, DroppedWithItsReasonAndNothingElse) {
-  rte_mbuf* m = build(pool_, from_client(kRemote, testing::udp(1, 2, 20)));
+  rte_mbuf* m = build(rig_->pool, from_client(kRemote, testing::udp(1, 2, 20)));
   GetParam().mangle(m);
   run(m);
   EXPECT_EQ(dropped(GetParam().reason), 1u);
   EXPECT_EQ(total_drops(), 1u) << "exactly one reason per dropped packet";
-  EXPECT_EQ(w_.tx[0].count + w_.tx[1].count, 0);
-  EXPECT_EQ(rte_ring_count(punt_), 0u);
+  EXPECT_EQ(rig_->w.tx[0].count + rig_->w.tx[1].count, 0);
+  EXPECT_EQ(rte_ring_count(rig_->punt), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -304,39 +269,39 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(PipelineTest, MartianSourceAndMulticastDestinationDropped) {
   Frame f = from_client(kRemote, testing::udp(1, 2, 4));
   f.ip_src = 0x7f000001;
-  run(build(pool_, f));
+  run(build(rig_->pool, f));
   EXPECT_EQ(dropped(DropReason::kMartianSource), 1u);
-  run(build(pool_, from_client(0xe0000001, testing::udp(1, 2, 4))));
+  run(build(rig_->pool, from_client(0xe0000001, testing::udp(1, 2, 4))));
   EXPECT_EQ(dropped(DropReason::kBroadcastOrMulticast), 1u);
-  run(build(pool_, from_client(0x0a0001ff, testing::udp(1, 2, 4))));  // 10.0.1.255: directed broadcast
+  run(build(rig_->pool, from_client(0x0a0001ff, testing::udp(1, 2, 4))));  // 10.0.1.255: directed broadcast
   EXPECT_EQ(dropped(DropReason::kBroadcastOrMulticast), 2u);
-  EXPECT_EQ(w_.tx[0].count + w_.tx[1].count, 0);
+  EXPECT_EQ(rig_->w.tx[0].count + rig_->w.tx[1].count, 0);
 }
 
 // The burst graph has one way out to a port: every path, transit or
 // originated, passes the stage placed before tx (issue 10).
 TEST_F(PipelineTest, EveryPathPassesTheStageBeforeTx) {
-  testing::EgressProbe::install(w_);
-  run(build(pool_, from_client(kRemote, testing::udp(1000, 53, 30))));  // forwarded
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 1));
+  testing::EgressProbe::install(rig_->w);
+  run(build(rig_->pool, from_client(kRemote, testing::udp(1000, 53, 30))));  // forwarded
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 1));
   Frame ttl1 = from_client(kRemote, testing::udp(1000, 53, 30));
   ttl1.ttl = 1;
-  run(build(pool_, ttl1));  // ICMP time exceeded, originated by the route stage
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 2));
-  run(build(pool_, from_client(kGwA, testing::icmp_echo(7, 1, 8))));  // echo reply, originated by local
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 3));
-  run(build(pool_, from_client(kGwA, testing::udp(1000, 9, 4))));  // port unreachable
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 4));
+  run(build(rig_->pool, ttl1));  // ICMP time exceeded, originated by the route stage
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 2));
+  run(build(rig_->pool, from_client(kGwA, testing::icmp_echo(7, 1, 8))));  // echo reply, originated by local
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 3));
+  run(build(rig_->pool, from_client(kGwA, testing::udp(1000, 9, 4))));  // port unreachable
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 4));
   // A packet the control thread held while it resolved the next hop, routed and rewritten already.
   rte_ring* inject = rte_ring_create("inject_probe", 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
   ASSERT_NE(inject, nullptr);
-  w_.inject_ring = inject;
-  rte_mbuf* held = build(pool_, from_client(kServer, testing::udp(1000, 53, 30)));
+  rig_->w.inject_ring = inject;
+  rte_mbuf* held = build(rig_->pool, from_client(kServer, testing::udp(1000, 53, 30)));
   meta(held).port = 1;
   ASSERT_EQ(rte_ring_enqueue(inject, held), 0);
-  EXPECT_EQ(inject_process(w_, *snap_), 1);
-  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(w_, 5));
-  EXPECT_EQ(w_.tx[1].pkts[w_.tx[1].count - 1], held);
+  EXPECT_EQ(inject_process(rig_->w, *rig_->snapshot), 1);
+  EXPECT_TRUE(testing::EgressProbe::every_tx_passed(rig_->w, 5));
+  EXPECT_EQ(rig_->w.tx[1].pkts[rig_->w.tx[1].count - 1], held);
   rte_ring_free(inject);
 }
 

@@ -1,12 +1,14 @@
 """Real hosts in network namespaces joined through a real meshplane daemon.
 
-Used by the end-to-end tests and by the demo (scripts/demo.py), so both run
-the same topology:
+Used by the end-to-end tests, the demo (scripts/demo.py) and the side-by-side
+benchmark, so all run the same topology:
 
     client ns (10.10.1.2/24) --veth-- [port client 10.10.1.1] meshplane
     server ns (10.10.2.2/24, 10.20.0.1/32 on lo) --veth-- [port server 10.10.2.1]
+
+With backends, namespaces b1..bN (10.10.2.11..) sit on a bridge in the server
+namespace, on the server subnet.
 """
-import contextlib
 import hashlib
 import json
 import os
@@ -15,24 +17,7 @@ import subprocess
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("MESHPLANE_BUILD", os.path.join(ROOT, "build"))
-MESHPLANE = os.path.join(BUILD, "ctrl", "meshplane")
-MESHCTL = os.path.join(BUILD, "ctrl", "meshctl")
-HERE = os.path.dirname(os.path.abspath(__file__))
-# Programs the tests start in the namespaces (servers, clients, traffic), apart from the tests.
-HELPERS = os.path.join(HERE, "helpers")
-NAMED_SERVER = os.path.join(HELPERS, "named_server.py")
-LB_CLIENT = os.path.join(HELPERS, "lb_client.py")
-IPIP_DECAP = os.path.join(HELPERS, "ipip_decap.py")
-# No hugepages, no PCI, no shared runtime files: tests never depend on system set-up.
-# Shared by every test daemon so the per-port locks are exercised for real.
-RUN_DIR = "/run/meshplane-test"
-EAL_ARGS = ["-l", "0,1", "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--log-level", "lib.eal:warning"]
-
-
-def sh(cmd, check=True, **kw):
-    return subprocess.run(cmd, shell=isinstance(cmd, str), check=check, text=True, capture_output=True, **kw)
+from testbed.paths import IPIP_DECAP, LB_CLIENT, NAMED_SERVER, sh
 
 
 class Topology:
@@ -184,11 +169,6 @@ dataplane:
 {extra}"""
 
 
-def service(stats, name):
-    """One service's entry in a stats document."""
-    return next(s for s in stats["services"] if s["name"] == name)
-
-
 class SlowDownload:
     """A long curl from the client host (named_server.py's /stream: `size`
     bytes at `rate` bytes/s), in the background."""
@@ -229,112 +209,3 @@ class SlowDownload:
     def expected_digest(self):
         chunk = bytes((i * 7) & 0xFF for i in range(65536))  # what named_server.py streams
         return hashlib.sha256(chunk * (self.size // len(chunk)) + chunk[: self.size % len(chunk)]).hexdigest()
-
-
-@contextlib.contextmanager
-def lb_rig(prefix, services, backends=3, eal_args=None, qpairs=1, direct_return_vip=None, http_ports=(8080,),
-           udp_ports=()):
-    """Backends running self-naming servers behind a meshplane with `services`
-    (policy YAML); yields (topology, daemon) and tears everything down."""
-    topo = Topology(prefix=prefix, backends=backends).up()
-    procs = []
-    try:
-        if direct_return_vip:
-            procs += [topo.direct_return(b, direct_return_vip) for b in topo.backends]
-        procs += topo.named_servers(http_ports=http_ports, udp_ports=udp_ports)
-        d = Daemon(topo.policy(services, qpairs=qpairs), name=prefix, eal_args=eal_args).start()
-        try:
-            yield topo, d
-        finally:
-            assert d.stop() == 0
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-        topo.down()
-
-
-class Daemon:
-    """A meshplane process with its policy, log and stats file in a temp dir."""
-
-    def __init__(self, policy_text, name="meshplane", eal_args=None):
-        self.eal_args = eal_args or EAL_ARGS
-        self.dir = tempfile.mkdtemp(prefix=f"{name}-")
-        self.config = os.path.join(self.dir, "policy.yaml")
-        self.stats_file = os.path.join(self.dir, "stats.json")
-        self.log = os.path.join(self.dir, "meshplane.log")
-        self.out = os.path.join(self.dir, "meshplane.out")
-        self.socket = os.path.join(self.dir, "api.sock")
-        self.write_policy(policy_text)
-        self.proc = None
-
-    def write_policy(self, text):
-        with open(self.config, "w") as f:
-            f.write(text)
-
-    def command(self):
-        return [MESHPLANE] + self.eal_args + ["--", "--config", self.config, "--stats-file", self.stats_file,
-                                         "--stats-interval", "0.1", "--run-dir", RUN_DIR, "--socket", self.socket]
-
-    def start(self, wait=True):
-        cmd = self.command()
-        self.proc = subprocess.Popen(cmd, stdout=open(self.out, "w"), stderr=open(self.log, "w"))
-        if wait:
-            self.wait_log("running:", 20)
-            self.wait_for(lambda s: True, 5)
-        return self
-
-    def log_text(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def wait_log(self, needle, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if needle in self.log_text():
-                return
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"meshplane exited with {self.proc.returncode}:\n{self.log_text()}")
-            time.sleep(0.05)
-        raise TimeoutError(f"'{needle}' not in meshplane log after {timeout}s:\n{self.log_text()}")
-
-    def stats(self):
-        for _ in range(50):
-            try:
-                with open(self.stats_file) as f:
-                    return json.load(f)
-            except (FileNotFoundError, json.JSONDecodeError):
-                time.sleep(0.05)
-        raise RuntimeError("no stats file")
-
-    def wait_for(self, predicate, timeout=5.0):
-        """Polls the stats file until predicate(stats) holds; returns the stats."""
-        deadline = time.time() + timeout
-        while True:
-            s = self.stats() if os.path.exists(self.stats_file) else None
-            if s is not None and predicate(s):
-                return s
-            if time.time() > deadline:
-                raise TimeoutError(f"condition not met; last stats: {json.dumps(s)[:2000]}")
-            time.sleep(0.05)
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
-    def stop(self, timeout=15):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode if self.proc else None
-
-    def meshctl(self, *args, check=False, timeout=30):
-        """Runs meshctl against this daemon's socket."""
-        return sh([MESHCTL, "--socket", self.socket] + [str(a) for a in args], check=check, timeout=timeout)
-
-    def output(self):
-        with open(self.out) as f:
-            return f.read()

@@ -1,0 +1,115 @@
+#include "tests/support/worker_rig.h"
+
+#include "config/parser.h"
+#include "ctrl/compile/snapshot_compiler.h"
+#include "dataplane/worker/packet_meta.h"
+#include "dataplane/worker/pipeline.h"
+#include "dataplane/worker/tx.h"
+
+namespace meshplane::testing {
+
+namespace {
+
+rte_ring* ring(const std::string& name, unsigned flags) {
+  return rte_ring_create(name.c_str(), 64, SOCKET_ID_ANY, flags);
+}
+
+void drain(rte_ring* r) {
+  rte_mbuf* m;
+  while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+}
+
+}  // namespace
+
+WorkerRig::WorkerRig(const std::string& policy_text, Options options) {
+  static int serial = 0;  // DPDK object names are process-wide
+  const std::string id = std::to_string(serial++);
+  pool = rte_pktmbuf_pool_create(("rig" + id).c_str(), options.mbufs, 0, sizeof(dataplane::PacketMeta),
+                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  punt = ring("rigpunt" + id, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  for (uint16_t i = 0; i < options.workers; ++i) handoff.push_back(ring("righand" + id + "_" + std::to_string(i), RING_F_SC_DEQ));
+  if (!pool || !punt) {
+    error = "cannot create the rig's mbuf pool or rings";
+    return;
+  }
+  auto parsed = config::load_policy_text(policy_text, "rig.yaml");
+  if (!parsed.ok()) {
+    error = parsed.message;
+    return;
+  }
+  policy = std::move(parsed.policy);
+  const auto& lb = policy.load_balancer;
+  registry = std::make_unique<ctrl::LbRegistry>(lb.max_services, lb.max_endpoints);
+  if (auto s = registry->update(policy.services, ctrl::LbRegistry::Clock::now()); !s.ok()) {
+    error = s.message;
+    return;
+  }
+  if (!publish()) return;
+  w.port_count = static_cast<uint16_t>(policy.ports.size());
+  w.punt_ring = punt;
+  w.neighbours = &neighbours;
+  w.counters = &counters;
+  if (policy.services.empty()) return;  // a worker without a flow table balances nothing
+  flows = std::make_unique<dataplane::FlowTable>(lb.flow_capacity, dataplane::FlowTimeouts{});
+  services = std::make_unique<dataplane::ServiceCounters[]>(lb.max_services);
+  endpoints = std::make_unique<dataplane::EndpointCounters[]>(lb.max_endpoints);
+  w.lb.flows = flows.get();
+  w.lb.services = services.get();
+  w.lb.endpoints = endpoints.get();
+  w.lb.handoff = handoff.data();
+  w.lb.workers = options.workers;
+  w.lb.nat_port_base = lb.nat_port_min;
+  w.lb.nat_port_span = static_cast<uint16_t>((lb.nat_port_max - lb.nat_port_min + 1) / options.workers);
+  w.lb.now = 1000;
+}
+
+WorkerRig::~WorkerRig() {
+  clear_tx();
+  for (rte_ring* r : handoff) {
+    if (r) drain(r);
+    rte_ring_free(r);
+  }
+  if (punt) drain(punt);
+  dataplane::free_dropped(w);
+  rte_ring_free(punt);
+  rte_mempool_free(pool);
+}
+
+bool WorkerRig::publish() {
+  auto compiled = ctrl::compile_snapshot(policy, {{0, kMacA}, {1, kMacB}}, 1, registry.get());
+  if (!compiled.ok()) {
+    error = compiled.message;
+    return false;
+  }
+  snapshot = std::move(compiled.snapshot);
+  return true;
+}
+
+bool WorkerRig::reload(const std::string& policy_text, ctrl::LbRegistry::Clock::time_point now) {
+  auto parsed = config::load_policy_text(policy_text, "rig.yaml");
+  if (!parsed.ok()) {
+    error = parsed.message;
+    return false;
+  }
+  policy = std::move(parsed.policy);
+  if (auto s = registry->update(policy.services, now); !s.ok()) {
+    error = s.message;
+    return false;
+  }
+  return publish();
+}
+
+void WorkerRig::run(rte_mbuf* m, uint16_t in_port) { run(&m, 1, in_port); }
+
+void WorkerRig::run(rte_mbuf** pkts, uint16_t n, uint16_t in_port) {
+  dataplane::pipeline_process(w, *snapshot, in_port, pkts, n);
+}
+
+void WorkerRig::clear_tx() {
+  for (auto& q : w.tx) {
+    rte_pktmbuf_free_bulk(q.pkts, q.count);
+    q.count = 0;
+  }
+}
+
+}  // namespace meshplane::testing
