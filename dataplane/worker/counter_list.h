@@ -50,6 +50,15 @@ enum class CounterKind { kCounter, kGauge };
   X(packets, "packets, both directions", kCounter)                                          \
   X(bytes, "bytes, both directions", kCounter)
 
+// Per worker and SA slot (dataplane/ipsec/sa.h).
+#define MESHPLANE_SA_COUNTERS(X)                                                                  \
+  X(packets, "packets encrypted (outbound) or decrypted and accepted (inbound)", kCounter)        \
+  X(bytes, "bytes of those packets, inner IPv4 packet lengths", kCounter)                         \
+  X(auth_failed, "inbound packets whose ICV did not verify (tampered, or the wrong key)", kCounter) \
+  X(replayed, "inbound packets whose sequence number was already received", kCounter)             \
+  X(outside_window, "inbound packets left of the replay window", kCounter)                        \
+  X(exhausted, "outbound packets dropped: no sequence number left before a rekey", kCounter)
+
 // What the control side knows of one counter of struct T.
 template <typename T, typename C>
 struct CounterInfo {

@@ -35,6 +35,17 @@ namespace meshplane::dataplane {
   X(kTxQueueFull, "tx_queue_full", "the port's transmit queue did not take the packet")                 \
   X(kPortClosed, "port_closed", "the egress port is detached or its link is down (not polled)")           \
   X(kHandoffRingFull, "handoff_ring_full", "the worker owning a NAT port did not take a reply handed to it")  \
+  X(kEspNoSa, "esp_no_sa", "ESP to the gateway with an SPI no inbound SA has")                               \
+  X(kEspMalformed, "esp_malformed", "ESP packet too short, misaligned, or with a bad trailer")              \
+  X(kEspAuthFailed, "esp_auth_failed", "ESP ICV does not verify (tampered, or the wrong key)")              \
+  X(kEspReplayed, "esp_replayed", "ESP sequence number already received")                                   \
+  X(kEspOutsideWindow, "esp_outside_window", "ESP sequence number left of the replay window")              \
+  X(kEspSelectorMismatch, "esp_selector_mismatch", "decrypted packet's source is outside the peer's prefixes")  \
+  X(kEspNotIpv4, "esp_not_ipv4", "decrypted payload is not a valid IPv4 packet")                             \
+  X(kEspSequenceExhausted, "esp_sequence_exhausted", "outbound SA used up its sequence numbers (rekey)")     \
+  X(kEspNoRoom, "esp_no_room", "no room in the buffer for the ESP headers and trailer")                      \
+  X(kIkeNotServed, "ike_not_served", "IKE on UDP 4500: no keying daemon takes it yet")                       \
+  X(kNatKeepalive, "nat_keepalive", "NAT-T keepalive (RFC 3948): consumed, not an error")                  \
   /* Load-balancer reasons last, in this order: services count them too (lb_counters.h). */                  \
   X(kVipUnknownPort, "vip_unknown_port", "to a VIP on a protocol or port no service listens on")             \
   X(kVipFragment, "vip_fragment", "IPv4 fragment to a VIP (not reassembled, so not balanced)")              \

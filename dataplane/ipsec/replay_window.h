@@ -1,0 +1,74 @@
+// The receiver's anti-replay window (RFC 4303 section 3.4.3 and appendix A):
+// a packet is checked before its ICV is verified and the window moves only
+// after, so forged packets cannot move it. Sequence numbers are 64 bits; with
+// extended sequence numbers (RFC 4304) only the low 32 travel and the high
+// 32 are inferred from the window (RFC 4303 appendix A.2).
+#pragma once
+
+#include <cstdint>
+
+namespace meshplane::dataplane {
+
+class ReplayWindow {
+ public:
+  static constexpr uint32_t kMaxSize = 4096;
+
+  // `size`: packets the window spans; 0 turns replay checks off.
+  explicit ReplayWindow(uint32_t size = 0) : size_(size > kMaxSize ? kMaxSize : size) {}
+
+  enum class Verdict : uint8_t { kNew, kReplayed, kTooOld };
+
+  uint32_t size() const { return size_; }
+  uint64_t top() const { return top_; }
+
+  // The whole sequence number of a packet carrying `low`. Without ESN the
+  // high half is 0. With ESN it is the high half that puts `low` nearest
+  // the window (appendix A.2.2).
+  uint64_t infer(uint32_t low, bool esn) const {
+    if (!esn) return low;
+    const uint32_t top_low = static_cast<uint32_t>(top_);
+    const uint32_t top_high = static_cast<uint32_t>(top_ >> 32);
+    const uint32_t w = size_ ? size_ : 1;
+    const uint32_t bottom = top_low - w + 1;  // mod 2^32
+    uint32_t high;
+    if (top_low >= w - 1)  // the window lies within one 2^32 subspace
+      high = low >= bottom ? top_high : top_high + 1;
+    else  // the window spans two subspaces
+      high = low >= bottom ? top_high - 1 : top_high;
+    return uint64_t{high} << 32 | low;
+  }
+
+  Verdict check(uint64_t seq) const {
+    if (seq == 0) return Verdict::kReplayed;  // never sent: the first number is 1
+    if (seq > top_) return Verdict::kNew;
+    if (size_ == 0) return Verdict::kNew;
+    if (top_ - seq >= size_) return Verdict::kTooOld;
+    return bit(seq) ? Verdict::kReplayed : Verdict::kNew;
+  }
+
+  // Records `seq` as received; call only after its ICV verified and check() said kNew.
+  void accept(uint64_t seq) {
+    if (seq > top_) {
+      const uint64_t advance = seq - top_;
+      if (advance >= kBits) {
+        for (auto& word : bits_) word = 0;
+      } else {
+        for (uint64_t s = top_ + 1; s < seq; ++s) clear(s);
+      }
+      top_ = seq;
+    }
+    set(seq);
+  }
+
+ private:
+  static constexpr uint32_t kBits = kMaxSize;
+  bool bit(uint64_t s) const { return bits_[(s % kBits) / 64] >> (s % 64) & 1; }
+  void set(uint64_t s) { bits_[(s % kBits) / 64] |= uint64_t{1} << (s % 64); }
+  void clear(uint64_t s) { bits_[(s % kBits) / 64] &= ~(uint64_t{1} << (s % 64)); }
+
+  uint64_t top_ = 0;  // the highest sequence number accepted
+  uint32_t size_;
+  uint64_t bits_[kBits / 64] = {};
+};
+
+}  // namespace meshplane::dataplane
