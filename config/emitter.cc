@@ -2,7 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <fmt/format.h>
+
 #include "config/address.h"
+#include "config/peer_parser.h"
 
 namespace meshplane::config {
 namespace {
@@ -100,6 +103,32 @@ void emit_service(YAML::Emitter& out, const Service& s) {
   out << YAML::EndSeq << YAML::EndMap;
 }
 
+void emit_peer(YAML::Emitter& out, const Peer& p) {
+  out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << p.name << YAML::Key << "address" << YAML::Value
+      << ipv4_to_string(p.address) << YAML::Key << "local_address" << YAML::Value << ipv4_to_string(p.local_address)
+      << YAML::Key << "prefixes" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& prefix : p.prefixes) out << prefix_to_string(prefix);
+  out << YAML::EndSeq << YAML::Key << "encapsulation" << YAML::Value
+      << (p.encapsulation == Encapsulation::kEsp ? "esp" : "udp");
+  if (p.tcp_mss) out << YAML::Key << "tcp_mss" << YAML::Value << p.tcp_mss;
+  out << YAML::Key << "sas" << YAML::Value << YAML::BeginSeq;
+  for (const auto& sa : p.sas) {
+    out << YAML::BeginMap << YAML::Key << "direction" << YAML::Value
+        << (sa.direction == SaDirection::kInbound ? "inbound" : "outbound") << YAML::Key << "spi" << YAML::Value
+        << fmt::format("0x{:x}", sa.spi) << YAML::Key << "algorithm" << YAML::Value
+        << (sa.algorithm == EspAlgorithm::kAesGcm128 ? "aes-gcm-128" : "aes-gcm-256");
+    // Keys never leave the daemon: a file is named, an inline key is replaced.
+    if (!sa.key_file.empty())
+      out << YAML::Key << "key_file" << YAML::Value << sa.key_file;
+    else
+      out << YAML::Key << "key" << YAML::Value << kHiddenKey;
+    out << YAML::Key << "esn" << YAML::Value << sa.esn;
+    if (sa.direction == SaDirection::kInbound) out << YAML::Key << "replay_window" << YAML::Value << sa.replay_window;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string to_yaml(const Policy& policy) {
@@ -115,6 +144,14 @@ std::string to_yaml(const Policy& policy) {
   if (!policy.services.empty()) {
     out << YAML::Key << "services" << YAML::Value << YAML::BeginSeq;
     for (const auto& s : policy.services) emit_service(out, s);
+    out << YAML::EndSeq;
+  }
+  out << YAML::Key << "ipsec" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "max_sas" << YAML::Value
+      << policy.ipsec.max_sas << YAML::Key << "sequence_file" << YAML::Value << policy.ipsec.sequence_file
+      << YAML::EndMap;
+  if (!policy.peers.empty()) {
+    out << YAML::Key << "peers" << YAML::Value << YAML::BeginSeq;
+    for (const auto& p : policy.peers) emit_peer(out, p);
     out << YAML::EndSeq;
   }
   out << YAML::EndMap;

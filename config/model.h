@@ -29,6 +29,7 @@ using MacAddress = std::array<uint8_t, 6>;
 struct Ipv4Prefix {
   uint32_t address = 0;
   uint8_t length = 32;
+  bool operator==(const Ipv4Prefix&) const = default;
 };
 
 struct Port {
@@ -155,6 +156,80 @@ struct LoadBalancerSettings {
   Mark nat_ports_mark;
 };
 
+// Encryption between gateways (docs/config.md, "peers").
+
+// Keying material: an RFC 4106 key followed by its 4-byte salt. Never
+// printed, logged or emitted; wiped when freed.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
+  Secret(const Secret&) = default;
+  Secret& operator=(const Secret& o) {
+    if (this != &o) {
+      wipe();
+      bytes_ = o.bytes_;
+    }
+    return *this;
+  }
+  ~Secret() { wipe(); }
+  const std::vector<uint8_t>& bytes() const { return bytes_; }
+  bool empty() const { return bytes_.empty(); }
+  bool operator==(const Secret&) const = default;
+
+ private:
+  void wipe() {
+    for (auto& b : bytes_) *static_cast<volatile uint8_t*>(&b) = 0;
+  }
+  std::vector<uint8_t> bytes_;
+};
+
+enum class SaDirection : uint8_t { kInbound, kOutbound };
+enum class EspAlgorithm : uint8_t { kAesGcm128, kAesGcm256 };  // RFC 4106, 16-byte ICV
+enum class Encapsulation : uint8_t {
+  kEsp,  // IP protocol 50
+  kUdp,  // UDP port 4500 (RFC 3948): through NAT, and what many peers speak
+};
+
+// A manually keyed security association.
+struct SecurityAssociation {
+  SaDirection direction = SaDirection::kInbound;
+  uint32_t spi = 0;
+  EspAlgorithm algorithm = EspAlgorithm::kAesGcm128;
+  Secret key;            // from `key` or read from `key_file`
+  std::string key_file;  // where it came from, if a file
+  bool esn = false;      // extended sequence numbers (RFC 4304)
+  uint32_t replay_window = 1024;  // inbound; 0: no replay protection
+  Mark mark;
+  Mark spi_mark;
+  Mark key_mark;
+  bool operator==(const SecurityAssociation&) const = default;
+};
+
+// A remote gateway and the prefixes behind it. Traffic routed to those
+// prefixes is encrypted to it; traffic from it must come from them.
+struct Peer {
+  std::string name;
+  uint32_t address = 0;        // the remote gateway (outer destination)
+  uint32_t local_address = 0;  // ours (outer source): one of the ports' addresses
+  std::vector<Ipv4Prefix> prefixes;
+  Encapsulation encapsulation = Encapsulation::kEsp;
+  uint16_t tcp_mss = 0;  // clamp the MSS of SYNs entering the tunnel to this; 0: no clamping
+  std::vector<SecurityAssociation> sas;
+  Mark mark;
+  Mark address_mark;
+  Mark local_mark;
+  std::vector<Mark> prefix_marks;
+  bool operator==(const Peer&) const = default;
+};
+
+struct IpsecSettings {
+  uint32_t max_sas = 1024;  // SA slots (sequence numbers, replay windows, counters), fixed while running
+  // Where outbound sequence numbers are reserved, so that a restart with the
+  // same manual keys never sends a number (a GCM nonce) twice.
+  std::string sequence_file = "/var/lib/meshplane/esp-sequence";
+};
+
 struct ApiSettings {
   std::string socket;  // empty: --socket, else RUN_DIR/meshplane.sock
 };
@@ -170,6 +245,8 @@ struct Policy {
   DataplaneSettings dataplane;
   LoadBalancerSettings load_balancer;
   std::vector<Service> services;
+  IpsecSettings ipsec;
+  std::vector<Peer> peers;
   ApiSettings api;
 };
 

@@ -9,24 +9,13 @@
 #include <tuple>
 
 #include "config/address.h"
+#include "config/peer_parser.h"
 #include "config/service_parser.h"
 #include "config/validate.h"
 #include "config/yaml_fields.h"
 
 namespace meshplane::config {
 namespace {
-
-bool read_prefix(const YamlNode& n, std::string_view what, Diagnostics& d, Ipv4Prefix& out) {
-  std::string s;
-  if (!read_string(n, what, d, s)) return false;
-  auto p = parse_ipv4_prefix(s);
-  if (!p) {
-    d.error(n.mark(), fmt::format("{} '{}' is not an IPv4 prefix (expected a.b.c.d/len)", what, s));
-    return false;
-  }
-  out = *p;
-  return true;
-}
 
 bool read_mac(const YamlNode& n, std::string_view what, Diagnostics& d, MacAddress& out) {
   std::string s;
@@ -141,7 +130,7 @@ void parse_dataplane(const YamlNode& n, Diagnostics& d, DataplaneSettings& s) {
 void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
-            "services", "api"});
+            "services", "ipsec", "peers", "api"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
   std::vector<YamlNode> items;
@@ -161,6 +150,8 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   if (auto v = f.get("dataplane"); v.defined()) parse_dataplane(v, d, policy.dataplane);
   if (auto v = f.get("load_balancer"); v.defined()) parse_load_balancer(v, d, policy.load_balancer);
   parse_services(f.get("services"), d, policy.services);
+  if (auto v = f.get("ipsec"); v.defined()) parse_ipsec(v, d, policy.ipsec);
+  parse_peers(f.get("peers"), d, policy.peers);
   if (auto v = f.get("api"); v.defined()) {
     Fields api(v, "api", d, {"socket"});
     if (auto s = api.get("socket"); s.defined() && read_string(s, "api.socket", d, policy.api.socket) &&

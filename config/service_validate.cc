@@ -15,20 +15,6 @@ namespace {
 
 const char* protocol_name(Protocol p) { return p == Protocol::kTcp ? "tcp" : "udp"; }
 
-const Port* owner_port(const Policy& policy, uint32_t address) {
-  for (const auto& p : policy.ports)
-    for (const auto& a : p.addresses)
-      if (a.address == address) return &p;
-  return nullptr;
-}
-
-bool routable(const Policy& policy, uint32_t address) {
-  if (connected_port(policy, address) >= 0) return true;
-  for (const auto& r : policy.routes)
-    if (prefix_contains(r.prefix, address)) return true;
-  return false;
-}
-
 void validate_endpoints(const Policy& policy, const Service& s, Diagnostics& d) {
   std::set<std::pair<uint32_t, uint16_t>> seen;
   std::map<std::string, uint32_t> subset_weight;  // subset -> sum of its endpoint weights

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "config/address.h"
+#include "config/peer_validate.h"
 #include "config/service_validate.h"
 
 namespace meshplane::config {
@@ -114,11 +115,26 @@ int connected_port(const Policy& policy, uint32_t address) {
   return best;
 }
 
+const Port* owner_port(const Policy& policy, uint32_t address) {
+  for (const auto& p : policy.ports)
+    for (const auto& a : p.addresses)
+      if (a.address == address) return &p;
+  return nullptr;
+}
+
+bool routable(const Policy& policy, uint32_t address) {
+  if (connected_port(policy, address) >= 0) return true;
+  for (const auto& r : policy.routes)
+    if (prefix_contains(r.prefix, address)) return true;
+  return false;
+}
+
 void validate(const Policy& policy, Diagnostics& d) {
   validate_ports(policy, d);
   validate_routes(policy, d);
   validate_neighbours(policy, d);
   validate_services(policy, d);
+  validate_peers(policy, d);
 }
 
 }  // namespace meshplane::config

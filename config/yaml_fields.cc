@@ -139,6 +139,25 @@ bool read_ipv4(const YamlNode& n, std::string_view what, Diagnostics& d, uint32_
   return true;
 }
 
+bool read_prefix(const YamlNode& n, std::string_view what, Diagnostics& d, Ipv4Prefix& out) {
+  std::string s;
+  if (!read_string(n, what, d, s)) return false;
+  auto p = parse_ipv4_prefix(s);
+  if (!p) {
+    d.error(n.mark(), fmt::format("{} '{}' is not an IPv4 prefix (expected a.b.c.d/len)", what, s));
+    return false;
+  }
+  out = *p;
+  return true;
+}
+
+bool read_bool(const YamlNode& n, std::string_view what, Diagnostics& d, bool& out) {
+  const int c = read_choice(n, what, d, {"false", "true"});
+  if (c < 0) return false;
+  out = c == 1;
+  return true;
+}
+
 int read_choice(const YamlNode& n, std::string_view what, Diagnostics& d,
                 std::initializer_list<std::string_view> choices) {
   std::string s;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "config/model.h"
 #include "config/yaml_tree.h"
 
 namespace meshplane::config {
@@ -50,6 +51,9 @@ bool read_list(const YamlNode& n, std::string_view what, Diagnostics& d,
                std::vector<YamlNode>& out);
 
 bool read_ipv4(const YamlNode& n, std::string_view what, Diagnostics& d, uint32_t& out);
+bool read_prefix(const YamlNode& n, std::string_view what, Diagnostics& d, Ipv4Prefix& out);
+// "true" or "false".
+bool read_bool(const YamlNode& n, std::string_view what, Diagnostics& d, bool& out);
 // Index of the scalar among `choices`, or -1 (error recorded, listing the choices).
 int read_choice(const YamlNode& n, std::string_view what, Diagnostics& d,
                 std::initializer_list<std::string_view> choices);

@@ -27,6 +27,8 @@ std::string fixed_part_changed(const config::Policy& a, const config::Policy& b)
     return "the dataplane section changed";
   if (a.neighbour_table.capacity != b.neighbour_table.capacity) return "neighbour_table.capacity changed";
   if (a.api.socket != b.api.socket) return "api.socket changed";
+  if (a.ipsec.max_sas != b.ipsec.max_sas || a.ipsec.sequence_file != b.ipsec.sequence_file)
+    return "the ipsec section changed";
   const auto &l = a.load_balancer, &m = b.load_balancer;
   const auto &t = l.timeouts, &u = m.timeouts;
   if (l.flow_capacity != m.flow_capacity || l.nat_port_min != m.nat_port_min || l.nat_port_max != m.nat_port_max ||

@@ -1,0 +1,177 @@
+#include "config/peer_parser.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "config/yaml_fields.h"
+
+namespace meshplane::config {
+namespace {
+
+// An SPI in decimal or 0x-hex; 1-255 are reserved (RFC 4303 section 2.1), 0 is never sent.
+bool read_spi(const YamlNode& n, Diagnostics& d, uint32_t& out) {
+  std::string s;
+  if (!read_string(n, "SA spi", d, s)) return false;
+  const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  const char* first = s.data() + (hex ? 2 : 0);
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(first, s.data() + s.size(), v, hex ? 16 : 10);
+  if (ec != std::errc{} || ptr != s.data() + s.size() || first == ptr) {
+    d.error(n.mark(), fmt::format("SA spi must be a number (decimal or 0x hex), found '{}'", s));
+    return false;
+  }
+  if (v < 256 || v > 0xffffffffu) {
+    d.error(n.mark(), fmt::format("SA spi must be between 256 and 0xffffffff (1-255 are reserved), found {}", s));
+    return false;
+  }
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// The key file's contents, if only its owner may read or write it.
+bool read_key_file(const YamlNode& n, Diagnostics& d, SecurityAssociation& sa) {
+  if (!read_string(n, "SA key_file", d, sa.key_file)) return false;
+  struct stat st {};
+  if (stat(sa.key_file.c_str(), &st) != 0) {
+    d.error(n.mark(), fmt::format("key_file '{}': {}", sa.key_file, std::strerror(errno)));
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    d.error(n.mark(), fmt::format("key_file '{}' is not a regular file", sa.key_file));
+    return false;
+  }
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    d.error(n.mark(), fmt::format("key_file '{}' is open to group or others (mode {:04o}); "
+                                  "keys must be readable by their owner only (chmod 600)",
+                                  sa.key_file, st.st_mode & 07777));
+    return false;
+  }
+  std::ifstream in(sa.key_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string contents = text.str();
+  sa.key = Secret(parse_hex_key(contents));
+  std::fill(contents.begin(), contents.end(), '\0');
+  if (sa.key.empty()) {
+    d.error(n.mark(), fmt::format("key_file '{}' does not hold a hex key (key and salt, 0x optional)", sa.key_file));
+    return false;
+  }
+  return true;
+}
+
+void parse_sa(const YamlNode& n, Diagnostics& d, Peer& peer) {
+  Fields f(n, "an SA", d, {"direction", "spi", "algorithm", "key", "key_file", "esn", "replay_window"});
+  if (!f.is_map()) return;
+  SecurityAssociation sa;
+  sa.mark = f.mark();
+  if (auto v = f.require("direction"); v.defined()) {
+    const int c = read_choice(v, "SA direction", d, {"inbound", "outbound"});
+    if (c >= 0) sa.direction = c == 0 ? SaDirection::kInbound : SaDirection::kOutbound;
+  }
+  sa.spi_mark = sa.mark;
+  if (auto v = f.require("spi"); v.defined()) {
+    read_spi(v, d, sa.spi);
+    sa.spi_mark = v.mark();
+  }
+  if (auto v = f.get("algorithm"); v.defined()) {
+    const int c = read_choice(v, "SA algorithm", d, {"aes-gcm-128", "aes-gcm-256"});
+    if (c >= 0) sa.algorithm = c == 0 ? EspAlgorithm::kAesGcm128 : EspAlgorithm::kAesGcm256;
+  }
+  const YamlNode key = f.get("key"), key_file = f.get("key_file");
+  if (key.defined() == key_file.defined()) {
+    d.error(sa.mark, "an SA needs exactly one of 'key' and 'key_file'");
+  } else if (key.defined()) {
+    sa.key_mark = key.mark();
+    std::string text;
+    if (read_string(key, "SA key", d, text)) {
+      sa.key = Secret(parse_hex_key(text));
+      if (text == kHiddenKey)
+        d.error(key.mark(), "this SA's key was hidden when the policy was shown: give the key again, or a key_file");
+      else if (sa.key.empty())
+        d.error(key.mark(), "SA key must be hex (key and salt, 0x optional)");
+      std::fill(text.begin(), text.end(), '\0');
+    }
+  } else {
+    sa.key_mark = key_file.mark();
+    read_key_file(key_file, d, sa);
+  }
+  if (auto v = f.get("esn"); v.defined()) read_bool(v, "SA esn", d, sa.esn);
+  if (auto v = f.get("replay_window"); v.defined()) read_uint_as(v, "SA replay_window", d, 0, 4096, sa.replay_window);
+  peer.sas.push_back(std::move(sa));
+}
+
+void parse_peer(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers) {
+  Fields f(n, "a peer", d, {"name", "address", "local_address", "prefixes", "encapsulation", "tcp_mss", "sas"});
+  if (!f.is_map()) return;
+  Peer p;
+  p.mark = f.mark();
+  if (auto v = f.require("name"); v.defined()) read_string(v, "peer name", d, p.name);
+  p.address_mark = p.local_mark = p.mark;
+  if (auto v = f.require("address"); v.defined()) {
+    read_ipv4(v, "peer address", d, p.address);
+    p.address_mark = v.mark();
+  }
+  if (auto v = f.require("local_address"); v.defined()) {
+    read_ipv4(v, "peer local_address", d, p.local_address);
+    p.local_mark = v.mark();
+  }
+  std::vector<YamlNode> items;
+  if (auto v = f.require("prefixes"); v.defined() && read_list(v, "peer prefixes", d, items) && items.empty())
+    d.error(v.mark(), fmt::format("peer '{}' needs at least one prefix", p.name));
+  for (const auto& item : items) {
+    Ipv4Prefix prefix;
+    if (!read_prefix(item, "peer prefix", d, prefix)) continue;
+    p.prefixes.push_back(prefix);
+    p.prefix_marks.push_back(item.mark());
+  }
+  if (auto v = f.get("encapsulation"); v.defined()) {
+    const int c = read_choice(v, "peer encapsulation", d, {"esp", "udp"});
+    if (c >= 0) p.encapsulation = c == 0 ? Encapsulation::kEsp : Encapsulation::kUdp;
+  }
+  if (auto v = f.get("tcp_mss"); v.defined()) read_uint_as(v, "peer tcp_mss", d, 536, 9000, p.tcp_mss);
+  items.clear();
+  if (auto v = f.require("sas"); v.defined() && read_list(v, "peer sas", d, items))
+    for (const auto& item : items) parse_sa(item, d, p);
+  peers.push_back(std::move(p));
+}
+
+}  // namespace
+
+std::vector<uint8_t> parse_hex_key(std::string_view text) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
+  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
+  if (text.empty() || text.size() % 2 != 0) return {};
+  std::vector<uint8_t> out(text.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    auto [ptr, ec] = std::from_chars(text.data() + 2 * i, text.data() + 2 * i + 2, out[i], 16);
+    if (ec != std::errc{} || ptr != text.data() + 2 * i + 2) {
+      std::fill(out.begin(), out.end(), 0);
+      return {};
+    }
+  }
+  return out;
+}
+
+void parse_ipsec(const YamlNode& n, Diagnostics& d, IpsecSettings& s) {
+  Fields f(n, "ipsec", d, {"max_sas", "sequence_file"});
+  if (auto v = f.get("max_sas"); v.defined()) read_uint_as(v, "ipsec.max_sas", d, 2, 1u << 20, s.max_sas);
+  if (auto v = f.get("sequence_file"); v.defined() && read_string(v, "ipsec.sequence_file", d, s.sequence_file) &&
+                                        s.sequence_file.front() != '/')
+    d.error(v.mark(), fmt::format("ipsec.sequence_file must be an absolute path, found '{}'", s.sequence_file));
+}
+
+void parse_peers(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers) {
+  std::vector<YamlNode> items;
+  if (read_list(n, "peers", d, items))
+    for (const auto& item : items) parse_peer(item, d, peers);
+}
+
+}  // namespace meshplane::config

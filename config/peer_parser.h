@@ -1,0 +1,23 @@
+// The encryption sections of a policy: `ipsec` (settings) and `peers` (remote
+// gateways, the prefixes behind them, their manually keyed SAs). Structural
+// and type errors only, and reading key files; cross-checks are in
+// peer_validate.cc. No error message ever carries key material.
+#pragma once
+
+#include "config/diagnostic.h"
+#include "config/model.h"
+#include "config/yaml_tree.h"
+
+namespace meshplane::config {
+
+// What config::to_yaml writes instead of a key given inline.
+inline constexpr const char* kHiddenKey = "hidden (meshplane never shows keys)";
+
+void parse_ipsec(const YamlNode& n, Diagnostics& d, IpsecSettings& s);
+void parse_peers(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers);
+
+// Hex key material ("0x" optional, whitespace around it ignored); nullopt-like
+// empty result on anything else. Never reports what it was given.
+std::vector<uint8_t> parse_hex_key(std::string_view text);
+
+}  // namespace meshplane::config
