@@ -73,8 +73,12 @@ PolicyManager::PolicyManager(config::Policy initial, std::vector<PortBinding> po
   const auto& lb = policy_.load_balancer;
   registry_ = std::make_unique<LbRegistry>(lb.max_services, lb.max_endpoints, longest_timeout(policy_));
   if (auto s = registry_->update(policy_.services, now); !s.ok()) throw std::runtime_error(s.message);
-  auto compiled = compile_snapshot(policy_, ports_, 1, registry_.get());
+  sas_ = std::make_unique<SaRegistry>(policy_.ipsec.max_sas);
+  if (auto s = sas_->update(policy_.peers); !s.ok()) throw std::runtime_error(s.message);
+  auto compiled = compile_snapshot(policy_, ports_, 1, registry_.get(), {}, sas_.get());
   if (!compiled.ok()) throw std::runtime_error(compiled.message);
+  if (hooks_.prepare_sas)
+    if (auto s = hooks_.prepare_sas(policy_, *sas_); !s.ok()) throw std::runtime_error(s.message);
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
   running_ = compiled.snapshot.get();
   hooks_.publish(std::move(compiled.snapshot));
@@ -139,16 +143,22 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   if (auto s = restart_only_change(policy_, next); !s.ok()) return reject(std::move(s));
   LbRegistry registry = *registry_;
   if (auto s = registry.update(next.services, now); !s.ok()) return reject(std::move(s));
-  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, {running_, &policy_});
+  SaRegistry sas = *sas_;
+  if (auto s = sas.update(next.peers); !s.ok()) return reject(std::move(s));
+  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, {running_, &policy_}, &sas);
   if (!compiled.ok()) return reject(std::move(compiled.status()));
   Outcome o;
   o.generation = generation_;
   if (dry_run) return o;
+  // Fresh SA slots are named by no running snapshot: set them up before this one is.
+  if (hooks_.prepare_sas)
+    if (auto s = hooks_.prepare_sas(next, sas); !s.ok()) return reject(std::move(s));
 
   std::vector<std::string> draining;  // those still draining: drain_seconds 0 ends at once
   for (const auto& id : registry.started_draining())
     if (registry.endpoints().count(id)) draining.push_back(LbRegistry::endpoint_name(id));
   *registry_ = std::move(registry);
+  *sas_ = std::move(sas);
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
   running_ = compiled.snapshot.get();  // current, so alive, until the next publish
   hooks_.publish(std::move(compiled.snapshot));
@@ -165,7 +175,7 @@ void PolicyManager::end_drains(Clock::time_point now) {
   LbRegistry registry = *registry_;
   const auto finished = registry.expire(now);
   if (finished.empty()) return;
-  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, {running_, &policy_});
+  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, {running_, &policy_}, sas_.get());
   if (!compiled.ok()) {
     events_.add("policy_rejected", generation_, "the end of a drain cannot be published: " + compiled.message);
     return;  // retried on the next tick

@@ -18,6 +18,7 @@
 #include "config/status.h"
 #include "ctrl/apply/event_log.h"
 #include "ctrl/apply/lb_registry.h"
+#include "ctrl/apply/sa_registry.h"
 #include "ctrl/compile/snapshot_compiler.h"
 
 namespace meshplane::ctrl {
@@ -45,6 +46,9 @@ class PolicyManager {
     std::function<void(std::unique_ptr<dataplane::Snapshot>)> publish;
     // Before publishing: slots handed out for the first time (counters to zero).
     std::function<void(const LbRegistry&)> fresh_slots;
+    // Before publishing (not for a dry run): set up the SA slots handed out
+    // for the first time (SaTable::prepare); a failure rejects the change.
+    std::function<config::Status(const config::Policy&, const SaRegistry&)> prepare_sas;
     // After publishing: the new policy is running (neighbour settings, announcements).
     std::function<void(const config::Policy&, const dataplane::Snapshot&)> published;
   };
@@ -69,6 +73,7 @@ class PolicyManager {
 
   const config::Policy& policy() const { return policy_; }
   const LbRegistry& registry() const { return *registry_; }
+  const SaRegistry& sa_registry() const { return *sas_; }
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }  // any thread
   EventLog& events() { return events_; }
 
@@ -79,6 +84,7 @@ class PolicyManager {
   std::vector<PortBinding> ports_;
   Hooks hooks_;
   std::unique_ptr<LbRegistry> registry_;
+  std::unique_ptr<SaRegistry> sas_;
   std::atomic<uint64_t> generation_{0};  // written by the control thread only
   const CompiledSnapshot* running_ = nullptr;  // the last one published (only we publish)
   EventLog events_;

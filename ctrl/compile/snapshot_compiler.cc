@@ -9,6 +9,8 @@
 #include "config/address.h"
 #include "config/validate.h"
 #include "ctrl/compile/lb_compiler.h"
+#include "ctrl/compile/peer_compiler.h"
+#include "dataplane/ipsec/esp.h"
 
 namespace meshplane::ctrl {
 
@@ -26,7 +28,8 @@ config::Status exhausted(std::string message) {
 }  // namespace
 
 CompileResult compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
-                                  uint64_t generation, const LbRegistry* lb, const Previous& previous) {
+                                  uint64_t generation, const LbRegistry* lb, const Previous& previous,
+                                  const SaRegistry* sas) {
   CompileResult out;
   if (ports.size() != policy.ports.size()) {
     out.status() = invalid(fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size()));
@@ -58,7 +61,7 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
                                     has_broadcast ? (a.address | ~prefix_mask(a.length)) : 0,
                                     static_cast<uint16_t>(i)});
       if (a.length < 32)
-        routes.push_back({a.address & prefix_mask(a.length), a.length, {0, static_cast<uint16_t>(i)}});
+        routes.push_back({a.address & prefix_mask(a.length), a.length, {0, static_cast<uint16_t>(i), 0, p.mtu}});
     }
   }
   // NAT addresses are ours too (ARP, replies), without routes or broadcasts of their own.
@@ -81,13 +84,32 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
                                          config::prefix_to_string(r.prefix), config::ipv4_to_string(r.via)));
       return out;
     }
-    routes.push_back({r.prefix.address, r.prefix.length, {r.via, static_cast<uint16_t>(port)}});
+    routes.push_back({r.prefix.address, r.prefix.length, {r.via, static_cast<uint16_t>(port), 0,
+                                                          policy.ports[port].mtu}});
+  }
+  // A peer's prefixes are routes into its tunnel, sized by the port its ESP leaves by.
+  for (size_t i = 0; i < policy.peers.size(); ++i) {
+    const auto& peer = policy.peers[i];
+    const RouteEntry* toward = nullptr;
+    for (const auto& r : routes)
+      if (r.nh.tunnel == 0 && (peer.address & prefix_mask(r.length)) == r.prefix && (!toward || r.length > toward->length))
+        toward = &r;
+    if (!toward) {
+      out.status() = invalid(fmt::format("peer '{}': no route to {}", peer.name, config::ipv4_to_string(peer.address)));
+      return out;
+    }
+    const auto inner_mtu = static_cast<uint16_t>(
+        dataplane::esp_inner_mtu(policy.ports[toward->nh.port].mtu, peer.encapsulation == config::Encapsulation::kUdp));
+    const uint16_t port = toward->nh.port;
+    for (const auto& prefix : peer.prefixes)
+      routes.push_back({prefix.address & prefix_mask(prefix.length), prefix.length,
+                        {0, port, static_cast<uint16_t>(i + 1), inner_mtu}});
   }
 
   std::vector<uint64_t> inputs;
   for (const auto& r : routes)
     inputs.push_back(uint64_t{r.prefix} << 32 | uint64_t{r.length} << 24 | r.nh.port);
-  for (const auto& r : routes) inputs.push_back(r.nh.gateway);
+  for (const auto& r : routes) inputs.push_back(uint64_t{r.nh.gateway} << 32 | r.nh.tunnel);
   for (const auto& r : routes) {
     const uint32_t index = static_cast<uint32_t>(s->next_hops.size());
     s->next_hops.push_back(r.nh);
@@ -127,6 +149,14 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
     if (out.ok()) out.status() = compile_lb(policy, fresh, *s);
   } else {
     out.status() = compile_lb(policy, *lb, *s, previous);
+  }
+  if (!out.ok()) return out;
+  if (!sas) {
+    SaRegistry fresh(policy.ipsec.max_sas);
+    out.status() = fresh.update(policy.peers);
+    if (out.ok()) out.status() = compile_peers(policy, fresh, *s);
+  } else {
+    out.status() = compile_peers(policy, *sas, *s);
   }
   if (!out.ok()) return out;
   out.snapshot = std::move(s);

@@ -12,6 +12,7 @@
 
 #include "config/model.h"
 #include "config/status.h"
+#include "ctrl/apply/sa_registry.h"
 #include "ctrl/compile/lb_compiler.h"
 #include "dataplane/tables/snapshot.h"
 
@@ -29,11 +30,12 @@ struct CompileResult : config::Status {
   std::unique_ptr<CompiledSnapshot> snapshot;
 };
 
-// `lb` gives services and endpoints their slots; without one (tests, --check)
-// slots are assigned afresh in policy order. With `previous` (the running
+// `lb` gives services and endpoints their slots, `sas` the SAs theirs;
+// without them (tests, --check) slots are assigned afresh in policy order. With `previous` (the running
 // snapshot and its policy), its route table is shared when the routes are
 // unchanged, and its unchanged services are copied (compile_lb).
 CompileResult compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
-                                  uint64_t generation, const LbRegistry* lb = nullptr, const Previous& previous = {});
+                                  uint64_t generation, const LbRegistry* lb = nullptr, const Previous& previous = {},
+                                  const SaRegistry* sas = nullptr);
 
 }  // namespace meshplane::ctrl

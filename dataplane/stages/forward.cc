@@ -15,10 +15,18 @@ namespace meshplane::dataplane {
 
 namespace {
 
+enum class Origin {
+  kTransit,       // forwarded: TTL handling, ICMP errors about it
+  kOriginated,    // the gateway's own (replies, errors, resets): neither
+  kEncapsulated,  // the gateway's own ESP to a peer: neither, and never into a tunnel again
+};
+
 // True when `m` is routed and rewritten, for egress; false when it went
-// elsewhere. One copy per kind, so neither pays for the other's branches.
-template <bool transit>
+// elsewhere (into a tunnel: to kEncrypt). One copy per origin, so none pays
+// for another's branches.
+template <Origin origin>
 bool route(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
+  constexpr bool transit = origin == Origin::kTransit;
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
 
@@ -39,13 +47,18 @@ bool route(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
   }
   const NextHop nh = s.next_hops[nh_index];
   const PortView& out = s.ports[nh.port];
+  if (origin == Origin::kEncapsulated && nh.tunnel) {  // a peer behind another peer's tunnel: not carried
+    drop(w, m, DropReason::kNoRoute);
+    return false;
+  }
+  const uint16_t mtu = nh.mtu;  // into a tunnel: what is left once ESP is added
 
   const uint16_t ip_len = rte_be_to_cpu_16(ip->total_length);
-  if (ip_len > out.mtu) {
+  if (ip_len > mtu) {
     // RFC 1191: DF set -> "fragmentation needed" with the next-hop MTU. Without
     // DF a router would fragment; we do not fragment yet (counted, documented).
     if (transit && (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)))
-      drop_with_icmp_error(w, s, in_port, m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable, kIcmpFragmentationNeeded, out.mtu);
+      drop_with_icmp_error(w, s, in_port, m, DropReason::kFragmentationNeeded, kIcmpDestUnreachable, kIcmpFragmentationNeeded, mtu);
     else
       drop(w, m, DropReason::kFragmentationNeeded);
     return false;
@@ -57,6 +70,11 @@ bool route(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
     --ip->time_to_live;
     const uint16_t new_word = *reinterpret_cast<const uint16_t*>(&ip->time_to_live);
     ip->hdr_checksum = checksum_replace16(ip->hdr_checksum, old_word, new_word);
+  }
+  if (nh.tunnel) {
+    m->hash.usr = nh.tunnel - 1u;
+    w.graph.to(Stage::kEncrypt, m);
+    return false;
   }
 
   const uint32_t next_hop = nh.gateway ? nh.gateway : dst;
@@ -81,20 +99,26 @@ bool route(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
   return false;
 }
 
-}  // namespace
-
-uint16_t route_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+template <Origin origin>
+uint16_t route_burst(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
   uint16_t kept = 0;
   for (uint16_t i = 0; i < in.n; ++i)
-    if (route<true>(w, s, in_port, in.pkts[i])) in.pkts[kept++] = in.pkts[i];
+    if (route<origin>(w, s, in_port, in.pkts[i])) in.pkts[kept++] = in.pkts[i];
   return kept;
 }
 
+}  // namespace
+
+uint16_t route_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  return route_burst<Origin::kTransit>(w, s, in_port, in);
+}
+
 uint16_t route_originated_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
-  uint16_t kept = 0;
-  for (uint16_t i = 0; i < in.n; ++i)
-    if (route<false>(w, s, in_port, in.pkts[i])) in.pkts[kept++] = in.pkts[i];
-  return kept;
+  return route_burst<Origin::kOriginated>(w, s, in_port, in);
+}
+
+uint16_t route_encrypted_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  return route_burst<Origin::kEncapsulated>(w, s, in_port, in);
 }
 
 }  // namespace meshplane::dataplane

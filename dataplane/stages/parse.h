@@ -11,6 +11,11 @@ namespace meshplane::dataplane {
 
 uint16_t parse_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
 
+// What is wrong with the IPv4 packet after `m`'s Ethernet header, or kCount
+// when nothing is (then any padding after it is trimmed). Also used on
+// packets that come out of a tunnel.
+DropReason ipv4_problem(rte_mbuf* m);
+
 // Hands a packet to the control thread; drops it if the ring is full.
 void punt(WorkerCtx& w, rte_mbuf* m);
 

@@ -11,8 +11,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "dataplane/worker/capacity.h"
+#include "dataplane/ipsec/sa.h"
 #include "dataplane/tables/lb_view.h"
+#include "dataplane/worker/capacity.h"
 
 struct rte_lpm;
 
@@ -37,8 +38,18 @@ static_assert(sizeof(LocalAddress) == 16);
 struct NextHop {
   uint32_t gateway;  // 0: connected, the destination itself is the next hop
   uint16_t port;
+  uint16_t tunnel;   // 0: none; else 1 + the peer whose tunnel carries it (a protected prefix)
+  uint16_t mtu;      // the largest packet that leaves this way: the port's MTU, or the tunnel's inner MTU
 };
-static_assert(sizeof(NextHop) == 8);
+static_assert(sizeof(NextHop) == 12);
+
+// A remote gateway as the encrypt stage needs it.
+struct PeerView {
+  uint32_t outbound_sa;  // index into Snapshot::outbound_sas
+  uint16_t inner_mtu;    // the largest inner packet that fits once encapsulated
+  uint16_t tcp_mss;      // clamp SYNs entering the tunnel to this MSS; 0: no clamping
+};
+static_assert(sizeof(PeerView) == 8);
 
 struct Snapshot {
   Snapshot() = default;
@@ -57,6 +68,12 @@ struct Snapshot {
   uint32_t icmp_errors_per_second = 1000;
   uint32_t icmp_errors_burst = 50;
   LbView lb;
+
+  // Encryption between gateways (dataplane/stages/esp_*.cc).
+  std::vector<PeerView> peers;
+  std::vector<OutboundSa> outbound_sas;
+  std::vector<InboundSa> inbound_sas;
+  StaticMap inbound_by_spi;  // SPI (network order) -> index into inbound_sas
 
   // Address owned by the gateway, or its subnet broadcast (checked by callers).
   const LocalAddress* local(uint32_t address) const {

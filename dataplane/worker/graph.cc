@@ -3,6 +3,8 @@
 #include <cstring>
 #include <utility>
 
+#include "dataplane/stages/esp_decrypt.h"
+#include "dataplane/stages/esp_encrypt.h"
 #include "dataplane/stages/forward.h"
 #include "dataplane/stages/lb.h"
 #include "dataplane/stages/local.h"
@@ -24,11 +26,14 @@ Graph::Graph() {
     stage_[static_cast<size_t>(st)] = fn;
     next_[static_cast<size_t>(st)] = next;
   };
-  slot(Stage::kParse, parse_stage, Stage::kLb);
+  slot(Stage::kParse, parse_stage, Stage::kDecrypt);
+  slot(Stage::kDecrypt, esp_decrypt_process, Stage::kLb);
   slot(Stage::kLb, lb_process, Stage::kLocal);
   slot(Stage::kLocal, local_process, Stage::kRoute);
   slot(Stage::kRoute, route_process, Stage::kEgress);
   slot(Stage::kRouteOriginated, route_originated_process, Stage::kEgress);
+  slot(Stage::kEncrypt, esp_encrypt_process, Stage::kRouteEncrypted);
+  slot(Stage::kRouteEncrypted, route_encrypted_process, Stage::kEgress);
   slot(Stage::kEgress, egress_process, Stage::kCount);  // keeps nothing
   for (size_t i = 0; i < kStageCount; ++i) input_[i] = static_cast<uint8_t>(i);
 }

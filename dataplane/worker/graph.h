@@ -9,15 +9,15 @@
 // stages originate (ICMP errors, TCP resets, echo replies, tunnelled packets:
 // routed by kRouteOriginated, never TTL-decremented).
 //
-//   rx -> parse -> lb -> local -> route ------------> egress -> tx
-//                  |       |        \-> route-originated -^
-//                  \-------+-----------------^  (errors, resets, replies)
+//   rx -> parse -> decrypt -> lb -> local -> route ---------------------------------> egress -> tx
+//                              |       |       |  \-> route-originated --------------^
+//                              \-------+-------+----------^   |                      |
+//                                (errors, resets, replies)    \-> encrypt -> route-encrypted
+//                                                 (both route stages send tunnel traffic to encrypt)
 //
 // Packets the control thread injects (ARP, packets held while their next hop
-// was resolved) enter at egress. Slots for decryption and policy (after
-// parse) and encryption (at egress) come with those stages. Kept packets move
-// on by handing the burst over, not by copying it, unless the next stage
-// already has packets.
+// was resolved) enter at egress. Kept packets move on by handing the burst
+// over, not by copying it, unless the next stage already has packets.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -33,10 +33,13 @@ struct WorkerCtx;
 
 enum class Stage : uint8_t {
   kParse,            // L2 and IPv4 validation (dataplane/stages/parse.cc)
+  kDecrypt,          // ESP to the gateway: verified, decrypted, inner packet on (dataplane/stages/esp_decrypt.cc)
   kLb,               // load balancing and NAT (dataplane/stages/lb.cc)
   kLocal,            // to the gateway itself (dataplane/stages/local.cc)
   kRoute,            // transit: TTL, route, MTU, neighbour, L2 rewrite (dataplane/stages/forward.cc)
   kRouteOriginated,  // packets the gateway originates: routed without TTL handling or ICMP errors
+  kEncrypt,          // routed into a peer's tunnel: ESP encapsulation (dataplane/stages/esp_encrypt.cc)
+  kRouteEncrypted,   // the ESP packets to peers: routed as the gateway's own
   kEgress,           // routed, L2 header final, m->port the egress port: the last stop before tx
   kCount,
 };

@@ -18,6 +18,9 @@ struct rte_ring;
 namespace meshplane::dataplane {
 
 class FlowTable;
+class GcmEngine;
+struct SaCounters;
+struct SaState;
 class NeighbourTable;
 class PortGate;
 class SnapshotSlot;
@@ -40,6 +43,13 @@ struct LbWorker {
   uint64_t now = 0;              // milliseconds (TSC based), refreshed every loop
 };
 
+// Encryption's per-worker state (dataplane/stages/esp_*.cc).
+struct IpsecWorker {
+  GcmEngine* gcm = nullptr;   // this worker's ipsec-mb manager; null: no SA is ever used here
+  SaState* states = nullptr;  // by SA slot, shared by every worker
+  SaCounters* sas = nullptr;  // this worker's, by SA slot
+};
+
 struct TxQueue {
   uint16_t count = 0;
   rte_mbuf* pkts[kTxBurst];
@@ -58,6 +68,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   const std::atomic<bool>* stop = nullptr;
   WorkerCounters* counters = nullptr;
   LbWorker lb;
+  IpsecWorker ipsec;
   TokenBucket icmp_errors;
   uint64_t icmp_bucket_rate = 0;  // rate the bucket was configured with, to follow snapshot changes
   uint16_t ip_id = 0;             // identification for packets this worker originates

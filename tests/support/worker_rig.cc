@@ -44,11 +44,17 @@ WorkerRig::WorkerRig(const std::string& policy_text, Options options) {
     error = s.message;
     return;
   }
-  if (!publish()) return;
+  sa_registry = std::make_unique<ctrl::SaRegistry>(policy.ipsec.max_sas);
+  sa_table = std::make_unique<ctrl::SaTable>(policy.ipsec.max_sas, nullptr);
+  sa_counters = std::make_unique<dataplane::SaCounters[]>(policy.ipsec.max_sas);
+  if (!update_sas() || !publish()) return;
   w.port_count = static_cast<uint16_t>(policy.ports.size());
   w.punt_ring = punt;
   w.neighbours = &neighbours;
   w.counters = &counters;
+  w.ipsec.gcm = &gcm;
+  w.ipsec.states = sa_table->states();
+  w.ipsec.sas = sa_counters.get();
   if (policy.services.empty()) return;  // a worker without a flow table balances nothing
   flows = std::make_unique<dataplane::FlowTable>(lb.flow_capacity, dataplane::FlowTimeouts{});
   services = std::make_unique<dataplane::ServiceCounters[]>(lb.max_services);
@@ -75,8 +81,15 @@ WorkerRig::~WorkerRig() {
   rte_mempool_free(pool);
 }
 
+bool WorkerRig::update_sas() {
+  config::Status s = sa_registry->update(policy.peers);
+  if (s.ok()) s = sa_table->prepare(policy, *sa_registry);
+  if (!s.ok()) error = s.message;
+  return s.ok();
+}
+
 bool WorkerRig::publish() {
-  auto compiled = ctrl::compile_snapshot(policy, {{0, kMacA}, {1, kMacB}}, 1, registry.get());
+  auto compiled = ctrl::compile_snapshot(policy, {{0, kMacA}, {1, kMacB}}, 1, registry.get(), {}, sa_registry.get());
   if (!compiled.ok()) {
     error = compiled.message;
     return false;
@@ -96,7 +109,7 @@ bool WorkerRig::reload(const std::string& policy_text, ctrl::LbRegistry::Clock::
     error = s.message;
     return false;
   }
-  return publish();
+  return update_sas() && publish();
 }
 
 void WorkerRig::run(rte_mbuf* m, uint16_t in_port) { run(&m, 1, in_port); }

@@ -1,7 +1,7 @@
 // One worker wired as the daemon wires it, without threads or ports, for unit
 // tests and in-process benchmarks: a policy compiled into a snapshot (ports a
-// and b), an mbuf pool, the punt and hand-off rings, a neighbour table, and
-// with services a flow table and counters sized by the policy. run() passes packets through
+// and b), an mbuf pool, the punt and hand-off rings, a neighbour table, SA
+// state, and with services a flow table and counters sized by the policy. run() passes packets through
 // the pipeline; what it sends waits in w.tx.
 #pragma once
 
@@ -15,6 +15,9 @@
 
 #include "config/model.h"
 #include "ctrl/apply/lb_registry.h"
+#include "ctrl/apply/sa_registry.h"
+#include "ctrl/runtime/sa_table.h"
+#include "dataplane/ipsec/aes_gcm.h"
 #include "ctrl/compile/compiled_snapshot.h"
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/tables/neighbour_table.h"
@@ -50,6 +53,10 @@ class WorkerRig {
   std::string error;
   config::Policy policy;
   std::unique_ptr<ctrl::LbRegistry> registry;
+  std::unique_ptr<ctrl::SaRegistry> sa_registry;
+  std::unique_ptr<ctrl::SaTable> sa_table;  // numbers are not recorded on disk
+  dataplane::GcmEngine gcm;
+  std::unique_ptr<dataplane::SaCounters[]> sa_counters;  // by SA slot
   std::unique_ptr<ctrl::CompiledSnapshot> snapshot;
   rte_mempool* pool = nullptr;
   rte_ring* punt = nullptr;
@@ -60,6 +67,9 @@ class WorkerRig {
   std::unique_ptr<dataplane::ServiceCounters[]> services;    // by service slot
   std::unique_ptr<dataplane::EndpointCounters[]> endpoints;  // by endpoint slot
   dataplane::WorkerCtx w;
+
+ private:
+  bool update_sas();  // slots for the policy's SAs, set up as the daemon does
 };
 
 }  // namespace meshplane::testing

@@ -1,0 +1,52 @@
+// The state of every SA slot (dataplane::SaState), shared by the workers.
+// The control thread sets up slots before the first snapshot that names them
+// and keeps each outbound SA's usable sequence numbers ahead of use, reserved
+// on disk first (SequenceStore).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config/model.h"
+#include "config/status.h"
+#include "ctrl/apply/sa_registry.h"
+#include "ctrl/runtime/sequence_store.h"
+#include "dataplane/ipsec/sa.h"
+
+namespace meshplane::ctrl {
+
+class SaTable {
+ public:
+  // Numbers reserved at a time; a restart skips at most this many.
+  static constexpr uint64_t kReserve = uint64_t{1} << 22;
+
+  // `store` may be null (tests): nothing is recorded, numbers start at 1.
+  SaTable(uint32_t max_sas, SequenceStore* store);
+  dataplane::SaState* states() { return states_.get(); }
+  const dataplane::SaState& state(uint32_t slot) const { return states_[slot]; }
+
+  // Sets up the registry's fresh slots for the SAs of `policy` (replay
+  // windows; outbound sequence numbers from above what was reserved before,
+  // with a first reservation) and remembers the outbound SAs. Call before
+  // publishing the snapshot that names them.
+  config::Status prepare(const config::Policy& policy, const SaRegistry& registry);
+  // Moves each outbound SA's limit ahead once half of its reservation is used.
+  config::Status refresh();
+
+ private:
+  struct Outbound {
+    uint32_t slot;
+    uint32_t spi;
+    config::Secret key;
+    bool esn;
+  };
+  config::Status extend(const Outbound& o, uint64_t from);
+
+  std::unique_ptr<dataplane::SaState[]> states_;
+  uint32_t max_sas_;
+  SequenceStore* store_;
+  std::vector<Outbound> outbound_;
+};
+
+}  // namespace meshplane::ctrl
