@@ -176,4 +176,19 @@ std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& se
   return out;
 }
 
+std::string sas_table(const v1::GetStatsResponse& s) {
+  std::string out = fmt::format("{:<14} {:<4} {:<11} {:<12} {:>4} {:<4} {:>9} {:>14} {:>12} {:>14} {:>8} {:>8}\n",
+                                "PEER", "DIR", "SPI", "ALGORITHM", "ESN", "ENC", "AGE", "SEQUENCE", "PACKETS",
+                                "BYTES", "REPLAY", "AUTH");
+  for (const auto& sa : s.sas()) {
+    const auto& c = sa.counters();
+    out += fmt::format("{:<14} {:<4} {:<11} {:<12} {:>4} {:<4} {:>8.0f}s {:>14} {:>12} {:>14} {:>8} {:>8}\n",
+                       sa.peer(), sa.direction() == "inbound" ? "in" : "out", sa.spi(), sa.algorithm(),
+                       sa.esn() ? "yes" : "no", sa.encapsulation(), sa.age_seconds(), sa.sequence(),
+                       counter(c, "packets"), counter(c, "bytes"),
+                       counter(c, "replayed") + counter(c, "outside_window"), counter(c, "auth_failed"));
+  }
+  return out;
+}
+
 }  // namespace meshplane::ctrl

@@ -22,6 +22,9 @@ std::string stats_table(const v1::GetStatsResponse& s);
 std::string services_table(const v1::GetStatsResponse& s);
 // Endpoints of `service` (all when empty).
 std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& service);
+// One row per SA: peer, direction, SPI, algorithm, age, sequence number,
+// packets, bytes, replay and authentication drops. Never keys.
+std::string sas_table(const v1::GetStatsResponse& s);
 
 // A counter by name, 0 when absent.
 uint64_t counter(const google::protobuf::Map<std::string, uint64_t>& counters, const std::string& name);

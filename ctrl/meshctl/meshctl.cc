@@ -111,6 +111,14 @@ bool fetch_stats(const Options& o, v1::GetStatsResponse& stats, grpc::Status& st
   return status.ok();
 }
 
+// Messages as one JSON array.
+template <typename Messages>
+void print_json_list(const Messages& items) {
+  std::string out = "[";
+  for (const auto& m : items) out += (out.size() > 1 ? "," : "") + mp::message_json(m);
+  std::printf("%s]\n", out.c_str());
+}
+
 int get(const Options& o, const std::string& what, const std::string& service) {
   if (what == "policy") {
     v1::GetPolicyResponse resp;
@@ -125,14 +133,13 @@ int get(const Options& o, const std::string& what, const std::string& service) {
   v1::GetStatsResponse stats;
   grpc::Status status;
   if (!fetch_stats(o, stats, status)) return report(status, o);
-  if (what == "services") {
-    if (o.json()) {
-      std::string out = "[";
-      for (const auto& svc : stats.services()) out += (out.size() > 1 ? "," : "") + mp::message_json(svc);
-      std::printf("%s]\n", out.c_str());
-    } else {
-      std::fputs(mp::services_table(stats).c_str(), stdout);
-    }
+  if (what == "sas" || what == "services") {
+    if (!o.json())
+      std::fputs((what == "sas" ? mp::sas_table(stats) : mp::services_table(stats)).c_str(), stdout);
+    else if (what == "sas")
+      print_json_list(stats.sas());
+    else
+      print_json_list(stats.services());
     return 0;
   }
   // endpoints [SERVICE]
@@ -294,10 +301,10 @@ int main(int argc, char** argv) {
   apply_cmd->add_flag("--dry-run", dry_run, "validate and compile only; change nothing");
 
   std::string what, service;
-  auto* get_cmd = app.add_subcommand("get", "show the running policy, services or endpoints");
-  get_cmd->add_option("what", what, "policy, services or endpoints")
+  auto* get_cmd = app.add_subcommand("get", "show the running policy, services, endpoints or SAs");
+  get_cmd->add_option("what", what, "policy, services, endpoints or sas")
       ->required()
-      ->check(CLI::IsMember({"policy", "services", "endpoints"}));
+      ->check(CLI::IsMember({"policy", "services", "endpoints", "sas"}));
   get_cmd->add_option("service", service, "endpoints: only this service");
 
   std::string action, endpoint;

@@ -23,9 +23,12 @@
 #include "ctrl/runtime/neighbour_resolver.h"
 #include "ctrl/runtime/port_control.h"
 #include "ctrl/runtime/port_setup.h"
+#include "ctrl/runtime/sa_table.h"
+#include "ctrl/runtime/sequence_store.h"
 #include "ctrl/compile/snapshot_compiler.h"
 #include "ctrl/runtime/stats.h"
 #include "ctrl/api/stats_text.h"
+#include "dataplane/ipsec/aes_gcm.h"
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/worker/lb_counters.h"
 #include "dataplane/tables/neighbour_table.h"
@@ -67,6 +70,9 @@ class Daemon {
  private:
   void start();
   void start_load_balancer();
+  void start_ipsec();
+  config::Status prepare_sas(const config::Policy& policy, const SaRegistry& registry);
+  void refresh_sequences();
   void reset_fresh_slots(const LbRegistry& registry);
   void end_drains(Clock::time_point now);
   StatusInfo status() const;
@@ -101,6 +107,11 @@ class Daemon {
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
   std::unique_ptr<dataplane::EndpointCounters[]> endpoint_counters_;  // worker-major, max_endpoints each
   std::vector<rte_ring*> handoff_rings_;                               // one per worker
+  std::unique_ptr<SequenceStore> sequences_;
+  std::unique_ptr<SaTable> sa_table_;
+  std::vector<std::unique_ptr<dataplane::GcmEngine>> gcm_;         // one per worker
+  std::unique_ptr<dataplane::SaCounters[]> sa_counters_;          // worker-major, max_sas each
+  Clock::time_point sequence_error_logged_{};
   std::atomic<bool> stop_workers_{false};
   bool workers_running_ = false;
 };
@@ -180,12 +191,14 @@ void Daemon::start() {
   }
 
   start_load_balancer();
+  start_ipsec();
 
   resolver_ = std::make_unique<NeighbourResolver>(
       *neighbours_, pool_, [this](uint16_t port, rte_mbuf* m) { transmit(port, m); }, counters_[worker_count_]);
   PolicyManager::Hooks hooks;
   hooks.publish = [this](std::unique_ptr<dataplane::Snapshot> s) { snapshots_->publish(std::move(s)); };
   hooks.fresh_slots = [this](const LbRegistry& r) { reset_fresh_slots(r); };
+  hooks.prepare_sas = [this](const config::Policy& p, const SaRegistry& r) { return prepare_sas(p, r); };
   hooks.published = [this](const config::Policy& p, const dataplane::Snapshot& s) {
     resolver_->configure(p.neighbour_table);
     resolver_->set_static(p, s);
@@ -267,6 +280,43 @@ void Daemon::reset_fresh_slots(const LbRegistry& registry) {
   }
 }
 
+// SA state shared by the workers, each worker's ipsec-mb manager and SA
+// counters, and the file outbound sequence numbers are reserved in.
+void Daemon::start_ipsec() {
+  const auto& ipsec = policy_.ipsec;
+  sequences_ = std::make_unique<SequenceStore>(ipsec.sequence_file);
+  if (auto s = sequences_->load(); !s.ok()) throw std::runtime_error(s.message);
+  sa_table_ = std::make_unique<SaTable>(ipsec.max_sas, sequences_.get());
+  sa_counters_ = std::make_unique<dataplane::SaCounters[]>(size_t{worker_count_} * ipsec.max_sas);
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    gcm_.push_back(std::make_unique<dataplane::GcmEngine>());
+    if (!gcm_.back()->ok()) throw std::runtime_error("cannot start an ipsec-mb manager");
+    auto& i = workers_[w].ipsec;
+    i.gcm = gcm_.back().get();
+    i.states = sa_table_->states();
+    i.sas = &sa_counters_[size_t{w} * ipsec.max_sas];
+  }
+}
+
+// Before a snapshot names fresh SA slots: their counters zeroed, their state set up.
+config::Status Daemon::prepare_sas(const config::Policy& policy, const SaRegistry& registry) {
+  for (uint16_t w = 0; w < worker_count_; ++w)
+    for (uint32_t slot : registry.fresh()) sa_counters_[size_t{w} * policy_.ipsec.max_sas + slot].reset();
+  return sa_table_->prepare(policy, registry);
+}
+
+// Keeps outbound SAs' usable numbers ahead of use. If the file cannot be
+// written, the SAs stop at their limit (counted) rather than risk a nonce.
+void Daemon::refresh_sequences() {
+  if (auto s = sa_table_->refresh(); !s.ok()) {
+    const auto now = Clock::now();
+    if (now - sequence_error_logged_ > std::chrono::seconds(10)) {
+      log::error("cannot reserve ESP sequence numbers, outbound SAs will stop at their limit: {}", s.message);
+      sequence_error_logged_ = now;
+    }
+  }
+}
+
 // Endpoints whose drain time is over lose their slot; workers see them gone
 // with the next snapshot and end their remaining flows.
 void Daemon::end_drains(Clock::time_point now) {
@@ -343,6 +393,9 @@ StatsSource Daemon::stats_source() const {
   src.registry = &manager_->registry();
   src.service_counters = service_counters_.get();
   src.endpoint_counters = endpoint_counters_.get();
+  src.sa_registry = &manager_->sa_registry();
+  src.sa_table = sa_table_.get();
+  src.sa_counters = sa_counters_.get();
   src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   return src;
 }
@@ -371,6 +424,7 @@ void Daemon::control_loop() {
   while (!g_stop) {
     const auto now = Clock::now();
     drain_punts(now);
+    refresh_sequences();
     api_queue_.run_pending();
     if (now >= next_links) {
       port_control_->watch_links(manager_->generation());

@@ -10,7 +10,11 @@ constexpr uint64_t kLast32 = 0xffffffffu;
 }  // namespace
 
 SaTable::SaTable(uint32_t max_sas, SequenceStore* store)
-    : states_(new dataplane::SaState[max_sas]), max_sas_(max_sas), store_(store) {}
+    : states_(new dataplane::SaState[max_sas]), installed_(max_sas), max_sas_(max_sas), store_(store) {}
+
+double SaTable::age_seconds(uint32_t slot) const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - installed_[slot]).count();
+}
 
 config::Status SaTable::extend(const Outbound& o, uint64_t from) {
   const uint64_t limit = o.esn ? from + kReserve : std::min(from + kReserve, kLast32);
@@ -27,6 +31,7 @@ config::Status SaTable::prepare(const config::Policy& policy, const SaRegistry& 
       const uint32_t slot = registry.slot(peer, sa);
       const bool fresh = std::find(registry.fresh().begin(), registry.fresh().end(), slot) != registry.fresh().end();
       dataplane::SaState& state = states_[slot];
+      if (fresh) installed_[slot] = std::chrono::steady_clock::now();
       if (sa.direction == config::SaDirection::kInbound) {
         if (fresh) state.window = dataplane::ReplayWindow(sa.replay_window);
         continue;

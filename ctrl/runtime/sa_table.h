@@ -4,6 +4,7 @@
 // on disk first (SequenceStore).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -25,6 +26,8 @@ class SaTable {
   SaTable(uint32_t max_sas, SequenceStore* store);
   dataplane::SaState* states() { return states_.get(); }
   const dataplane::SaState& state(uint32_t slot) const { return states_[slot]; }
+  // Since the SA in `slot` was set up.
+  double age_seconds(uint32_t slot) const;
 
   // Sets up the registry's fresh slots for the SAs of `policy` (replay
   // windows; outbound sequence numbers from above what was reserved before,
@@ -44,6 +47,7 @@ class SaTable {
   config::Status extend(const Outbound& o, uint64_t from);
 
   std::unique_ptr<dataplane::SaState[]> states_;
+  std::vector<std::chrono::steady_clock::time_point> installed_;  // by slot
   uint32_t max_sas_;
   SequenceStore* store_;
   std::vector<Outbound> outbound_;

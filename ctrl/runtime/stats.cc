@@ -90,6 +90,7 @@ v1::GetStatsResponse stats_message(const StatsSource& src) {
   add_neighbours(src, out);
   out.set_flow_capacity_per_worker(src.policy ? src.policy->load_balancer.flow_capacity : 0);
   add_services(src, out);
+  add_sas(src, out);
   return out;
 }
 

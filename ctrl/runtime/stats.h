@@ -10,6 +10,8 @@
 
 #include "config/model.h"
 #include "ctrl/apply/lb_registry.h"
+#include "ctrl/apply/sa_registry.h"
+#include "ctrl/runtime/sa_table.h"
 #include "ctrl/runtime/port_setup.h"
 #include "dataplane/worker/counters.h"
 #include "dataplane/worker/lb_counters.h"
@@ -29,6 +31,9 @@ struct StatsSource {
   const LbRegistry* registry = nullptr;  // null: no load balancer (counters below unused)
   const dataplane::ServiceCounters* service_counters = nullptr;    // worker-major
   const dataplane::EndpointCounters* endpoint_counters = nullptr;  // worker-major
+  const SaRegistry* sa_registry = nullptr;  // null: no SAs listed
+  const SaTable* sa_table = nullptr;
+  const dataplane::SaCounters* sa_counters = nullptr;  // worker-major, max_sas each
   uint64_t generation = 0;
   double uptime_seconds = 0;
 };
@@ -36,5 +41,7 @@ struct StatsSource {
 v1::GetStatsResponse stats_message(const StatsSource& src);
 // The services part of stats_message: per service and endpoint, summed over workers.
 void add_services(const StatsSource& src, v1::GetStatsResponse& out);
+// The SAs part: per SA of the running policy, summed over workers; never keys.
+void add_sas(const StatsSource& src, v1::GetStatsResponse& out);
 
 }  // namespace meshplane::ctrl

@@ -5,7 +5,9 @@
 // 32 are inferred from the window (RFC 4303 appendix A.2).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 
 namespace meshplane::dataplane {
 
@@ -15,19 +17,28 @@ class ReplayWindow {
 
   // `size`: packets the window spans; 0 turns replay checks off.
   explicit ReplayWindow(uint32_t size = 0) : size_(size > kMaxSize ? kMaxSize : size) {}
+  ReplayWindow(const ReplayWindow& o) { *this = o; }
+  ReplayWindow& operator=(const ReplayWindow& o) {
+    top_.store(o.top(), std::memory_order_relaxed);
+    size_ = o.size_;
+    std::memcpy(bits_, o.bits_, sizeof bits_);
+    return *this;
+  }
 
   enum class Verdict : uint8_t { kNew, kReplayed, kTooOld };
 
   uint32_t size() const { return size_; }
-  uint64_t top() const { return top_; }
+  // The highest number accepted. Only its worker writes it; others may read it (stats).
+  uint64_t top() const { return top_.load(std::memory_order_relaxed); }
 
   // The whole sequence number of a packet carrying `low`. Without ESN the
   // high half is 0. With ESN it is the high half that puts `low` nearest
   // the window (appendix A.2.2).
   uint64_t infer(uint32_t low, bool esn) const {
     if (!esn) return low;
-    const uint32_t top_low = static_cast<uint32_t>(top_);
-    const uint32_t top_high = static_cast<uint32_t>(top_ >> 32);
+    const uint64_t top = this->top();
+    const uint32_t top_low = static_cast<uint32_t>(top);
+    const uint32_t top_high = static_cast<uint32_t>(top >> 32);
     const uint32_t w = size_ ? size_ : 1;
     const uint32_t bottom = top_low - w + 1;  // mod 2^32
     uint32_t high;
@@ -39,23 +50,24 @@ class ReplayWindow {
   }
 
   Verdict check(uint64_t seq) const {
+    const uint64_t top = this->top();
     if (seq == 0) return Verdict::kReplayed;  // never sent: the first number is 1
-    if (seq > top_) return Verdict::kNew;
+    if (seq > top) return Verdict::kNew;
     if (size_ == 0) return Verdict::kNew;
-    if (top_ - seq >= size_) return Verdict::kTooOld;
+    if (top - seq >= size_) return Verdict::kTooOld;
     return bit(seq) ? Verdict::kReplayed : Verdict::kNew;
   }
 
   // Records `seq` as received; call only after its ICV verified and check() said kNew.
   void accept(uint64_t seq) {
-    if (seq > top_) {
-      const uint64_t advance = seq - top_;
-      if (advance >= kBits) {
+    const uint64_t top = this->top();
+    if (seq > top) {
+      if (seq - top >= kBits) {
         for (auto& word : bits_) word = 0;
       } else {
-        for (uint64_t s = top_ + 1; s < seq; ++s) clear(s);
+        for (uint64_t s = top + 1; s < seq; ++s) clear(s);
       }
-      top_ = seq;
+      top_.store(seq, std::memory_order_relaxed);
     }
     set(seq);
   }
@@ -66,7 +78,7 @@ class ReplayWindow {
   void set(uint64_t s) { bits_[(s % kBits) / 64] |= uint64_t{1} << (s % 64); }
   void clear(uint64_t s) { bits_[(s % kBits) / 64] &= ~(uint64_t{1} << (s % 64)); }
 
-  uint64_t top_ = 0;  // the highest sequence number accepted
+  std::atomic<uint64_t> top_{0};  // the highest sequence number accepted
   uint32_t size_;
   uint64_t bits_[kBits / 64] = {};
 };

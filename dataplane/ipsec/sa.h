@@ -20,6 +20,7 @@ namespace meshplane::dataplane {
 // Per worker, by SA slot (counter_list.h).
 struct SaCounters {
   MESHPLANE_SA_COUNTERS(MESHPLANE_COUNTER_MEMBER)
+  void reset();
 };
 
 // Mutable per-SA state, in a table the control side sizes at start (by SA
@@ -60,5 +61,9 @@ struct InboundSa {
 };
 
 MESHPLANE_COUNTER_TABLE(kSaCounters, SaCounters, MESHPLANE_SA_COUNTERS)
+
+inline void SaCounters::reset() {
+  for (const auto& c : kSaCounters) (this->*c.member).set(0);
+}
 
 }  // namespace meshplane::dataplane
