@@ -132,3 +132,57 @@ def test_keys_never_leave_the_gateway(sites):
     for key in t.keys.values():
         assert key not in shown and key[:16] not in shown
     assert t.key_file_a in shown, "a key file is named, not read out"
+
+
+def esp_ivs(pcap, src):
+    """(SPI, IV) of every ESP packet from `src` in the capture, parsed here (RFC 4303, RFC 3948)."""
+    from scapy.all import IP, UDP, PcapNgReader
+    seen = []
+    for p in PcapNgReader(pcap):
+        if IP not in p or p[IP].src != src:
+            continue
+        ip = p[IP]
+        if ip.proto == 50:
+            esp = bytes(ip.payload)
+        elif UDP in p and p[UDP].dport == 4500:
+            esp = bytes(p[UDP].payload)
+        else:
+            continue
+        if len(esp) >= 16:
+            seen.append((esp[0:4].hex(), esp[8:16].hex()))
+    return seen
+
+
+# Runs last in this module: it restarts gateway A.
+def test_no_nonce_is_sent_twice_across_a_policy_change_and_a_restart(sites):
+    t, a, b = sites
+    work = tempfile.mkdtemp(prefix="mpe-nonce-")
+    pcap = os.path.join(work, "wan.pcapng")
+    cap = capture(t, pcap)
+    ping = subprocess.Popen(["ip", "netns", "exec", t.site_a, "ping", "-q", "-i", "0.01", "-w", "30", t.host_b],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)  # a stream under way: the steps below happen mid-stream
+        changed = a.config + ".changed"
+        with open(changed, "w") as f:
+            f.write(open(a.config).read().replace("tcp_mss: 1360", "tcp_mss: 1300"))
+        r = a.meshctl("apply", "-f", changed)
+        assert r.returncode == 0, r.stderr
+        time.sleep(2)
+        a.stop()
+        a.start()
+        deadline = time.time() + 20
+        while time.time() < deadline and json.loads(a.meshctl("get", "sas", "-o", "json", check=True).stdout)[0].get(
+                "packets", 0) < 100:
+            time.sleep(0.2)
+    finally:
+        ping.wait(60)
+        time.sleep(0.5)
+        cap.terminate()
+        cap.wait(10)
+    sent = esp_ivs(pcap, t.gw_a_wan)
+    assert len(sent) > 1000, len(sent)
+    duplicates = len(sent) - len(set(sent))
+    assert duplicates == 0, f"{duplicates} (SPI, IV) pairs sent twice under one key"
+    after = [int(iv, 16) for spi, iv in sent if int(spi, 16) == SPI_AB]
+    assert max(after) > (1 << 22), "after the restart, numbers continue above the reservation"
