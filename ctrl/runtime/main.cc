@@ -27,8 +27,9 @@ int check_policy(const std::string& path, bool quiet) {
     return kExitInvalidPolicy;
   }
   if (!quiet)
-    std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbours)\n", path.c_str(), r.policy.ports.size(),
-              r.policy.routes.size(), r.policy.neighbours.size());
+    std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbours, %zu services, %zu peers)\n", path.c_str(),
+                r.policy.ports.size(), r.policy.routes.size(), r.policy.neighbours.size(), r.policy.services.size(),
+                r.policy.peers.size());
   return 0;
 }
 
