@@ -45,7 +45,7 @@ bool route(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
       drop(w, m, DropReason::kNoRoute);
     return false;
   }
-  const NextHop nh = s.next_hops[nh_index];
+  const NextHop& nh = s.next_hops[nh_index];
   const PortView& out = s.ports[nh.port];
   if (origin == Origin::kEncapsulated && nh.tunnel) {  // a peer behind another peer's tunnel: not carried
     drop(w, m, DropReason::kNoRoute);
