@@ -1,14 +1,10 @@
 #include "config/peer_parser.h"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "common/key_file.h"
 #include "config/yaml_fields.h"
 
 namespace meshplane::config {
@@ -34,34 +30,14 @@ bool read_spi(const YamlNode& n, Diagnostics& d, uint32_t& out) {
   return true;
 }
 
-// The key file's contents, if only its owner may read or write it.
 bool read_key_file(const YamlNode& n, Diagnostics& d, SecurityAssociation& sa) {
   if (!read_string(n, "SA key_file", d, sa.key_file)) return false;
-  struct stat st {};
-  if (stat(sa.key_file.c_str(), &st) != 0) {
-    d.error(n.mark(), fmt::format("key_file '{}': {}", sa.key_file, std::strerror(errno)));
+  std::vector<uint8_t> key;
+  if (auto problem = meshplane::read_key_file(sa.key_file, key); !problem.empty()) {
+    d.error(n.mark(), problem);
     return false;
   }
-  if (!S_ISREG(st.st_mode)) {
-    d.error(n.mark(), fmt::format("key_file '{}' is not a regular file", sa.key_file));
-    return false;
-  }
-  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-    d.error(n.mark(), fmt::format("key_file '{}' is open to group or others (mode {:04o}); "
-                                  "keys must be readable by their owner only (chmod 600)",
-                                  sa.key_file, st.st_mode & 07777));
-    return false;
-  }
-  std::ifstream in(sa.key_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string contents = text.str();
-  sa.key = Secret(parse_hex_key(contents));
-  std::fill(contents.begin(), contents.end(), '\0');
-  if (sa.key.empty()) {
-    d.error(n.mark(), fmt::format("key_file '{}' does not hold a hex key (key and salt, 0x optional)", sa.key_file));
-    return false;
-  }
+  sa.key = Secret(std::move(key));
   return true;
 }
 
@@ -142,23 +118,6 @@ void parse_peer(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers) {
 }
 
 }  // namespace
-
-std::vector<uint8_t> parse_hex_key(std::string_view text) {
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && blank(text.back())) text.remove_suffix(1);
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
-  if (text.empty() || text.size() % 2 != 0) return {};
-  std::vector<uint8_t> out(text.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i) {
-    auto [ptr, ec] = std::from_chars(text.data() + 2 * i, text.data() + 2 * i + 2, out[i], 16);
-    if (ec != std::errc{} || ptr != text.data() + 2 * i + 2) {
-      std::fill(out.begin(), out.end(), 0);
-      return {};
-    }
-  }
-  return out;
-}
 
 void parse_ipsec(const YamlNode& n, Diagnostics& d, IpsecSettings& s) {
   Fields f(n, "ipsec", d, {"max_sas", "sequence_file"});

@@ -16,8 +16,4 @@ inline constexpr const char* kHiddenKey = "hidden (meshplane never shows keys)";
 void parse_ipsec(const YamlNode& n, Diagnostics& d, IpsecSettings& s);
 void parse_peers(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers);
 
-// Hex key material ("0x" optional, whitespace around it ignored); nullopt-like
-// empty result on anything else. Never reports what it was given.
-std::vector<uint8_t> parse_hex_key(std::string_view text);
-
 }  // namespace meshplane::config

@@ -15,8 +15,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
 from testbed import Daemon, Topology, lb_policy, service  # noqa: E402
-from testbed.paths import NAMED_SERVER  # noqa: E402
-from testbed.tunnel import TwoSites  # noqa: E402
+from testbed.tunnel import TwoSites, running  # noqa: E402
+from testbed.wire import capture  # noqa: E402
 
 SERVICES = lb_policy(service("web", "10.30.0.10", ["10.10.2.11", "10.10.2.12", "10.10.2.13"]))
 
@@ -34,42 +34,26 @@ def show(result):
 def tunnel_demo():
     """Two sites, each behind its own meshplane, talking through an ESP tunnel (AES-GCM)."""
     sites = TwoSites(prefix="mpdemo-t")
-    gateways, procs = [], []
     state = tempfile.mkdtemp(prefix="meshplane-demo-esp-")
+    step("encryption: site A 10.1.0.2 -> [gateway A] == ESP over 192.0.2.0/24 ==> [gateway B] -> site B 10.2.0.2")
     try:
-        step("encryption: site A 10.1.0.2 -> [gateway A] == ESP over 192.0.2.0/24 ==> [gateway B] -> site B 10.2.0.2")
-        sites.up()
-        gateways = [Daemon(sites.policy_a(os.path.join(state, "a.seq")), name="demo-gw-a").start(),
-                    Daemon(sites.policy_b(os.path.join(state, "b.seq")), name="demo-gw-b").start()]
-        procs.append(subprocess.Popen(["ip", "netns", "exec", sites.site_b, "/usr/bin/python3", NAMED_SERVER, "site-b",
-                                       "--http=0.0.0.0:8080"], stdout=subprocess.PIPE, text=True))
-        assert procs[-1].stdout.readline().strip() == "ready"
-        pcap = os.path.join(state, "wan.pcapng")
-        procs.append(subprocess.Popen(["ip", "netns", "exec", sites.wan, "tshark", "-i", "br0", "-w", pcap, "-q"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-        for line in procs[-1].stderr:
-            if "Capturing on" in line:
-                break
-        r = sites.ns(sites.site_a, ["curl", "-sS", "-o", "/dev/null", "-w",
-                                    "HTTP %{http_code}, %{size_download} bytes in %{time_total} s",
-                                    f"http://{sites.host_b}:8080/stream?bytes=8000000"], check=False, timeout=120)
-        show(r)
-        procs[-1].terminate()
-        procs[-1].wait(10)
-        count = lambda f: len(subprocess.run(["tshark", "-r", pcap, "-Y", f, "-T", "fields", "-e", "frame.number"],
-                                             capture_output=True, text=True).stdout.split())
-        esp, plain = count("esp"), count("ip and not esp")
-        print(f"   on the wide-area link: {esp} ESP packets, {plain} other IP packets")
-        step("meshctl get sas on gateway A")
-        show(gateways[0].meshctl("get", "sas"))
-        return r.returncode == 0 and r.stdout.startswith("HTTP 200") and esp > 1000 and plain == 0
+        with running(sites) as (gateway_a, _):
+            pcap = os.path.join(state, "wan.pcapng")
+            cap = capture(sites.wan, "br0", pcap)
+            r = sites.ns(sites.site_a, ["curl", "-sS", "-o", "/dev/null", "-w",
+                                        "HTTP %{http_code}, %{size_download} bytes in %{time_total} s",
+                                        f"http://{sites.host_b}:8080/stream?bytes=8000000"], check=False, timeout=120)
+            show(r)
+            cap.terminate()
+            cap.wait(10)
+            count = lambda f: len(subprocess.run(["tshark", "-r", pcap, "-Y", f, "-T", "fields", "-e", "frame.number"],
+                                                 capture_output=True, text=True).stdout.split())
+            esp, plain = count("esp"), count("ip and not esp")
+            print(f"   on the wide-area link: {esp} ESP packets, {plain} other IP packets")
+            step("meshctl get sas on gateway A")
+            show(gateway_a.meshctl("get", "sas"))
+            return r.returncode == 0 and r.stdout.startswith("HTTP 200") and esp > 1000 and plain == 0
     finally:
-        for p in procs:
-            p.kill()
-            p.wait()
-        for g in gateways:
-            g.stop()
-        sites.down()
         shutil.rmtree(state, ignore_errors=True)
         shutil.rmtree(sites.dir, ignore_errors=True)
 

@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from testbed.paths import IPIP_DECAP, LB_CLIENT, NAMED_SERVER, sh
+from testbed.wire import stream_digest
 
 
 class Topology:
@@ -207,5 +208,4 @@ class SlowDownload:
             return rc, hashlib.sha256(f.read()).hexdigest(), self.proc.stderr.read()
 
     def expected_digest(self):
-        chunk = bytes((i * 7) & 0xFF for i in range(65536))  # what named_server.py streams
-        return hashlib.sha256(chunk * (self.size // len(chunk)) + chunk[: self.size % len(chunk)]).hexdigest()
+        return stream_digest(self.size)

@@ -9,11 +9,14 @@ Gateway A protects 10.1.0.0/24 and B 10.2.0.0/24; B also has the scapy peer,
 which protects 10.9.0.0/24. Every key is random per topology; A reads its
 inbound key from a file (mode 0600), the rest are inline.
 """
+import contextlib
 import os
 import secrets
+import subprocess
 import tempfile
 
-from testbed.paths import sh
+from testbed.daemon import Daemon
+from testbed.paths import NAMED_SERVER, sh
 
 SPI_AB, SPI_BA, SPI_PEER_TO_B, SPI_B_TO_PEER = 0x1001, 0x2001, 0x3001, 0x3002
 
@@ -24,8 +27,9 @@ def key_material():
 
 
 class TwoSites:
-    def __init__(self, prefix="mpe", encapsulation="esp", peer_esn=False):
+    def __init__(self, prefix="mpe", encapsulation="esp", peer_esn=False, qpairs=1):
         self.prefix = prefix
+        self.qpairs = qpairs  # queue pairs per port: one per worker
         self.encapsulation = encapsulation
         self.peer_esn = peer_esn
         self.site_a, self.site_b = f"{prefix}-a", f"{prefix}-b"
@@ -102,8 +106,8 @@ class TwoSites:
     def policy_a(self, sequence_file, extra=""):
         return f"""node: {self.prefix}-gateway-a
 ports:
-  - {{name: lan, device: "net_af_packet0,iface={self.if_a_lan}", addresses: [10.1.0.1/24]}}
-  - {{name: wan, device: "net_af_packet1,iface={self.if_a_wan}", addresses: [{self.gw_a_wan}/24]}}
+  - {{name: lan, device: "net_af_packet0,iface={self.if_a_lan},qpairs={self.qpairs}", addresses: [10.1.0.1/24]}}
+  - {{name: wan, device: "net_af_packet1,iface={self.if_a_wan},qpairs={self.qpairs}", addresses: [{self.gw_a_wan}/24]}}
 dataplane: {{mbufs: 4095}}
 ipsec: {{sequence_file: {sequence_file}}}
 peers:
@@ -119,8 +123,8 @@ peers:
     def policy_b(self, sequence_file):
         return f"""node: {self.prefix}-gateway-b
 ports:
-  - {{name: lan, device: "net_af_packet0,iface={self.if_b_lan}", addresses: [10.2.0.1/24]}}
-  - {{name: wan, device: "net_af_packet1,iface={self.if_b_wan}", addresses: [{self.gw_b_wan}/24]}}
+  - {{name: lan, device: "net_af_packet0,iface={self.if_b_lan},qpairs={self.qpairs}", addresses: [10.2.0.1/24]}}
+  - {{name: wan, device: "net_af_packet1,iface={self.if_b_wan},qpairs={self.qpairs}", addresses: [{self.gw_b_wan}/24]}}
 dataplane: {{mbufs: 4095}}
 ipsec: {{sequence_file: {sequence_file}}}
 peers:
@@ -137,3 +141,30 @@ peers:
     encapsulation: {self.encapsulation}
     sas:
 {self._sa("outbound", SPI_B_TO_PEER, self.keys["b_to_peer"], esn=self.peer_esn)}{self._sa("inbound", SPI_PEER_TO_B, self.keys["peer_to_b"], esn=self.peer_esn)}"""
+
+
+@contextlib.contextmanager
+def running(t, eal_args=None):
+    """Brings `t` up with a self-naming server on each site host (HTTP 8080,
+    UDP 7) and both gateways started; yields (gateway A, gateway B); tears
+    everything down."""
+    t.up()
+    state = tempfile.mkdtemp(prefix=f"{t.prefix}-state-")
+    servers, gateways = [], []
+    try:
+        for ns, name in ((t.site_a, "site-a"), (t.site_b, "site-b")):
+            servers.append(subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", NAMED_SERVER, name,
+                                             "--http=0.0.0.0:8080", "--udp=0.0.0.0:7"],
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+            assert servers[-1].stdout.readline().strip() == "ready"
+        for side, policy in (("a", t.policy_a), ("b", t.policy_b)):
+            gateways.append(Daemon(policy(os.path.join(state, f"{side}.seq")), name=f"{t.prefix}-gw{side}",
+                                   eal_args=eal_args).start())
+        yield gateways[0], gateways[1]
+    finally:
+        for d in gateways:
+            d.stop()
+        for s in servers:
+            s.kill()
+            s.wait()
+        t.down()

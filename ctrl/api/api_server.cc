@@ -135,6 +135,42 @@ class ApiServer::Service final : public v1::Meshplane::Service {
     return o.ok() ? grpc::Status::OK : grpc::Status(code_of(o.code), o.message);
   }
 
+  grpc::Status UpdateSas(grpc::ServerContext*, const v1::UpdateSasRequest* req, v1::UpdateSasResponse* resp) override {
+    std::vector<SaChange> changes;
+    for (const auto& c : req->changes()) {
+      SaChange change;
+      config::SecurityAssociation& sa = change.sa;
+      if (c.direction() != "inbound" && c.direction() != "outbound")
+        return {grpc::StatusCode::INVALID_ARGUMENT, "each change needs a direction: inbound or outbound"};
+      sa.direction = c.direction() == "inbound" ? config::SaDirection::kInbound : config::SaDirection::kOutbound;
+      sa.spi = c.spi();
+      switch (c.op()) {
+        case v1::SaChange::ADD: change.op = SaChange::Op::kAdd; break;
+        case v1::SaChange::DELETE: change.op = SaChange::Op::kDelete; break;
+        default: return {grpc::StatusCode::INVALID_ARGUMENT, "each change needs an op: ADD or DELETE"};
+      }
+      if (change.op == SaChange::Op::kAdd) {
+        if (!c.algorithm().empty() && c.algorithm() != "aes-gcm-128" && c.algorithm() != "aes-gcm-256")
+          return {grpc::StatusCode::INVALID_ARGUMENT, "algorithm must be aes-gcm-128 or aes-gcm-256"};
+        sa.algorithm = c.algorithm() == "aes-gcm-256" ? config::EspAlgorithm::kAesGcm256
+                                                       : config::EspAlgorithm::kAesGcm128;
+        sa.key = config::Secret(std::vector<uint8_t>(c.key().begin(), c.key().end()));
+        sa.esn = c.esn();
+        if (c.replay_window() > 4096)
+          return {grpc::StatusCode::INVALID_ARGUMENT, "replay_window must be between 0 and 4096"};
+        if (c.replay_window()) sa.replay_window = c.replay_window();
+      }
+      changes.push_back(std::move(change));
+    }
+    if (changes.empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "no changes given"};
+    Outcome o;
+    if (!ctx_.queue->call([&] { o = ctx_.manager->update_sas(req->peer(), changes, req->dry_run(), Clock::now()); }))
+      return kStopping;
+    resp->set_generation(o.generation);
+    resp->set_applied(o.applied);
+    return o.ok() ? grpc::Status::OK : grpc::Status(code_of(o.code), o.message);
+  }
+
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*, v1::GetStatsResponse* resp) override {
     if (!ctx_.queue->call([&] { *resp = ctx_.stats(); })) return kStopping;
     return grpc::Status::OK;

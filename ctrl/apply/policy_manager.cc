@@ -128,11 +128,40 @@ Outcome PolicyManager::update_endpoints(const std::string& service, const std::v
     if (c.op == EndpointChange::Op::kRemove) svc->endpoints.erase(ep);
     else ep->weight = c.op == EndpointChange::Op::kDrain ? 0 : c.weight;
   }
-  // The same checks as a document gets; positions refer to nothing here.
-  config::Diagnostics d("endpoint update");
+  return validate_and_commit(std::move(next), dry_run, now, fmt::format("endpoint update of '{}'", service));
+}
+
+// The same checks as a document gets; positions refer to nothing here.
+Outcome PolicyManager::validate_and_commit(config::Policy next, bool dry_run, Clock::time_point now,
+                                           const std::string& what) {
+  config::Diagnostics d(what);
   config::validate(next, d);
   if (!d.ok()) return failure(config::Status::invalid(d.take()), generation_);
-  return commit(std::move(next), dry_run, now, fmt::format("endpoint update of '{}'", service));
+  return commit(std::move(next), dry_run, now, what);
+}
+
+Outcome PolicyManager::update_sas(const std::string& peer, const std::vector<SaChange>& changes, bool dry_run,
+                                  Clock::time_point now) {
+  config::Policy next = policy_;
+  auto p = std::find_if(next.peers.begin(), next.peers.end(), [&](auto& x) { return x.name == peer; });
+  if (p == next.peers.end()) return failure(Outcome::Code::kNotFound, fmt::format("no peer named '{}'", peer), generation_);
+  for (const auto& c : changes) {
+    const char* direction = c.sa.direction == config::SaDirection::kInbound ? "inbound" : "outbound";
+    auto sa = std::find_if(p->sas.begin(), p->sas.end(),
+                           [&](auto& x) { return x.direction == c.sa.direction && x.spi == c.sa.spi; });
+    if (c.op == SaChange::Op::kAdd) {
+      if (sa != p->sas.end())
+        return failure(Outcome::Code::kAlreadyExists,
+                       fmt::format("peer '{}' already has {} SPI 0x{:x}", peer, direction, c.sa.spi), generation_);
+      p->sas.push_back(c.sa);
+    } else if (sa == p->sas.end()) {
+      return failure(Outcome::Code::kNotFound, fmt::format("peer '{}' has no {} SPI 0x{:x}", peer, direction, c.sa.spi),
+                     generation_);
+    } else {
+      p->sas.erase(sa);
+    }
+  }
+  return validate_and_commit(std::move(next), dry_run, now, fmt::format("SA update of peer '{}'", peer));
 }
 
 Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what) {

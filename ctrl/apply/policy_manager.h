@@ -38,6 +38,12 @@ struct EndpointChange {
   std::string subset;
 };
 
+struct SaChange {
+  enum class Op { kAdd, kDelete };
+  Op op = Op::kAdd;
+  config::SecurityAssociation sa;  // kDelete: direction and spi
+};
+
 class PolicyManager {
  public:
   using Clock = std::chrono::steady_clock;
@@ -64,6 +70,9 @@ class PolicyManager {
   }
   Outcome update_endpoints(const std::string& service, const std::vector<EndpointChange>& changes, bool dry_run,
                            Clock::time_point now);
+  // Adds and deletes one peer's SAs, all or nothing (validated as a document is).
+  Outcome update_sas(const std::string& peer, const std::vector<SaChange>& changes, bool dry_run,
+                     Clock::time_point now);
   // The outcome of a document that could not be read (`loaded` has errors):
   // an event unless a dry run. Any thread: it touches no policy state, so a
   // bad document is answered without waiting for the control thread.
@@ -79,6 +88,7 @@ class PolicyManager {
 
  private:
   Outcome commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
+  Outcome validate_and_commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
 
   config::Policy policy_;
   std::vector<PortBinding> ports_;

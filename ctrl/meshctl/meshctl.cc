@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "config/yaml_tree.h"
+#include "common/key_file.h"
 #include "ctrl/api/stats_text.h"
 #include "meshplane.grpc.pb.h"
 
@@ -204,6 +205,68 @@ int endpoints(const Options& o, const std::string& action, const std::string& se
   return 0;
 }
 
+// An SPI as operators write it: decimal or 0x hex.
+bool parse_spi(const std::string& text, uint32_t& out) {
+  const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  const char* first = text.data() + (hex ? 2 : 0);
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(first, last, out, hex ? 16 : 10);
+  return ec == std::errc{} && end == last && first != last;
+}
+
+struct SaArgs {
+  std::string action, peer, direction = "inbound", spi, key_file, algorithm = "aes-gcm-128", replace;
+  bool esn = false;
+  uint32_t replay_window = 0;
+};
+
+int sas(const Options& o, const SaArgs& a, bool dry_run) {
+  v1::UpdateSasRequest req;
+  req.set_peer(a.peer);
+  req.set_dry_run(dry_run);
+  uint32_t spi = 0, replaced = 0;
+  if (!parse_spi(a.spi, spi) || (!a.replace.empty() && !parse_spi(a.replace, replaced))) {
+    std::fprintf(stderr, "meshctl: an SPI is a number, decimal or 0x hex\n");
+    return kExitUsage;
+  }
+  if (!a.replace.empty()) {  // the old SA goes in the same change as the new one comes
+    auto* old = req.add_changes();
+    old->set_op(v1::SaChange::DELETE);
+    old->set_direction(a.direction);
+    old->set_spi(replaced);
+  }
+  auto* c = req.add_changes();
+  c->set_op(a.action == "add" ? v1::SaChange::ADD : v1::SaChange::DELETE);
+  c->set_direction(a.direction);
+  c->set_spi(spi);
+  if (a.action == "add") {
+    if (a.key_file.empty()) {
+      std::fprintf(stderr, "meshctl: sas add needs --key-file FILE (keys never go on a command line)\n");
+      return kExitUsage;
+    }
+    std::vector<uint8_t> key;
+    if (auto problem = meshplane::read_key_file(a.key_file, key); !problem.empty()) {
+      std::fprintf(stderr, "meshctl: %s\n", problem.c_str());
+      return kExitUsage;
+    }
+    c->set_key(std::string(key.begin(), key.end()));
+    std::fill(key.begin(), key.end(), 0);
+    c->set_algorithm(a.algorithm);
+    c->set_esn(a.esn);
+    c->set_replay_window(a.replay_window);
+  }
+  v1::UpdateSasResponse resp;
+  const auto status = connect(o)->UpdateSas(context().get(), req, &resp);
+  c->mutable_key()->assign(c->key().size(), '\0');
+  if (!status.ok()) return report(status, o);
+  if (o.json())
+    std::printf("{\"generation\":%lu,\"applied\":%s}\n", resp.generation(), resp.applied() ? "true" : "false");
+  else
+    std::printf("%s %s SPI %s of %s: %s, generation %lu\n", a.action.c_str(), a.direction.c_str(), a.spi.c_str(),
+                a.peer.c_str(), resp.applied() ? "applied" : "valid (dry run)", resp.generation());
+  return 0;
+}
+
 int stats(const Options& o, bool watch, double interval) {
   for (;;) {
     v1::GetStatsResponse s;
@@ -321,6 +384,22 @@ int main(int argc, char** argv) {
   ep_cmd->add_option("--subset", subset, "add: the endpoint's subset");
   ep_cmd->add_flag("--dry-run", dry_run, "validate only");
 
+  SaArgs sa;
+  auto* sas_cmd = app.add_subcommand("sas", "add or delete a peer's SAs (manual keying; a rekey without loss)");
+  sas_cmd->add_option("action", sa.action, "add or delete")->required()->check(CLI::IsMember({"add", "delete"}));
+  sas_cmd->add_option("peer", sa.peer, "the peer's name in the policy")->required();
+  sas_cmd->add_option("--direction", sa.direction, "inbound (default) or outbound")
+      ->check(CLI::IsMember({"inbound", "outbound"}));
+  sas_cmd->add_option("--spi", sa.spi, "the SA's SPI, decimal or 0x hex")->required();
+  sas_cmd->add_option("--key-file", sa.key_file, "add: hex key and salt in a file only its owner may read");
+  sas_cmd->add_option("--algorithm", sa.algorithm, "add: aes-gcm-128 (default) or aes-gcm-256")
+      ->check(CLI::IsMember({"aes-gcm-128", "aes-gcm-256"}));
+  sas_cmd->add_flag("--esn", sa.esn, "add: extended sequence numbers");
+  sas_cmd->add_option("--replay-window", sa.replay_window, "add, inbound: packets (default 1024)")
+      ->check(CLI::Range(0, 4096));
+  sas_cmd->add_option("--replace", sa.replace, "add: delete this SPI (same direction) in the same change");
+  sas_cmd->add_flag("--dry-run", dry_run, "validate only");
+
   bool watch = false;
   double interval = 1.0;
   auto* stats_cmd = app.add_subcommand("stats", "counters: ports, drops, workers, services");
@@ -357,6 +436,7 @@ int main(int argc, char** argv) {
     return endpoints(o, action, service, endpoint, weight, subset, dry_run);
   }
   if (*stats_cmd) return stats(o, watch, interval);
+  if (*sas_cmd) return sas(o, sa, dry_run);
   if (*ports_cmd) return ports(o, port_action, port_name);
   if (*events_cmd) return events(o, replay, count);
   return status(o);

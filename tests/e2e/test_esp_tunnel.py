@@ -11,41 +11,20 @@ import time
 
 import pytest
 
-from testbed import Daemon
-from testbed.paths import HELPERS, NAMED_SERVER
-from testbed.tunnel import SPI_AB, SPI_B_TO_PEER, SPI_BA, SPI_PEER_TO_B, TwoSites
+from testbed.paths import HELPERS
+from testbed.tunnel import SPI_AB, SPI_B_TO_PEER, SPI_BA, SPI_PEER_TO_B, TwoSites, running
+from testbed.wire import capture, esp_ivs, stream_digest
 
 ESP_PEER = os.path.join(HELPERS, "esp_peer.py")
 SIZE = 20_000_000
 
 
-def expected_digest(size):
-    chunk = bytes((i * 7) & 0xFF for i in range(65536))  # what named_server.py streams
-    return hashlib.sha256(chunk * (size // len(chunk)) + chunk[: size % len(chunk)]).hexdigest()
-
-
 @pytest.fixture(scope="module", params=["esp", "udp"])
 def sites(request):
     t = TwoSites(prefix="mpe" if request.param == "esp" else "mpu4", encapsulation=request.param,
-                 peer_esn=request.param == "udp").up()
-    state = tempfile.mkdtemp(prefix="mpe-state-")
-    servers = [subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", NAMED_SERVER, name,
-                                 "--http=0.0.0.0:8080", "--udp=0.0.0.0:7"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-               for ns, name in ((t.site_a, "site-a"), (t.site_b, "site-b"))]
-    for s in servers:
-        assert s.stdout.readline().strip() == "ready"
-    a = Daemon(t.policy_a(os.path.join(state, "a.seq")), name=f"{t.prefix}-gwa").start()
-    b = Daemon(t.policy_b(os.path.join(state, "b.seq")), name=f"{t.prefix}-gwb").start()
-    try:
+                 peer_esn=request.param == "udp")
+    with running(t) as (a, b):
         yield t, a, b
-    finally:
-        for d in (a, b):
-            d.stop()
-        for s in servers:
-            s.kill()
-            s.wait()
-        t.down()
 
 
 def fetch(t, ns, url, out):
@@ -53,16 +32,6 @@ def fetch(t, ns, url, out):
     assert r.returncode == 0 and r.stdout == "200", r.stderr
     with open(out, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
-
-
-def capture(t, path):
-    """tshark on the wide-area bridge until stopped; returns the process."""
-    p = subprocess.Popen(["ip", "netns", "exec", t.wan, "tshark", "-i", "br0", "-w", path, "-q"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for line in p.stderr:
-        if "Capturing on" in line:
-            return p
-    raise RuntimeError("tshark did not start")
 
 
 def tshark(path, *args):
@@ -75,7 +44,7 @@ def test_twenty_megabytes_each_way_arrive_intact_and_only_esp_crosses(sites):
     t, a, b = sites
     work = tempfile.mkdtemp(prefix="mpe-transfer-")
     pcap = os.path.join(work, "wan.pcapng")
-    cap = capture(t, pcap)
+    cap = capture(t.wan, "br0", pcap)
     try:
         got_a = fetch(t, t.site_a, f"http://{t.host_b}:8080/stream?bytes={SIZE}", os.path.join(work, "at-a"))
         got_b = fetch(t, t.site_b, f"http://{t.host_a}:8080/stream?bytes={SIZE}", os.path.join(work, "at-b"))
@@ -83,7 +52,7 @@ def test_twenty_megabytes_each_way_arrive_intact_and_only_esp_crosses(sites):
         time.sleep(0.5)  # the last frames reach the capture file
         cap.terminate()
         cap.wait(10)
-    assert got_a == expected_digest(SIZE) and got_b == expected_digest(SIZE)
+    assert got_a == stream_digest(SIZE) and got_b == stream_digest(SIZE)
 
     # On the wire: IPv4 between the gateways is ESP (or ESP in UDP 4500) and nothing else.
     esp = "udp.port == 4500" if t.encapsulation == "udp" else "esp"
@@ -134,31 +103,12 @@ def test_keys_never_leave_the_gateway(sites):
     assert t.key_file_a in shown, "a key file is named, not read out"
 
 
-def esp_ivs(pcap, src):
-    """(SPI, IV) of every ESP packet from `src` in the capture, parsed here (RFC 4303, RFC 3948)."""
-    from scapy.all import IP, UDP, PcapNgReader
-    seen = []
-    for p in PcapNgReader(pcap):
-        if IP not in p or p[IP].src != src:
-            continue
-        ip = p[IP]
-        if ip.proto == 50:
-            esp = bytes(ip.payload)
-        elif UDP in p and p[UDP].dport == 4500:
-            esp = bytes(p[UDP].payload)
-        else:
-            continue
-        if len(esp) >= 16:
-            seen.append((esp[0:4].hex(), esp[8:16].hex()))
-    return seen
-
-
 # Runs last in this module: it restarts gateway A.
 def test_no_nonce_is_sent_twice_across_a_policy_change_and_a_restart(sites):
     t, a, b = sites
     work = tempfile.mkdtemp(prefix="mpe-nonce-")
     pcap = os.path.join(work, "wan.pcapng")
-    cap = capture(t, pcap)
+    cap = capture(t.wan, "br0", pcap)
     ping = subprocess.Popen(["ip", "netns", "exec", t.site_a, "ping", "-q", "-i", "0.01", "-w", "30", t.host_b],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "config/emitter.h"
+#include "common/key_file.h"
 #include "config/parser.h"
 
 namespace meshplane::config {
