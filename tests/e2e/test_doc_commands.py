@@ -39,8 +39,17 @@ ELSEWHERE = [
      "needs two NIC ports; the policy it names is checked by the --check line, which runs here"),
 ]
 
-# Synopsis placeholders, in order (the flag decides what S and N mean).
+# A key file as a reader keeps one: hex key and salt, readable by its owner only.
+KEY_FILE = os.path.join(tempfile.mkdtemp(prefix="mp-docs-key-"), "peer.key")
+with open(os.open(KEY_FILE, os.O_WRONLY | os.O_CREAT, 0o600), "w") as _f:
+    _f.write("0x" + "ab" * 20 + "\n")
+
+# Synopsis placeholders, in order (the flag decides what S, N, D and A mean).
 PLACEHOLDERS = [
+    (r"--key-file FILE\b", f"--key-file {KEY_FILE}"), (r"--spi (SPI|NEW)\b", "--spi 0x4001"),
+    (r"--replace (SPI|OLD)\b", "--replace 0x4000"), (r"--direction D\b", "--direction outbound"),
+    (r"--algorithm A\b", "--algorithm aes-gcm-256"), (r"--replay-window N\b", "--replay-window 64"),
+    (r"\bPEER\b", "site-b"),
     (r"--subset S\b", "--subset v1"), (r"--interval S\b", "--interval 0.5"), (r"--weight N\b", "--weight 2"),
     (r"--replay N\b", "--replay 2"), (r"--count N\b", "--count 2"), (r"ADDR\[:PORT\]", "10.10.2.12"),
     (r"\bSERVICE\b", "web"), (r"\bFILE\b", "policy.yaml"), (r" N$", " 2"), (r"\bPORT\b", "server"),
@@ -197,7 +206,7 @@ def test_doc_command(session, where, cmd, kind):
                 continue  # a synopsis of the start line: the README's example starts it
             r = session.run(re.sub(r"\bpolicy\.yaml\b", session.policy, variant))
             assert r.returncode != 2 and "not expected" not in r.stderr, f"`{variant}`: {r.stderr}"
-            if not re.search(r"\b(add|remove|drain|weight)\b", variant):
+            if not re.search(r"\b(add|remove|drain|weight|delete)\b", variant):
                 assert r.returncode == 0, f"`{variant}`: exit {r.returncode} {r.stderr}"
         else:
             run_example(session, variant)
