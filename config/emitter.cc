@@ -124,6 +124,14 @@ void emit_peer(YAML::Emitter& out, const Peer& p) {
       out << YAML::Key << "key" << YAML::Value << kHiddenKey;
     out << YAML::Key << "esn" << YAML::Value << sa.esn;
     if (sa.direction == SaDirection::kInbound) out << YAML::Key << "replay_window" << YAML::Value << sa.replay_window;
+    for (auto [key, lifetime] : {std::pair{"soft_lifetime", &sa.soft}, std::pair{"hard_lifetime", &sa.hard}}) {
+      if (!lifetime->any()) continue;
+      out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap;
+      if (lifetime->seconds) out << YAML::Key << "seconds" << YAML::Value << lifetime->seconds;
+      if (lifetime->bytes) out << YAML::Key << "bytes" << YAML::Value << lifetime->bytes;
+      if (lifetime->packets) out << YAML::Key << "packets" << YAML::Value << lifetime->packets;
+      out << YAML::EndMap;
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;

@@ -191,6 +191,16 @@ enum class Encapsulation : uint8_t {
   kUdp,  // UDP port 4500 (RFC 3948): through NAT, and what many peers speak
 };
 
+// When an SA should be replaced (soft: an event says so) and when it stops
+// (hard: no more packets, in or out). 0: no limit.
+struct SaLifetime {
+  uint64_t seconds = 0;
+  uint64_t bytes = 0;
+  uint64_t packets = 0;
+  bool operator==(const SaLifetime&) const = default;
+  bool any() const { return seconds || bytes || packets; }
+};
+
 // A manually keyed security association.
 struct SecurityAssociation {
   SaDirection direction = SaDirection::kInbound;
@@ -200,7 +210,9 @@ struct SecurityAssociation {
   std::string key_file;  // where it came from, if a file
   bool esn = false;      // extended sequence numbers (RFC 4304)
   uint32_t replay_window = 1024;  // inbound; 0: no replay protection
+  SaLifetime soft, hard;
   Mark mark;
+  Mark lifetime_mark;
   Mark spi_mark;
   Mark key_mark;
   bool operator==(const SecurityAssociation&) const = default;

@@ -41,8 +41,17 @@ bool read_key_file(const YamlNode& n, Diagnostics& d, SecurityAssociation& sa) {
   return true;
 }
 
+void parse_lifetime(const YamlNode& n, std::string_view what, Diagnostics& d, SaLifetime& out) {
+  Fields f(n, what, d, {"seconds", "bytes", "packets"});
+  constexpr uint64_t kMax = uint64_t{1} << 62;
+  if (auto v = f.get("seconds"); v.defined()) read_uint(v, fmt::format("{}.seconds", what), d, 1, kMax, out.seconds);
+  if (auto v = f.get("bytes"); v.defined()) read_uint(v, fmt::format("{}.bytes", what), d, 1, kMax, out.bytes);
+  if (auto v = f.get("packets"); v.defined()) read_uint(v, fmt::format("{}.packets", what), d, 1, kMax, out.packets);
+}
+
 void parse_sa(const YamlNode& n, Diagnostics& d, Peer& peer) {
-  Fields f(n, "an SA", d, {"direction", "spi", "algorithm", "key", "key_file", "esn", "replay_window"});
+  Fields f(n, "an SA", d,
+           {"direction", "spi", "algorithm", "key", "key_file", "esn", "replay_window", "soft_lifetime", "hard_lifetime"});
   if (!f.is_map()) return;
   SecurityAssociation sa;
   sa.mark = f.mark();
@@ -79,6 +88,12 @@ void parse_sa(const YamlNode& n, Diagnostics& d, Peer& peer) {
   }
   if (auto v = f.get("esn"); v.defined()) read_bool(v, "SA esn", d, sa.esn);
   if (auto v = f.get("replay_window"); v.defined()) read_uint_as(v, "SA replay_window", d, 0, 4096, sa.replay_window);
+  sa.lifetime_mark = sa.mark;
+  for (auto [key, lifetime] : {std::pair{"soft_lifetime", &sa.soft}, std::pair{"hard_lifetime", &sa.hard}})
+    if (auto v = f.get(key); v.defined()) {
+      parse_lifetime(v, key, d, *lifetime);
+      sa.lifetime_mark = v.mark();
+    }
   peer.sas.push_back(std::move(sa));
 }
 

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "config/address.h"
 #include "config/validate.h"
@@ -32,6 +33,12 @@ void validate_sas(const Peer& p, std::map<uint32_t, std::string>& inbound_spis, 
         d.error(sa.spi_mark, fmt::format("peer '{}' lists outbound SPI 0x{:x} twice", p.name, sa.spi));
       }
     }
+    for (auto [soft, hard, what] : {std::tuple{sa.soft.seconds, sa.hard.seconds, "seconds"},
+                                    std::tuple{sa.soft.bytes, sa.hard.bytes, "bytes"},
+                                    std::tuple{sa.soft.packets, sa.hard.packets, "packets"}})
+      if (soft && hard && soft >= hard)
+        d.error(sa.lifetime_mark, fmt::format("SPI 0x{:x}: the soft lifetime ({} {}) must come before the hard one ({})",
+                                              sa.spi, soft, what, hard));
     // Lengths only: never the key itself.
     if (!sa.key.empty() && sa.key.bytes().size() != key_material_length(sa.algorithm))
       d.error(sa.key_mark, fmt::format("{} needs {} bytes of key and salt ({} hex digits), found {} bytes",

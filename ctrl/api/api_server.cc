@@ -159,6 +159,8 @@ class ApiServer::Service final : public v1::Meshplane::Service {
         if (c.replay_window() > 4096)
           return {grpc::StatusCode::INVALID_ARGUMENT, "replay_window must be between 0 and 4096"};
         if (c.replay_window()) sa.replay_window = c.replay_window();
+        sa.soft = {c.soft_lifetime().seconds(), c.soft_lifetime().bytes(), c.soft_lifetime().packets()};
+        sa.hard = {c.hard_lifetime().seconds(), c.hard_lifetime().bytes(), c.hard_lifetime().packets()};
       }
       changes.push_back(std::move(change));
     }

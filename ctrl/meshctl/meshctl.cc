@@ -218,6 +218,7 @@ struct SaArgs {
   std::string action, peer, direction = "inbound", spi, key_file, algorithm = "aes-gcm-128", replace;
   bool esn = false;
   uint32_t replay_window = 0;
+  uint64_t soft_seconds = 0, hard_seconds = 0;
 };
 
 int sas(const Options& o, const SaArgs& a, bool dry_run) {
@@ -254,6 +255,8 @@ int sas(const Options& o, const SaArgs& a, bool dry_run) {
     c->set_algorithm(a.algorithm);
     c->set_esn(a.esn);
     c->set_replay_window(a.replay_window);
+    c->mutable_soft_lifetime()->set_seconds(a.soft_seconds);
+    c->mutable_hard_lifetime()->set_seconds(a.hard_seconds);
   }
   v1::UpdateSasResponse resp;
   const auto status = connect(o)->UpdateSas(context().get(), req, &resp);
@@ -397,6 +400,8 @@ int main(int argc, char** argv) {
   sas_cmd->add_flag("--esn", sa.esn, "add: extended sequence numbers");
   sas_cmd->add_option("--replay-window", sa.replay_window, "add, inbound: packets (default 1024)")
       ->check(CLI::Range(0, 4096));
+  sas_cmd->add_option("--soft-seconds", sa.soft_seconds, "add: an event after this long (time to rekey)");
+  sas_cmd->add_option("--hard-seconds", sa.hard_seconds, "add: the SA stops after this long");
   sas_cmd->add_option("--replace", sa.replace, "add: delete this SPI (same direction) in the same change");
   sas_cmd->add_flag("--dry-run", dry_run, "validate only");
 

@@ -73,6 +73,7 @@ class Daemon {
   void start_ipsec();
   config::Status prepare_sas(const config::Policy& policy, const SaRegistry& registry);
   void refresh_sequences();
+  void check_sa_lifetimes();
   void reset_fresh_slots(const LbRegistry& registry);
   void end_drains(Clock::time_point now);
   StatusInfo status() const;
@@ -317,6 +318,23 @@ void Daemon::refresh_sequences() {
   }
 }
 
+// Soft lifetimes reached become events; SAs past a hard one stop.
+void Daemon::check_sa_lifetimes() {
+  const uint32_t max = policy_.ipsec.max_sas;
+  const auto usage = [&](uint32_t slot) {
+    SaTable::Usage u;
+    for (uint16_t w = 0; w < worker_count_; ++w) {
+      u.packets += sa_counters_[size_t{w} * max + slot].packets.get();
+      u.bytes += sa_counters_[size_t{w} * max + slot].bytes.get();
+    }
+    return u;
+  };
+  for (const auto& e : sa_table_->check_lifetimes(usage)) {
+    log::warn("{}", e.message);
+    manager_->events().add(e.kind, manager_->generation(), e.message);
+  }
+}
+
 // Endpoints whose drain time is over lose their slot; workers see them gone
 // with the next snapshot and end their remaining flows.
 void Daemon::end_drains(Clock::time_point now) {
@@ -433,6 +451,7 @@ void Daemon::control_loop() {
     if (now >= next_tick) {
       resolver_->tick(*snapshots_->current(), now);
       end_drains(now);
+      check_sa_lifetimes();
       next_tick = now + kTick;
     }
     if (g_reload) {

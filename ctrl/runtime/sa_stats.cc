@@ -27,6 +27,7 @@ void add_sas(const StatsSource& src, v1::GetStatsResponse& out) {
         s->set_sequence_limit(state.seq_limit.load(std::memory_order_relaxed));
       }
       s->set_age_seconds(src.sa_table->age_seconds(slot));
+      s->set_lifetime(src.sa_table->lifetime_state(slot));
       auto& counters = *s->mutable_counters();
       for (const auto& c : dataplane::kSaCounters) {
         uint64_t n = 0;

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -37,12 +39,34 @@ class SaTable {
   // Moves each outbound SA's limit ahead once half of its reservation is used.
   config::Status refresh();
 
+  struct Usage {
+    uint64_t packets = 0, bytes = 0;
+  };
+  struct LifetimeEvent {
+    std::string kind;     // sa_soft_lifetime or sa_hard_lifetime
+    std::string message;  // peer, direction, SPI and what ran out: never a key
+  };
+  // Soft lifetimes reached are reported once; at a hard one the SA stops:
+  // outbound sends no more (esp_sequence_exhausted), inbound accepts no more
+  // (esp_sa_expired). An outbound packet limit is exact (it caps the
+  // sequence numbers); seconds and bytes are checked when this is called.
+  std::vector<LifetimeEvent> check_lifetimes(const std::function<Usage(uint32_t slot)>& usage);
+  // "", "soft" or "hard": the lifetime the SA in `slot` has reached.
+  const char* lifetime_state(uint32_t slot) const;
+
  private:
   struct Outbound {
     uint32_t slot;
     uint32_t spi;
     config::Secret key;
     bool esn;
+    uint64_t last_allowed;  // the hard packet lifetime's last number, or the counter's end
+  };
+  struct Tracked {
+    uint32_t slot;
+    std::string name;  // "peer 'X' outbound SPI 0x..."
+    bool outbound;
+    config::SaLifetime soft, hard;
   };
   config::Status extend(const Outbound& o, uint64_t from);
 
@@ -51,6 +75,8 @@ class SaTable {
   uint32_t max_sas_;
   SequenceStore* store_;
   std::vector<Outbound> outbound_;
+  std::vector<Tracked> tracked_;          // every SA with a lifetime
+  std::vector<uint8_t> lifetime_reached_;  // by slot: 0, 1 soft, 2 hard
 };
 
 }  // namespace meshplane::ctrl

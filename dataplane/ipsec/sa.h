@@ -36,6 +36,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) SaState {
   // raises it after recording a higher mark on disk, so a restart never
   // reuses a number under the same key; also the SA's hard packet limit.
   std::atomic<uint64_t> seq_limit{0};
+  // Inbound: the hard lifetime is over; nothing more is accepted.
+  std::atomic<bool> expired{false};
   alignas(RTE_CACHE_LINE_SIZE) ReplayWindow window;  // inbound
 };
 

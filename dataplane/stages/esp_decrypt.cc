@@ -60,7 +60,12 @@ bool open_esp(WorkerCtx& w, const Snapshot& s, rte_mbuf* m, uint32_t esp_offset)
     return false;
   }
   const InboundSa& sa = s.inbound_sas[index];
-  ReplayWindow& window = w.ipsec.states[sa.slot].window;
+  SaState& state = w.ipsec.states[sa.slot];
+  if (state.expired.load(std::memory_order_relaxed)) {
+    drop(w, m, DropReason::kEspSaExpired);
+    return false;
+  }
+  ReplayWindow& window = state.window;
   SaCounters& c = w.ipsec.sas[sa.slot];
   const uint64_t seq = window.infer(f.seq_low, sa.esn);
   switch (window.check(seq)) {

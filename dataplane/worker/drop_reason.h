@@ -42,7 +42,8 @@ namespace meshplane::dataplane {
   X(kEspOutsideWindow, "esp_outside_window", "ESP sequence number left of the replay window")              \
   X(kEspSelectorMismatch, "esp_selector_mismatch", "decrypted packet's source is outside the peer's prefixes")  \
   X(kEspNotIpv4, "esp_not_ipv4", "decrypted payload is not a valid IPv4 packet")                             \
-  X(kEspSequenceExhausted, "esp_sequence_exhausted", "outbound SA used up its sequence numbers (rekey)")     \
+  X(kEspSequenceExhausted, "esp_sequence_exhausted", "outbound SA used up its sequence numbers or lifetime (rekey)") \
+  X(kEspSaExpired, "esp_sa_expired", "inbound SA past its hard lifetime")                                       \
   X(kEspNoRoom, "esp_no_room", "no room in the buffer for the ESP headers and trailer")                      \
   X(kIkeNotServed, "ike_not_served", "IKE on UDP 4500: no keying daemon takes it yet")                       \
   X(kNatKeepalive, "nat_keepalive", "NAT-T keepalive (RFC 3948): consumed, not an error")                  \

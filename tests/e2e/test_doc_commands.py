@@ -49,7 +49,7 @@ PLACEHOLDERS = [
     (r"--key-file FILE\b", f"--key-file {KEY_FILE}"), (r"--spi (SPI|NEW)\b", "--spi 0x4001"),
     (r"--replace (SPI|OLD)\b", "--replace 0x4000"), (r"--direction D\b", "--direction outbound"),
     (r"--algorithm A\b", "--algorithm aes-gcm-256"), (r"--replay-window N\b", "--replay-window 64"),
-    (r"\bPEER\b", "site-b"),
+    (r"--(soft|hard)-seconds T\b", r"--\1-seconds 60"), (r"\bPEER\b", "site-b"),
     (r"--subset S\b", "--subset v1"), (r"--interval S\b", "--interval 0.5"), (r"--weight N\b", "--weight 2"),
     (r"--replay N\b", "--replay 2"), (r"--count N\b", "--count 2"), (r"ADDR\[:PORT\]", "10.10.2.12"),
     (r"\bSERVICE\b", "web"), (r"\bFILE\b", "policy.yaml"), (r" N$", " 2"), (r"\bPORT\b", "server"),

@@ -68,3 +68,25 @@ def test_rekeys_every_two_seconds_lose_nothing():
         for d in (a, b):
             drops = d.stats()["drops"]
             assert drops["esp_no_sa"] == 0 and drops["esp_auth_failed"] == 0 and drops["esp_replayed"] == 0, drops
+
+
+def test_lifetimes_reached_are_events_and_a_hard_one_stops_the_sa():
+    t = TwoSites(prefix="mpl")
+    state = tempfile.mkdtemp(prefix="mpl-keys-")
+    with running(t) as (a, b):
+        key = key_file(state, "short")
+        ok(b, "sas", "add", "site-a", "--direction", "inbound", "--spi", "0x5001", "--key-file", key,
+           "--soft-seconds", "1", "--hard-seconds", "2")
+
+        def lifetime():
+            sas = json.loads(b.meshctl("get", "sas", "-o", "json", check=True).stdout)
+            return next(s for s in sas if s["spi"] == "0x5001")["lifetime"]
+        deadline = time.time() + 20
+        while lifetime() != "hard":
+            assert time.time() < deadline, f"the hard lifetime was not reached: {lifetime()}"
+            time.sleep(0.1)
+        # The three latest events: the change, then its soft and its hard lifetime.
+        r = b.meshctl("events", "--replay", "3", "--count", "3", "-o", "json", timeout=10)
+        kinds = [json.loads(line)["kind"] for line in r.stdout.splitlines() if line.strip()]
+        assert kinds == ["policy_applied", "sa_soft_lifetime", "sa_hard_lifetime"], (kinds, r.stderr)
+        assert "site-a" in b.log_text() and "hard lifetime (seconds) reached" in b.log_text()

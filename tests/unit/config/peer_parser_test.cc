@@ -181,3 +181,27 @@ TEST(PeerParser, HexKeys) {
 
 }  // namespace
 }  // namespace meshplane::config
+
+namespace meshplane::config {
+namespace {
+
+TEST(PeerParser, LifetimesParseAndSoftComesBeforeHard) {
+  auto r = load_policy_text(peer(sa("outbound", "0x1001", "key: " + kKey128 +
+                                                              ", soft_lifetime: {seconds: 3000, bytes: 1000000}, "
+                                                              "hard_lifetime: {seconds: 3600, packets: 4000000000}") +
+                                 sa("inbound", "0x2001", "key: " + kKey128)),
+                            "p.yaml");
+  ASSERT_TRUE(r.ok()) << r.message;
+  const auto& out = r.policy.peers[0].sas[0];
+  EXPECT_EQ(out.soft.seconds, 3000u);
+  EXPECT_EQ(out.soft.bytes, 1000000u);
+  EXPECT_EQ(out.hard.packets, 4000000000u);
+  const std::string doc = peer(sa("outbound", "0x1001", "key: " + kKey128 + ", soft_lifetime: {seconds: 60}, "
+                                                         "hard_lifetime: {seconds: 60}") +
+                               sa("inbound", "0x2001", "key: " + kKey128));
+  auto bad = load_policy_text(doc, "p.yaml");
+  EXPECT_TRUE(error_at(bad, doc, 10, "{seconds: 60}}", "must come before the hard one"));
+}
+
+}  // namespace
+}  // namespace meshplane::config

@@ -241,3 +241,65 @@ TEST_F(EspStagesTest, MangledEspIsAlwaysDroppedByReason) {
 
 }  // namespace
 }  // namespace meshplane::dataplane
+
+namespace meshplane::dataplane {
+namespace {
+
+// The usage the daemon sums over workers, here from the one worker of a rig.
+ctrl::SaTable::Usage usage_of(testing::WorkerRig& rig, uint32_t slot) {
+  return {rig.sa_counters[slot].packets.get(), rig.sa_counters[slot].bytes.get()};
+}
+
+TEST_F(EspStagesTest, HardLifetimesStopAnSaSoftOnesAreReportedOnce) {
+  a_ = std::make_unique<testing::WorkerRig>(gateway(
+      "10.1.0.1/24", "192.0.2.1/24", "192.0.2.2", "10.2.0.0/16", "0x1001",
+      kK1 + ", soft_lifetime: {packets: 3}, hard_lifetime: {packets: 5}", "0x2001", kK2));
+  ASSERT_TRUE(a_->ok()) << a_->error;
+  b_ = std::make_unique<testing::WorkerRig>(gateway("10.2.0.1/24", "192.0.2.2/24", "192.0.2.1", "10.1.0.0/16",
+                                                    "0x2001", kK2, "0x1001", kK1 + ", hard_lifetime: {packets: 4}"));
+  ASSERT_TRUE(b_->ok()) << b_->error;
+  a_->neighbours.set(a_->neighbours.insert(1, 0xc0000202), NeighbourState::kReachable, kMacB);
+  b_->neighbours.set(b_->neighbours.insert(0, 0x0a020007), NeighbourState::kReachable, kMacHost);
+  std::vector<rte_mbuf*> sent;
+  for (int i = 0; i < 7; ++i) {
+    a_->run(from_a_lan(testing::udp(1000, 53, 10)));
+    if (a_->w.tx[1].count) sent.push_back(wire());
+  }
+  EXPECT_EQ(sent.size(), 5u) << "exactly the hard packet lifetime, counted by sequence numbers";
+  EXPECT_EQ(a_->counters.dropped(DropReason::kEspSequenceExhausted), 2u);
+  auto events = a_->sa_table->check_lifetimes([&](uint32_t slot) { return usage_of(*a_, slot); });
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "sa_hard_lifetime");
+  EXPECT_NE(events[0].message.find("peer 'far' outbound SPI 0x1001: hard lifetime (packets)"), std::string::npos)
+      << events[0].message;
+  EXPECT_TRUE(a_->sa_table->check_lifetimes([&](uint32_t slot) { return usage_of(*a_, slot); }).empty())
+      << "reported once";
+
+  // B accepts four, then its inbound SA is over.
+  for (int i = 0; i < 4; ++i) b_->run(sent[i], 1);
+  EXPECT_EQ(b_->w.tx[0].count, 4);
+  events = b_->sa_table->check_lifetimes([&](uint32_t slot) { return usage_of(*b_, slot); });
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "sa_hard_lifetime");
+  b_->run(sent[4], 1);
+  EXPECT_EQ(b_->counters.dropped(DropReason::kEspSaExpired), 1u);
+  EXPECT_EQ(b_->w.tx[0].count, 4);
+}
+
+TEST_F(EspStagesTest, SoftLifetimeIsAnEventOnly) {
+  a_ = std::make_unique<testing::WorkerRig>(gateway("10.1.0.1/24", "192.0.2.1/24", "192.0.2.2", "10.2.0.0/16",
+                                                    "0x1001", kK1 + ", soft_lifetime: {bytes: 100}", "0x2001", kK2));
+  ASSERT_TRUE(a_->ok()) << a_->error;
+  a_->neighbours.set(a_->neighbours.insert(1, 0xc0000202), NeighbourState::kReachable, kMacB);
+  a_->run(from_a_lan(testing::udp(1000, 53, 100)));  // 128 bytes: past the soft limit
+  EXPECT_EQ(a_->w.tx[1].count, 1);
+  a_->clear_tx();
+  const auto events = a_->sa_table->check_lifetimes([&](uint32_t slot) { return usage_of(*a_, slot); });
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, "sa_soft_lifetime");
+  a_->run(from_a_lan(testing::udp(1000, 53, 100)));
+  EXPECT_EQ(a_->w.tx[1].count, 1) << "still sending";
+}
+
+}  // namespace
+}  // namespace meshplane::dataplane
