@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds, and runs every meson test suite:
-# unit (GoogleTest, real mbufs; also in an ASan+UBSan build), layering, and
-# e2e (real namespaces, real kernel TCP through the daemon). Ends with
+# unit (GoogleTest, real mbufs; also in an ASan+UBSan build), layering, fuzz
+# (libFuzzer on the ESP parser, 30 s), and e2e (real namespaces, real kernel
+# TCP through the daemon). Ends with
 # "N passed, N failed[, N skipped]" over every test case of every suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,7 @@ run() {
 }
 run unit build unit layering
 run unit-asan build-asan unit
+run unit-fuzz build fuzz
 # pytest's own file lists every e2e test; meson's counts the suite as one.
 rm -f build/meson-logs/e2e.junit.xml
 meson test -C build --no-rebuild --verbose --suite e2e || true
