@@ -16,6 +16,7 @@ from testbed.tunnel import SPI_AB, SPI_B_TO_PEER, SPI_BA, SPI_PEER_TO_B, TwoSite
 from testbed.wire import capture, esp_ivs, stream_digest
 
 ESP_PEER = os.path.join(HELPERS, "esp_peer.py")
+ESP_BAD = os.path.join(HELPERS, "esp_bad.py")
 SIZE = 20_000_000
 
 
@@ -91,6 +92,23 @@ def test_scapy_peer_talks_to_meshplane_both_ways(sites):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["errors"] == [] and out["answers"] == ["site-b"] * 10, out
+
+
+def test_bad_esp_is_dropped_by_reason_and_other_traffic_flows(sites):
+    t, a, b = sites
+    before = b.stats()["drops"]
+    ping = subprocess.Popen(["ip", "netns", "exec", t.site_a, "ping", "-q", "-c", "30", "-i", "0.05", t.host_b],
+                            stdout=subprocess.PIPE, text=True)
+    args = ["/usr/bin/python3", ESP_BAD, t.gw_b_wan, t.peer_ip, t.host_b,
+            "--sa", f"{hex(SPI_PEER_TO_B)}:{t.keys['peer_to_b']}"]
+    args += ["--udp"] if t.encapsulation == "udp" else []
+    args += ["--esn"] if t.peer_esn else []
+    r = t.ns(t.peer, args, check=False, timeout=60)
+    assert r.returncode == 0, r.stderr
+    sent = json.loads(r.stdout)
+    after = b.wait_for(lambda s: all(s["drops"][k] - before[k] >= n for k, n in sent.items()), 10)["drops"]
+    assert {k: after[k] - before[k] for k in sent} == sent, "each refused exactly once, by its reason"
+    assert ping.wait(30) == 0 and " 0% packet loss" in ping.stdout.read(), "the tunnel between the sites went on"
 
 
 def test_keys_never_leave_the_gateway(sites):
