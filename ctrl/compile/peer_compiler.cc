@@ -28,6 +28,11 @@ config::Status compile_peers(const config::Policy& policy, const SaRegistry& sas
     if (tunnel == s.next_hops.end()) return invalid(fmt::format("peer '{}' has no route into its tunnel", peer.name));
     dataplane::PeerView view{};
     view.inner_mtu = tunnel->mtu;
+    const int32_t toward = s.route(peer.address);  // never a tunnel: validation keeps peers outside prefixes
+    if (toward < 0 || s.next_hops[toward].tunnel)
+      return invalid(fmt::format("peer '{}': no route to {} outside the tunnels", peer.name,
+                                 config::ipv4_to_string(peer.address)));
+    view.next_hop = static_cast<uint32_t>(toward);
     view.tcp_mss = peer.tcp_mss;
     for (const auto& sa : peer.sas) {
       dataplane::GcmKey key;

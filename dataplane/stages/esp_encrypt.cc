@@ -36,6 +36,7 @@ bool seal(WorkerCtx& w, const Snapshot& s, rte_mbuf* m) {
     drop(w, m, r);
     return false;
   }
+  m->hash.usr = peer.next_hop;  // for route-encrypted: no second route lookup
   c.packets.add();
   c.bytes.add(inner_len);
   return true;

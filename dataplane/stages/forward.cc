@@ -18,7 +18,7 @@ namespace {
 enum class Origin {
   kTransit,       // forwarded: TTL handling, ICMP errors about it
   kOriginated,    // the gateway's own (replies, errors, resets): neither
-  kEncapsulated,  // the gateway's own ESP to a peer: neither, and never into a tunnel again
+  kEncapsulated,  // the gateway's own ESP to a peer: neither; its next hop comes resolved (never a tunnel)
 };
 
 // True when `m` is routed and rewritten, for egress; false when it went
@@ -37,7 +37,8 @@ bool route(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
   }
 
   const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
-  const int32_t nh_index = s.route(dst);
+  // ESP to a peer: the encrypt stage left the peer's next hop (routed when the snapshot was compiled).
+  const int32_t nh_index = origin == Origin::kEncapsulated ? static_cast<int32_t>(m->hash.usr) : s.route(dst);
   if (nh_index < 0) {
     if constexpr (transit)
       drop_with_icmp_error(w, s, in_port, m, DropReason::kNoRoute, kIcmpDestUnreachable, kIcmpNetUnreachable);
@@ -47,10 +48,6 @@ bool route(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
   }
   const NextHop& nh = s.next_hops[nh_index];
   const PortView& out = s.ports[nh.port];
-  if (origin == Origin::kEncapsulated && nh.tunnel) {  // a peer behind another peer's tunnel: not carried
-    drop(w, m, DropReason::kNoRoute);
-    return false;
-  }
   const uint16_t mtu = nh.mtu;  // into a tunnel: what is left once ESP is added
 
   const uint16_t ip_len = rte_be_to_cpu_16(ip->total_length);

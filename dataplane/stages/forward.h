@@ -20,7 +20,8 @@ uint16_t route_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst&
 // no ICMP errors about them.
 uint16_t route_originated_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in);
 // The kRouteEncrypted stage: the same for ESP the gateway sends to its peers,
-// which never goes into a tunnel again.
+// which never goes into a tunnel again; the next hop is the peer's, resolved
+// when the snapshot was compiled (m->hash.usr), not looked up again.
 uint16_t route_encrypted_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in);
 
 }  // namespace meshplane::dataplane

@@ -46,10 +46,11 @@ static_assert(sizeof(NextHop) == 12);
 // A remote gateway as the encrypt stage needs it.
 struct PeerView {
   uint32_t outbound_sa;  // index into Snapshot::outbound_sas
+  uint32_t next_hop;     // index into Snapshot::next_hops: the route to the peer's address
   uint16_t inner_mtu;    // the largest inner packet that fits once encapsulated
   uint16_t tcp_mss;      // clamp SYNs entering the tunnel to this MSS; 0: no clamping
 };
-static_assert(sizeof(PeerView) == 8);
+static_assert(sizeof(PeerView) == 12);
 
 struct Snapshot {
   Snapshot() = default;

@@ -4,8 +4,8 @@ namespace, built with scapy's ESP (AES-GCM) on the SA the gateway has for us:
   no_sa           a valid packet under an SPI the gateway does not have
   malformed       an ESP header and nothing else
   auth_failed     the right SPI under the wrong key; and a valid packet with its ICV changed
-  replayed        a valid packet (sequence 5000) sent twice: the first is accepted
-  outside_window  a valid packet with sequence 100, now left of the window (with ESN
+  replayed        a valid packet sent twice: the first is accepted
+  outside_window  a valid packet 4,900 numbers older, now left of the window (with ESN
                   it is taken for the next 2^32 up, RFC 4303 A.2, and fails its ICV)
 With --udp the ESP travels in UDP 4500, and an IKE packet (zero non-ESP
 marker) and a NAT keepalive are sent too.
@@ -46,17 +46,19 @@ def main():
         else:
             send(IP(src=a.local, dst=a.gateway, proto=50) / Raw(esp_bytes))
 
+    # Numbers far above what the SA has seen, so each packet meets the check it is meant for.
+    base = 1_000_000
     sent = {}
-    out(esp(spi ^ 0x00ff0000, key, 1)); sent["esp_no_sa"] = 1
-    out(esp(spi, key, 2)[:8]); sent["esp_malformed"] = 1
-    out(esp(spi, bytes(b ^ 0x55 for b in key), 3))
-    tampered = bytearray(esp(spi, key, 4))
+    out(esp(spi ^ 0x00ff0000, key, base + 1)); sent["esp_no_sa"] = 1
+    out(esp(spi, key, base + 2)[:8]); sent["esp_malformed"] = 1
+    out(esp(spi, bytes(b ^ 0x55 for b in key), base + 3))
+    tampered = bytearray(esp(spi, key, base + 4))
     tampered[-1] ^= 0x01
     out(bytes(tampered)); sent["esp_auth_failed"] = 2
-    good = esp(spi, key, 5000)
+    good = esp(spi, key, base + 5000)
     out(good)
     out(good); sent["esp_replayed"] = 1
-    out(esp(spi, key, 100))
+    out(esp(spi, key, base + 100))
     if a.esn:  # RFC 4303 A.2: far left of the window means the next 2^32 up, whose ICV cannot match
         sent["esp_auth_failed"] += 1
     else:
