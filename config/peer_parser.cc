@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "common/key_file.h"
+#include "common/numbers.h"
 #include "config/yaml_fields.h"
 
 namespace meshplane::config {
@@ -14,11 +13,8 @@ namespace {
 bool read_spi(const YamlNode& n, Diagnostics& d, uint32_t& out) {
   std::string s;
   if (!read_string(n, "SA spi", d, s)) return false;
-  const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-  const char* first = s.data() + (hex ? 2 : 0);
   uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(first, s.data() + s.size(), v, hex ? 16 : 10);
-  if (ec != std::errc{} || ptr != s.data() + s.size() || first == ptr) {
+  if (!parse_number(s, v)) {
     d.error(n.mark(), fmt::format("SA spi must be a number (decimal or 0x hex), found '{}'", s));
     return false;
   }

@@ -18,6 +18,7 @@
 
 #include "config/yaml_tree.h"
 #include "common/key_file.h"
+#include "common/numbers.h"
 #include "ctrl/api/stats_text.h"
 #include "meshplane.grpc.pb.h"
 
@@ -205,15 +206,6 @@ int endpoints(const Options& o, const std::string& action, const std::string& se
   return 0;
 }
 
-// An SPI as operators write it: decimal or 0x hex.
-bool parse_spi(const std::string& text, uint32_t& out) {
-  const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-  const char* first = text.data() + (hex ? 2 : 0);
-  const char* last = text.data() + text.size();
-  const auto [end, ec] = std::from_chars(first, last, out, hex ? 16 : 10);
-  return ec == std::errc{} && end == last && first != last;
-}
-
 struct SaArgs {
   std::string action, peer, direction = "inbound", spi, key_file, algorithm = "aes-gcm-128", replace;
   bool esn = false;
@@ -226,7 +218,7 @@ int sas(const Options& o, const SaArgs& a, bool dry_run) {
   req.set_peer(a.peer);
   req.set_dry_run(dry_run);
   uint32_t spi = 0, replaced = 0;
-  if (!parse_spi(a.spi, spi) || (!a.replace.empty() && !parse_spi(a.replace, replaced))) {
+  if (!meshplane::parse_number(a.spi, spi) || (!a.replace.empty() && !meshplane::parse_number(a.replace, replaced))) {
     std::fprintf(stderr, "meshctl: an SPI is a number, decimal or 0x hex\n");
     return kExitUsage;
   }

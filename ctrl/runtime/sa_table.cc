@@ -13,7 +13,7 @@ constexpr uint64_t kLast32 = 0xffffffffu;
 
 SaTable::SaTable(uint32_t max_sas, SequenceStore* store)
     : states_(new dataplane::SaState[max_sas]), installed_(max_sas), max_sas_(max_sas), store_(store),
-      lifetime_reached_(max_sas, 0) {}
+      first_seq_(max_sas, 0), lifetime_reached_(max_sas, 0) {}
 
 double SaTable::age_seconds(uint32_t slot) const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - installed_[slot]).count();
@@ -50,16 +50,22 @@ config::Status SaTable::prepare(const config::Policy& policy, const SaRegistry& 
         }
         continue;
       }
-      const uint64_t start = store_ ? store_->reserved(sa.spi, sa.key) : 0;
-      const auto previous = std::find_if(outbound_.begin(), outbound_.end(), [&](auto& o) { return o.slot == slot; });
+      if (fresh) {
+        first_seq_[slot] = store_ ? store_->reserved(sa.spi, sa.key) : 0;
+        state.last_seq.store(first_seq_[slot], std::memory_order_relaxed);
+        state.seq_limit.store(first_seq_[slot], std::memory_order_relaxed);  // nothing usable until reserved
+      }
+      // The last usable number: the counter's end, the hard packet lifetime (counted from the SA's first
+      // number, so a changed lifetime applies at once), or nothing once a hard lifetime was reached.
       uint64_t last = sa.esn ? ~uint64_t{0} : kLast32;
-      if (sa.hard.packets) last = std::min(last, start + sa.hard.packets);
-      outbound.push_back({slot, sa.spi, sa.key, sa.esn, fresh || previous == outbound_.end() ? last
-                                                                                            : previous->last_allowed});
-      if (!fresh) continue;
-      state.last_seq.store(start, std::memory_order_relaxed);
-      state.seq_limit.store(start, std::memory_order_relaxed);  // nothing usable until reserved
-      if (auto s = extend(outbound.back(), start); !s.ok()) return s;
+      if (sa.hard.packets) last = std::min(last, first_seq_[slot] + sa.hard.packets);
+      if (lifetime_reached_[slot] == 2) last = 0;
+      outbound.push_back({slot, sa.spi, sa.key, sa.esn, last});
+      if (fresh) {
+        if (auto s = extend(outbound.back(), first_seq_[slot]); !s.ok()) return s;
+      } else if (state.seq_limit.load(std::memory_order_relaxed) > last) {
+        state.seq_limit.store(last, std::memory_order_release);  // a lowered lifetime (raised: refresh() extends)
+      }
     }
   outbound_ = std::move(outbound);
   tracked_ = std::move(tracked);

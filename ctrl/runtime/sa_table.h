@@ -75,6 +75,7 @@ class SaTable {
   uint32_t max_sas_;
   SequenceStore* store_;
   std::vector<Outbound> outbound_;
+  std::vector<uint64_t> first_seq_;       // by slot: the outbound SA's number before its first packet
   std::vector<Tracked> tracked_;          // every SA with a lifetime
   std::vector<uint8_t> lifetime_reached_;  // by slot: 0, 1 soft, 2 hard
 };

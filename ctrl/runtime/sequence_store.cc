@@ -5,11 +5,16 @@
 #include <openssl/sha.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "common/key_file.h"
+#include "common/numbers.h"
 
 namespace meshplane::ctrl {
 namespace {
@@ -38,16 +43,17 @@ config::Status SequenceStore::load() {
     ++number;
     if (line.empty() || line[0] == '#') continue;
     std::istringstream fields(line);
-    std::string spi, print;
+    std::string spi_hex, print;
     uint64_t mark = 0;
-    fields >> spi >> print >> mark;
+    fields >> spi_hex >> print >> mark;
+    uint32_t spi = 0;
+    const std::vector<uint8_t> bytes = parse_hex_key(print);
     Fingerprint f{};
-    bool ok = !fields.fail() && print.size() == 2 * f.size();
-    for (size_t i = 0; ok && i < f.size(); ++i) ok = sscanf(print.c_str() + 2 * i, "%2hhx", &f[i]) == 1;
-    if (!ok)
+    if (fields.fail() || !parse_number("0x" + spi_hex, spi) || bytes.size() != f.size())
       return config::Status::failure(config::Status::Code::kInvalid,
                                      fmt::format("{}:{}: not 'SPI FINGERPRINT SEQUENCE'", path_, number));
-    marks_[{static_cast<uint32_t>(std::stoul(spi, nullptr, 16)), f}] = mark;
+    std::copy(bytes.begin(), bytes.end(), f.begin());
+    marks_[{spi, f}] = mark;
   }
   return {};
 }

@@ -59,7 +59,6 @@ DropReason esp_seal(GcmEngine& gcm, const EspSeal& p, rte_mbuf* m);
 struct EspFrame {
   uint32_t esp_offset;  // from the start of the frame
   uint32_t spi;         // network order
-  uint32_t seq_low;     // host order
 };
 
 // Verifies and decrypts the ESP packet at `f.esp_offset`, given the whole

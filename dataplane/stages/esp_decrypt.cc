@@ -53,7 +53,6 @@ bool open_esp(WorkerCtx& w, const Snapshot& s, rte_mbuf* m, uint32_t esp_offset)
   std::memcpy(&f.spi, esp, 4);
   rte_be32_t low;
   std::memcpy(&low, esp + 4, 4);
-  f.seq_low = rte_be_to_cpu_32(low);
   const uint32_t index = s.inbound_by_spi.find(f.spi);
   if (index == StaticMap::kMissing) {
     drop(w, m, DropReason::kEspNoSa);
@@ -67,7 +66,7 @@ bool open_esp(WorkerCtx& w, const Snapshot& s, rte_mbuf* m, uint32_t esp_offset)
   }
   ReplayWindow& window = state.window;
   SaCounters& c = w.ipsec.sas[sa.slot];
-  const uint64_t seq = window.infer(f.seq_low, sa.esn);
+  const uint64_t seq = window.infer(rte_be_to_cpu_32(low), sa.esn);
   switch (window.check(seq)) {
     case ReplayWindow::Verdict::kReplayed:
       c.replayed.add();

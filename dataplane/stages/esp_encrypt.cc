@@ -11,7 +11,6 @@ namespace meshplane::dataplane {
 namespace {
 
 constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
-constexpr uint64_t kLast32 = 0xffffffffu;
 
 bool seal(WorkerCtx& w, const Snapshot& s, rte_mbuf* m) {
   const PeerView& peer = s.peers[m->hash.usr];
@@ -19,10 +18,11 @@ bool seal(WorkerCtx& w, const Snapshot& s, rte_mbuf* m) {
   SaState& state = w.ipsec.states[sa.slot];
   SaCounters& c = w.ipsec.sas[sa.slot];
   // One atomic add per packet: workers sharing the SA never share a number.
-  // Past the limit (what is reserved on disk, a 32-bit counter without ESN,
-  // the hard lifetime) the SA stops instead of repeating a nonce.
+  // Past the limit (what is reserved on disk, and never beyond the counter's
+  // end without ESN or the hard lifetime: ctrl/runtime/sa_table.cc) the SA
+  // stops instead of repeating a nonce.
   const uint64_t seq = state.last_seq.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (seq > state.seq_limit.load(std::memory_order_acquire) || (!sa.esn && seq > kLast32)) {
+  if (seq > state.seq_limit.load(std::memory_order_acquire)) {
     c.exhausted.add();
     drop(w, m, DropReason::kEspSequenceExhausted);
     return false;

@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       seq = world.window.infer(rte_be_to_cpu_32(low), false);
     }
   }
-  EspFrame f{static_cast<uint32_t>(kEsp), kSpi, static_cast<uint32_t>(seq)};
+  EspFrame f{static_cast<uint32_t>(kEsp), kSpi};
   if (world.window.check(seq) == ReplayWindow::Verdict::kNew &&
       esp_open(world.gcm, world.key, f, seq, false, m) == DropReason::kCount) {
     // What the decrypt stage reads next: the inner IPv4 header, within the frame.

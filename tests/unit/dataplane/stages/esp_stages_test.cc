@@ -286,6 +286,31 @@ TEST_F(EspStagesTest, HardLifetimesStopAnSaSoftOnesAreReportedOnce) {
   EXPECT_EQ(b_->w.tx[0].count, 4);
 }
 
+// The SA keeps its slot (same peer, SPI and key), so its number continues; the new limit counts from its first.
+TEST_F(EspStagesTest, AChangedHardPacketLifetimeAppliesAtOnce) {
+  const auto policy = [](const std::string& packets) {
+    return gateway("10.1.0.1/24", "192.0.2.1/24", "192.0.2.2", "10.2.0.0/16", "0x1001",
+                   kK1 + ", hard_lifetime: {packets: " + packets + "}", "0x2001", kK2);
+  };
+  a_ = std::make_unique<testing::WorkerRig>(policy("5"));
+  ASSERT_TRUE(a_->ok()) << a_->error;
+  a_->neighbours.set(a_->neighbours.insert(1, 0xc0000202), NeighbourState::kReachable, kMacB);
+  const auto send = [&] {
+    a_->run(from_a_lan(testing::udp(1000, 53, 10)));
+    const bool sent = a_->w.tx[1].count == 1;
+    a_->clear_tx();
+    return sent;
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(send()) << i;
+  ASSERT_TRUE(a_->reload(policy("2"))) << a_->error;
+  EXPECT_FALSE(send()) << "already past the lowered limit";
+  ASSERT_TRUE(a_->reload(policy("10"))) << a_->error;
+  ASSERT_TRUE(a_->sa_table->refresh().ok());  // the control loop's part
+  int sent = 0;
+  while (sent < 20 && send()) ++sent;
+  EXPECT_EQ(sent, 6) << "numbers 5 to 10: the raised limit counts from the SA's first number";
+}
+
 TEST_F(EspStagesTest, SoftLifetimeIsAnEventOnly) {
   a_ = std::make_unique<testing::WorkerRig>(gateway("10.1.0.1/24", "192.0.2.1/24", "192.0.2.2", "10.2.0.0/16",
                                                     "0x1001", kK1 + ", soft_lifetime: {bytes: 100}", "0x2001", kK2));
