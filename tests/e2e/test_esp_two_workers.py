@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 
 from testbed import EAL_ARGS
 from testbed.tunnel import TwoSites, running
