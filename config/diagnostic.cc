@@ -5,8 +5,9 @@
 namespace meshplane::config {
 
 std::string format(const Diagnostic& d) {
-  if (d.mark.line == 0) return fmt::format("{}: error: {}", d.file, d.message);  // no position to give
-  return fmt::format("{}:{}:{}: error: {}", d.file, d.mark.line, d.mark.column, d.message);
+  const char* kind = d.warning ? "warning" : "error";
+  if (d.mark.line == 0) return fmt::format("{}: {}: {}", d.file, kind, d.message);  // no position to give
+  return fmt::format("{}:{}:{}: {}: {}", d.file, d.mark.line, d.mark.column, kind, d.message);
 }
 
 std::string format(const std::vector<Diagnostic>& ds) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "config/access_parser.h"
 #include "config/address.h"
 #include "config/peer_parser.h"
 
@@ -137,6 +138,42 @@ void emit_peer(YAML::Emitter& out, const Peer& p) {
   out << YAML::EndSeq << YAML::EndMap;
 }
 
+std::string range_to_string(const PortRange& r) {
+  return r.first == r.last ? std::to_string(r.first) : fmt::format("{}-{}", r.first, r.last);
+}
+
+void emit_rule(YAML::Emitter& out, const AccessRule& r) {
+  out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << r.name << YAML::Key << "action"
+      << YAML::Value << action_name(r.action);
+  if (r.protocol) out << YAML::Key << "protocol" << YAML::Value << protocol_name(*r.protocol);
+  for (auto [key, list] : {std::pair{"source", &r.sources}, std::pair{"destination", &r.destinations}}) {
+    if (list->empty()) continue;
+    out << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+    for (const auto& p : *list) out << prefix_to_string(p);
+    out << YAML::EndSeq;
+  }
+  for (auto [key, list] :
+       {std::pair{"source_ports", &r.source_ports}, std::pair{"destination_ports", &r.destination_ports}}) {
+    if (list->empty()) continue;
+    out << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+    for (const auto& range : *list) out << range_to_string(range);
+    out << YAML::EndSeq;
+  }
+  if (r.icmp_type) out << YAML::Key << "icmp_type" << YAML::Value << static_cast<int>(*r.icmp_type);
+  if (!r.ingress.empty()) out << YAML::Key << "ingress" << YAML::Value << r.ingress;
+  if (r.log) out << YAML::Key << "log" << YAML::Value << true;
+  out << YAML::EndMap;
+}
+
+void emit_access(YAML::Emitter& out, const AccessPolicy& a) {
+  if (a.empty()) return;
+  out << YAML::Key << "access" << YAML::Value << YAML::BeginMap << YAML::Key << "default" << YAML::Value
+      << action_name(a.default_action) << YAML::Key << "log_per_second" << YAML::Value << a.log_per_second
+      << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+  for (const auto& r : a.rules) emit_rule(out, r);
+  out << YAML::EndSeq << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string to_yaml(const Policy& policy) {
@@ -162,6 +199,7 @@ std::string to_yaml(const Policy& policy) {
     for (const auto& p : policy.peers) emit_peer(out, p);
     out << YAML::EndSeq;
   }
+  emit_access(out, policy.access);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -242,6 +242,44 @@ struct IpsecSettings {
   std::string sequence_file = "/var/lib/meshplane/esp-sequence";
 };
 
+// Access rules (docs/config.md, "access"): stateless, on every packet after
+// decryption and before load balancing, first match decides. Lists in one
+// rule mean any of them; a rule's fields must all match.
+enum class AccessAction : uint8_t {
+  kAllow,
+  kDeny,    // dropped silently, counted
+  kReject,  // TCP RST, else ICMP "communication administratively prohibited"; counted
+};
+
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 65535;
+  bool operator==(const PortRange&) const = default;
+  bool any() const { return first == 0 && last == 65535; }
+};
+
+struct AccessRule {
+  std::string name;  // default: "rule-N", N its 1-based place
+  AccessAction action = AccessAction::kAllow;
+  std::optional<uint8_t> protocol;  // IP protocol number; none: any
+  std::vector<Ipv4Prefix> sources, destinations;  // empty: any
+  std::vector<PortRange> source_ports, destination_ports;  // TCP and UDP only; empty: any
+  std::optional<uint8_t> icmp_type;  // ICMP only
+  std::string ingress;  // a port's name; empty: any
+  bool log = false;     // an event per matching packet, rate limited
+  Mark mark;
+  Mark ingress_mark;
+  bool operator==(const AccessRule&) const = default;
+};
+
+struct AccessPolicy {
+  AccessAction default_action = AccessAction::kAllow;
+  std::vector<AccessRule> rules;
+  uint32_t log_per_second = 100;  // events from rules with `log`, per worker; the rest are counted
+  bool operator==(const AccessPolicy&) const = default;
+  bool empty() const { return rules.empty() && default_action == AccessAction::kAllow; }
+};
+
 struct ApiSettings {
   std::string socket;  // empty: --socket, else RUN_DIR/meshplane.sock
 };
@@ -259,6 +297,7 @@ struct Policy {
   std::vector<Service> services;
   IpsecSettings ipsec;
   std::vector<Peer> peers;
+  AccessPolicy access;
   ApiSettings api;
 };
 

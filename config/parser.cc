@@ -8,6 +8,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "config/access_parser.h"
 #include "config/address.h"
 #include "config/peer_parser.h"
 #include "config/service_parser.h"
@@ -130,7 +131,7 @@ void parse_dataplane(const YamlNode& n, Diagnostics& d, DataplaneSettings& s) {
 void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
-            "services", "ipsec", "peers", "api"});
+            "services", "ipsec", "peers", "access", "api"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
   std::vector<YamlNode> items;
@@ -152,6 +153,7 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   parse_services(f.get("services"), d, policy.services);
   if (auto v = f.get("ipsec"); v.defined()) parse_ipsec(v, d, policy.ipsec);
   parse_peers(f.get("peers"), d, policy.peers);
+  if (auto v = f.get("access"); v.defined()) parse_access(v, d, policy.access);
   if (auto v = f.get("api"); v.defined()) {
     Fields api(v, "api", d, {"socket"});
     if (auto s = api.get("socket"); s.defined() && read_string(s, "api.socket", d, policy.api.socket) &&
@@ -173,6 +175,7 @@ ParseResult load_policy_text(std::string_view text, const std::string& file, con
   } else {
     d.error(tree.error_mark, tree.error);
   }
+  result.warnings = d.take_warnings();
   if (d.ok()) return result;
   auto errors = d.take();
   std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {

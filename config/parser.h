@@ -17,6 +17,7 @@ namespace meshplane::config {
 // A usable policy, or kInvalid with every problem found.
 struct ParseResult : Status {
   Policy policy;
+  std::vector<Diagnostic> warnings;  // a valid policy that probably does not say what was meant
 };
 
 // Parses and validates: the one entry point the daemon, --check and the API

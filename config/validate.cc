@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <map>
 
+#include "config/access_validate.h"
 #include "config/address.h"
 #include "config/peer_validate.h"
 #include "config/service_validate.h"
@@ -135,6 +136,7 @@ void validate(const Policy& policy, Diagnostics& d) {
   validate_neighbours(policy, d);
   validate_services(policy, d);
   validate_peers(policy, d);
+  validate_access(policy, d);
 }
 
 }  // namespace meshplane::config

@@ -83,6 +83,7 @@ class PolicyManager {
   const config::Policy& policy() const { return policy_; }
   const LbRegistry& registry() const { return *registry_; }
   const SaRegistry& sa_registry() const { return *sas_; }
+  const CompiledSnapshot* running() const { return running_; }  // the last one published
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }  // any thread
   EventLog& events() { return events_; }
 

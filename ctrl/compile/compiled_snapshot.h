@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "ctrl/compile/access_compiler.h"
 #include "ctrl/compile/maglev_builder.h"
 #include "dataplane/tables/snapshot.h"
 
@@ -25,6 +26,8 @@ struct CompiledSnapshot final : dataplane::Snapshot {
   // table's inputs (table size, members with weights and positions).
   std::vector<std::shared_ptr<const MaglevTable>> subset_tables;
   std::vector<std::string> subset_keys;
+  // The access rules' classifier and hit counters (rebuilt only when the rules or port names change).
+  std::shared_ptr<const AccessTable> access_table;
 };
 
 // The running snapshot and the policy it was compiled from.

@@ -1,6 +1,7 @@
 #include "ctrl/compile/snapshot_compiler.h"
 
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_lpm.h>
 
 #include <atomic>
@@ -8,6 +9,7 @@
 
 #include "config/address.h"
 #include "config/validate.h"
+#include "ctrl/compile/access_compiler.h"
 #include "ctrl/compile/lb_compiler.h"
 #include "ctrl/compile/peer_compiler.h"
 #include "dataplane/ipsec/esp.h"
@@ -159,6 +161,14 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
     out.status() = compile_peers(policy, *sas, *s);
   }
   if (!out.ok()) return out;
+  const AccessTable* old_access = previous.snapshot ? previous.snapshot->access_table.get() : nullptr;
+  if (old_access && old_access->same_input(policy.access, policy.ports)) {
+    s->access_table = previous.snapshot->access_table;
+  } else {
+    s->access_table = AccessTable::build(policy.access, policy.ports, rte_lcore_count(), old_access, out.status());
+    if (!s->access_table) return out;
+  }
+  s->access = s->access_table->view();
   out.snapshot = std::move(s);
   return out;
 }

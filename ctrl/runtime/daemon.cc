@@ -5,6 +5,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include <chrono>
 #include <csignal>
@@ -17,6 +18,7 @@
 
 #include "config/parser.h"
 #include "ctrl/api/api_server.h"
+#include "ctrl/runtime/access_log.h"
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/policy_manager.h"
 #include "ctrl/runtime/log.h"
@@ -79,6 +81,7 @@ class Daemon {
   StatusInfo status() const;
   void control_loop();
   void drain_punts(Clock::time_point now);
+  void drain_access_log();
   void transmit(uint16_t port, rte_mbuf* m);
   void reload();
   void write_stats_file();
@@ -126,6 +129,7 @@ Daemon::~Daemon() {
       while (r && rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
       rte_ring_free(r);
     }
+    rte_ring_free(workers_[w].access_log);  // records, not packets
   }
   resolver_.reset();
   snapshots_.reset();
@@ -182,7 +186,9 @@ void Daemon::start() {
                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
     ctx.inject_ring = rte_ring_create(fmt::format("inject{}", w).c_str(), ring_size, rte_socket_id(),
                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (!ctx.punt_ring || !ctx.inject_ring)
+    ctx.access_log = rte_ring_create_elem(fmt::format("access_log{}", w).c_str(), sizeof(dataplane::AccessLogRecord),
+                                          1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!ctx.punt_ring || !ctx.inject_ring || !ctx.access_log)
       throw std::runtime_error(fmt::format("cannot create rings for worker {}: {}", w, rte_strerror(rte_errno)));
     ctx.neighbours = neighbours_.get();
     ctx.snapshots = snapshots_.get();
@@ -371,6 +377,20 @@ void Daemon::drain_punts(Clock::time_point now) {
   }
 }
 
+void Daemon::drain_access_log() {
+  const AccessTable& table = *manager_->running()->access_table;
+  dataplane::AccessLogRecord records[32];
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(workers_[w].access_log, records, sizeof records[0],
+                                                      RTE_DIM(records), nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+      std::string line = describe(records[i], table, manager_->policy().ports);
+      log::info("access: {}", line);
+      manager_->events().add("access_log", manager_->generation(), std::move(line));
+    }
+  }
+}
+
 void Daemon::reload() {
   log::info("reloading policy from {}", options_.config_path);
   const Outcome o =
@@ -442,6 +462,7 @@ void Daemon::control_loop() {
   while (!g_stop) {
     const auto now = Clock::now();
     drain_punts(now);
+    drain_access_log();
     refresh_sequences();
     api_queue_.run_pending();
     if (now >= next_links) {

@@ -5,6 +5,7 @@
 #include <rte_errno.h>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -26,10 +27,13 @@ int check_policy(const std::string& path, bool quiet) {
     std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), r.errors.size());
     return kExitInvalidPolicy;
   }
-  if (!quiet)
-    std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbours, %zu services, %zu peers)\n", path.c_str(),
-                r.policy.ports.size(), r.policy.routes.size(), r.policy.neighbours.size(), r.policy.services.size(),
-                r.policy.peers.size());
+  if (!quiet) {
+    std::fputs(meshplane::config::format(r.warnings).c_str(), stderr);
+    std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbours, %zu services, %zu peers, %zu access rules)%s\n",
+                path.c_str(), r.policy.ports.size(), r.policy.routes.size(), r.policy.neighbours.size(),
+                r.policy.services.size(), r.policy.peers.size(), r.policy.access.rules.size(),
+                r.warnings.empty() ? "" : fmt::format(", {} warning(s)", r.warnings.size()).c_str());
+  }
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dataplane/ipsec/sa.h"
+#include "dataplane/tables/access_view.h"
 #include "dataplane/tables/lb_view.h"
 #include "dataplane/worker/capacity.h"
 
@@ -75,6 +76,9 @@ struct Snapshot {
   std::vector<OutboundSa> outbound_sas;
   std::vector<InboundSa> inbound_sas;
   StaticMap inbound_by_spi;  // SPI (network order) -> index into inbound_sas
+
+  // Access rules (dataplane/stages/access.cc).
+  AccessView access;
 
   // Address owned by the gateway, or its subnet broadcast (checked by callers).
   const LocalAddress* local(uint32_t address) const {

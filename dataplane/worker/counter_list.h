@@ -23,6 +23,8 @@ enum class CounterKind { kCounter, kGauge };
   X(icmp_errors_suppressed, "ICMP errors not sent: rate limit or RFC 1812 4.3.2.7", kCounter)      \
   X(icmp_errors_relayed, "ICMP errors about NAT flows translated back to their clients", kCounter) \
   X(handed_off, "NAT replies passed to the worker that owns their flow", kCounter)                \
+  X(access_logged, "packets matching a rule with log, reported to the control thread", kCounter)  \
+  X(access_log_suppressed, "packets matching a rule with log, not reported: rate limit or queue full", kCounter) \
   X(flows, "flows in this worker's table", kGauge)                                                \
   X(busy_cycles, "TSC cycles spent in loop iterations that had packets", kCounter)                \
   X(busy_polls, "loop iterations that had packets", kCounter)                                     \

@@ -47,6 +47,8 @@ namespace meshplane::dataplane {
   X(kEspNoRoom, "esp_no_room", "no room in the buffer for the ESP headers and trailer")                      \
   X(kIkeNotServed, "ike_not_served", "IKE on UDP 4500: no keying daemon takes it yet")                       \
   X(kNatKeepalive, "nat_keepalive", "NAT-T keepalive (RFC 3948): consumed, not an error")                  \
+  X(kAccessDenied, "access_denied", "an access rule (or the access default) denies it")                     \
+  X(kAccessRejected, "access_rejected", "an access rule rejects it (TCP RST or ICMP prohibited sent)")        \
   /* Load-balancer reasons last, in this order: services count them too (lb_counters.h). */                  \
   X(kVipUnknownPort, "vip_unknown_port", "to a VIP on a protocol or port no service listens on")             \
   X(kVipFragment, "vip_fragment", "IPv4 fragment to a VIP (not reassembled, so not balanced)")              \

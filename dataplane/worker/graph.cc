@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "dataplane/stages/access.h"
 #include "dataplane/stages/esp_decrypt.h"
 #include "dataplane/stages/esp_encrypt.h"
 #include "dataplane/stages/forward.h"
@@ -27,7 +28,8 @@ Graph::Graph() {
     next_[static_cast<size_t>(st)] = next;
   };
   slot(Stage::kParse, parse_stage, Stage::kDecrypt);
-  slot(Stage::kDecrypt, esp_decrypt_process, Stage::kLb);
+  slot(Stage::kDecrypt, esp_decrypt_process, Stage::kAccess);
+  slot(Stage::kAccess, access_process, Stage::kLb);
   slot(Stage::kLb, lb_process, Stage::kLocal);
   slot(Stage::kLocal, local_process, Stage::kRoute);
   slot(Stage::kRoute, route_process, Stage::kEgress);

@@ -9,11 +9,11 @@
 // stages originate (ICMP errors, TCP resets, echo replies, tunnelled packets:
 // routed by kRouteOriginated, never TTL-decremented).
 //
-//   rx -> parse -> decrypt -> lb -> local -> route ---------------------------------> egress -> tx
-//                              |       |       |  \-> route-originated --------------^
-//                              \-------+-------+----------^   |                      |
-//                                (errors, resets, replies)    \-> encrypt -> route-encrypted
-//                                                 (both route stages send tunnel traffic to encrypt)
+//   rx -> parse -> decrypt -> access -> lb -> local -> route -------------------------------> egress -> tx
+//                               |         |       |       |  \-> route-originated ------------^
+//                               \---------+-------+-------+----------^   |                     |
+//                                 (errors, resets, replies)            \-> encrypt -> route-encrypted
+//                                                          (both route stages send tunnel traffic to encrypt)
 //
 // Packets the control thread injects (ARP, packets held while their next hop
 // was resolved) enter at egress. Kept packets move on by handing the burst
@@ -34,6 +34,7 @@ struct WorkerCtx;
 enum class Stage : uint8_t {
   kParse,            // L2 and IPv4 validation (dataplane/stages/parse.cc)
   kDecrypt,          // ESP to the gateway: verified, decrypted, inner packet on (dataplane/stages/esp_decrypt.cc)
+  kAccess,           // access rules: allow, deny or reject (dataplane/stages/access.cc)
   kLb,               // load balancing and NAT (dataplane/stages/lb.cc)
   kLocal,            // to the gateway itself (dataplane/stages/local.cc)
   kRoute,            // transit: TTL, route, MTU, neighbour, L2 rewrite (dataplane/stages/forward.cc)

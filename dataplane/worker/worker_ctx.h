@@ -69,6 +69,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   WorkerCounters* counters = nullptr;
   LbWorker lb;
   IpsecWorker ipsec;
+  rte_ring* access_log = nullptr;  // worker -> control: AccessLogRecord (single producer, single consumer)
+  TokenBucket access_log_bucket;
+  uint64_t access_log_rate = 0;  // rate the bucket was configured with
   TokenBucket icmp_errors;
   uint64_t icmp_bucket_rate = 0;  // rate the bucket was configured with, to follow snapshot changes
   uint16_t ip_id = 0;             // identification for packets this worker originates

@@ -1,0 +1,34 @@
+#include "ctrl/runtime/access_log.h"
+
+#include <fmt/format.h>
+#include <rte_byteorder.h>
+
+#include "config/access_parser.h"
+#include "config/address.h"
+
+namespace meshplane::ctrl {
+
+std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& table,
+                     const std::vector<config::Port>& ports) {
+  const auto& rules = table.rules().rules;
+  const std::string rule = r.table == table.id() && r.rule < rules.size()
+                               ? fmt::format("rule '{}' (line {})", rules[r.rule].name, rules[r.rule].mark.line)
+                               : fmt::format("rule {} of an earlier policy", r.rule + 1);
+  static constexpr const char* kVerdicts[] = {"allowed", "denied", "rejected"};
+  const auto& k = r.key;
+  const std::string src = config::ipv4_to_string(rte_be_to_cpu_32(k.source));
+  const std::string dst = config::ipv4_to_string(rte_be_to_cpu_32(k.destination));
+  const uint16_t sport = rte_be_to_cpu_16(k.source_port), dport = rte_be_to_cpu_16(k.destination_port);
+  const uint32_t port = rte_be_to_cpu_32(k.port);
+  const std::string in = port < ports.size() ? ports[port].name : std::to_string(port);
+  std::string what;
+  if (k.protocol == 6 || k.protocol == 17)
+    what = fmt::format("{} {}:{} -> {}:{}", config::protocol_name(k.protocol), src, sport, dst, dport);
+  else if (k.protocol == 1)
+    what = fmt::format("icmp type {} code {} {} -> {}", sport, dport, src, dst);
+  else
+    what = fmt::format("protocol {} {} -> {}", k.protocol, src, dst);
+  return fmt::format("{} {} {} from port {}", rule, kVerdicts[static_cast<int>(r.verdict) % 3], what, in);
+}
+
+}  // namespace meshplane::ctrl

@@ -1,0 +1,20 @@
+// What the control thread makes of the records workers send for packets a
+// rule with `log` matched (dataplane/stages/access.h): one line each, for
+// the daemon's log and the `access_log` event.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "ctrl/compile/access_compiler.h"
+#include "dataplane/stages/access.h"
+
+namespace meshplane::ctrl {
+
+// "rule 'no-telnet' (line 12) rejected tcp 10.1.0.5:40000 -> 10.2.0.9:23 from port lan". `table`:
+// the running rules; a record from rules since replaced names its rule by number.
+std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& table,
+                     const std::vector<config::Port>& ports);
+
+}  // namespace meshplane::ctrl

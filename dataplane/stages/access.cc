@@ -1,0 +1,126 @@
+#include "dataplane/stages/access.h"
+
+#include <rte_acl.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_ring_elem.h>
+#include <rte_tcp.h>
+
+#include <cstring>
+
+#include "dataplane/net/icmp_types.h"
+#include "dataplane/net/tcp_reset.h"
+#include "dataplane/stages/icmp_error.h"
+#include "dataplane/worker/tx.h"
+
+namespace meshplane::dataplane {
+namespace {
+
+constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
+constexpr uint8_t kIcmpAdministrativelyProhibited = 13;  // RFC 1812 section 5.2.7.1
+
+// A TCP segment with its whole header in the first segment: one a RST can answer.
+bool resettable(const rte_mbuf* m) {
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+  if (ip->next_proto_id != IPPROTO_TCP || m->nb_segs != 1) return false;
+  if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) return false;
+  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  return rte_be_to_cpu_16(ip->total_length) >= ihl + sizeof(rte_tcp_hdr) &&
+         m->data_len >= kEthLen + ihl + sizeof(rte_tcp_hdr);
+}
+
+void reject(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
+  if (resettable(m)) {
+    if (make_tcp_reset(m, w.ip_id++)) {
+      w.counters->drop(DropReason::kAccessRejected);
+      w.graph.to(Stage::kRouteOriginated, m);
+    } else {
+      drop(w, m, DropReason::kAccessRejected);  // a RST is never answered
+    }
+    return;
+  }
+  drop_with_icmp_error(w, s, in_port, m, DropReason::kAccessRejected, kIcmpDestUnreachable,
+                       kIcmpAdministrativelyProhibited);
+}
+
+void log_match(WorkerCtx& w, const Snapshot& s, uint32_t rule, const AccessKey& key, AccessVerdict verdict) {
+  if (!w.access_log || !w.access_log_bucket.take(rte_rdtsc())) {
+    w.counters->access_log_suppressed.add();
+    return;
+  }
+  AccessLogRecord r{s.access.table, rule, key, verdict, {}};
+  if (rte_ring_sp_enqueue_elem(w.access_log, &r, sizeof r) != 0)
+    w.counters->access_log_suppressed.add();
+  else
+    w.counters->access_logged.add();
+}
+
+}  // namespace
+
+AccessKey access_key(const rte_mbuf* m, uint16_t port) {
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+  AccessKey k{ip->next_proto_id, {}, ip->src_addr, ip->dst_addr, 0, 0, rte_cpu_to_be_32(port)};
+  const bool first_fragment = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) == 0;
+  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  if (!first_fragment || m->data_len < kEthLen + ihl + 4) return k;
+  const auto* l4 = rte_pktmbuf_mtod_offset(m, const uint8_t*, kEthLen + ihl);
+  switch (ip->next_proto_id) {
+    case IPPROTO_TCP:
+    case IPPROTO_UDP:
+    case IPPROTO_SCTP:
+      std::memcpy(&k.source_port, l4, 4);  // both ports, network order
+      break;
+    case IPPROTO_ICMP:
+      // Type and code, each in the low byte of a port field as rules see it.
+      k.source_port = rte_cpu_to_be_16(l4[0]);
+      k.destination_port = rte_cpu_to_be_16(l4[1]);
+      break;
+    default:
+      break;
+  }
+  return k;
+}
+
+uint16_t access_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  const AccessView& a = s.access;
+  if (!a.active()) return in.n;
+  if (w.access_log_rate != a.log_per_second) {
+    w.access_log_bucket.configure(a.log_per_second, a.log_per_second, rte_get_tsc_hz());
+    w.access_log_rate = a.log_per_second;
+  }
+  AccessKey keys[kRxBurst];
+  const uint8_t* data[kRxBurst];
+  uint32_t results[kRxBurst] = {};
+  for (uint16_t i = 0; i < in.n; ++i) {
+    keys[i] = access_key(in.pkts[i], in_port);
+    data[i] = reinterpret_cast<const uint8_t*>(&keys[i]);
+  }
+  if (a.classifier) rte_acl_classify(a.classifier, data, results, in.n, 1);
+  Counter* hits = a.hits + size_t{w.worker_id} * a.hit_stride;
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < in.n; ++i) {
+    rte_mbuf* m = in.pkts[i];
+    AccessVerdict verdict = a.default_verdict;
+    if (const uint32_t matched = results[i]) {
+      const uint32_t rule = matched - 1;
+      const AccessRuleView& r = a.rules[rule];
+      verdict = r.verdict;
+      hits[rule].add();
+      if (r.log) log_match(w, s, rule, keys[i], verdict);
+    }
+    switch (verdict) {
+      case AccessVerdict::kAllow:
+        in.pkts[kept++] = m;
+        break;
+      case AccessVerdict::kDeny:
+        drop(w, m, DropReason::kAccessDenied);
+        break;
+      case AccessVerdict::kReject:
+        reject(w, s, in_port, m);
+        break;
+    }
+  }
+  return kept;
+}
+
+}  // namespace meshplane::dataplane
