@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
+#include "ctrl/api/explain.h"
 #include "config/address.h"
 #include "config/emitter.h"
 #include "config/parser.h"
@@ -175,6 +176,24 @@ class ApiServer::Service final : public v1::Meshplane::Service {
 
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*, v1::GetStatsResponse* resp) override {
     if (!ctx_.queue->call([&] { *resp = ctx_.stats(); })) return kStopping;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Explain(grpc::ServerContext*, const v1::ExplainRequest* req, v1::ExplainResponse* resp) override {
+    if (req->source_port() > 65535 || req->destination_port() > 65535 || req->icmp_type() > 255)
+      return {grpc::StatusCode::INVALID_ARGUMENT, "ports are 0-65535, ICMP types 0-255"};
+    ExplainQuery q{req->source(), req->destination(), req->protocol().empty() ? "tcp" : req->protocol(),
+                   static_cast<uint16_t>(req->source_port()), static_cast<uint16_t>(req->destination_port()),
+                   static_cast<uint8_t>(req->has_icmp_type() ? req->icmp_type() : 8), req->ingress()};
+    Explanation e;
+    if (!ctx_.queue->call([&] {
+          e = explain(q, ctx_.manager->policy(), *ctx_.manager->running());
+          resp->set_generation(ctx_.manager->generation());
+        }))
+      return kStopping;
+    if (!e.ok()) return {grpc::StatusCode::INVALID_ARGUMENT, e.message};
+    resp->set_verdict(e.verdict);
+    for (auto& line : e.steps) resp->add_steps(std::move(line));
     return grpc::Status::OK;
   }
 

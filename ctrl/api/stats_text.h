@@ -25,6 +25,8 @@ std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& se
 // One row per SA: peer, direction, SPI, algorithm, age, sequence number,
 // packets, bytes, replay and authentication drops. Never keys.
 std::string sas_table(const v1::GetStatsResponse& s);
+// `meshctl get policies`: the access rules in order, with hits, and the default.
+std::string access_table(const v1::GetStatsResponse& s);
 
 // A counter by name, 0 when absent.
 uint64_t counter(const google::protobuf::Map<std::string, uint64_t>& counters, const std::string& name);

@@ -135,6 +135,13 @@ int get(const Options& o, const std::string& what, const std::string& service) {
   v1::GetStatsResponse stats;
   grpc::Status status;
   if (!fetch_stats(o, stats, status)) return report(status, o);
+  if (what == "policies") {
+    if (o.json())
+      print_json_list(stats.access_rules());
+    else
+      std::fputs(mp::access_table(stats).c_str(), stdout);
+    return 0;
+  }
   if (what == "sas" || what == "services") {
     if (!o.json())
       std::fputs((what == "sas" ? mp::sas_table(stats) : mp::services_table(stats)).c_str(), stdout);
@@ -337,6 +344,19 @@ int events(const Options& o, uint32_t replay, int count) {
   return report(reader->Finish(), o);
 }
 
+int explain(const Options& o, const v1::ExplainRequest& req) {
+  v1::ExplainResponse resp;
+  const auto status = connect(o)->Explain(context().get(), req, &resp);
+  if (!status.ok()) return report(status, o);
+  if (o.json()) {
+    std::printf("%s\n", mp::message_json(resp).c_str());
+    return 0;
+  }
+  for (const auto& step : resp.steps()) std::printf("%s\n", step.c_str());
+  std::printf("verdict: %s (generation %lu)\n", resp.verdict().c_str(), resp.generation());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -359,10 +379,10 @@ int main(int argc, char** argv) {
   apply_cmd->add_flag("--dry-run", dry_run, "validate and compile only; change nothing");
 
   std::string what, service;
-  auto* get_cmd = app.add_subcommand("get", "show the running policy, services, endpoints or SAs");
-  get_cmd->add_option("what", what, "policy, services, endpoints or sas")
+  auto* get_cmd = app.add_subcommand("get", "show the running policy, access rules, services, endpoints or SAs");
+  get_cmd->add_option("what", what, "policy, policies (access rules with hits), services, endpoints or sas")
       ->required()
-      ->check(CLI::IsMember({"policy", "services", "endpoints", "sas"}));
+      ->check(CLI::IsMember({"policy", "policies", "services", "endpoints", "sas"}));
   get_cmd->add_option("service", service, "endpoints: only this service");
 
   std::string action, endpoint;
@@ -412,6 +432,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"detach", "attach"}));
   ports_cmd->add_option("port", port_name, "the port's name in the policy")->required();
 
+  v1::ExplainRequest question;
+  std::string from, to, explain_protocol = "tcp", ingress;
+  uint16_t sport = 0, dport = 0;
+  uint8_t icmp_type = 8;
+  auto* explain_cmd = app.add_subcommand("explain", "what the running policy does with a packet, stage by stage");
+  explain_cmd->add_option("--from", from, "source address")->required();
+  explain_cmd->add_option("--to", to, "destination address")->required();
+  explain_cmd->add_option("--protocol", explain_protocol, "tcp (default), udp, icmp or a number");
+  explain_cmd->add_option("--port", dport, "destination port (tcp, udp)");
+  explain_cmd->add_option("--source-port", sport, "source port (tcp, udp)");
+  explain_cmd->add_option("--icmp-type", icmp_type, "icmp: the type (default 8, echo request)");
+  explain_cmd->add_option("--ingress", ingress, "the port it comes in on (default: where the source is routed)");
+
   uint32_t replay = 0;
   int count = 0;
   auto* events_cmd = app.add_subcommand("events", "stream policy and endpoint events as they happen");
@@ -425,6 +458,16 @@ int main(int argc, char** argv) {
   }
   if (*apply_cmd) return apply(o, file, dry_run);
   if (*get_cmd) return get(o, what, service);
+  if (*explain_cmd) {
+    question.set_source(from);
+    question.set_destination(to);
+    question.set_protocol(explain_protocol);
+    question.set_source_port(sport);
+    question.set_destination_port(dport);
+    question.set_icmp_type(icmp_type);
+    question.set_ingress(ingress);
+    return explain(o, question);
+  }
   if (*ep_cmd) {
     if (action == "weight" && ep_cmd->count("weight") == 0) {
       std::fprintf(stderr, "meshctl: endpoints weight SERVICE ADDRESS[:PORT] WEIGHT\n");

@@ -18,7 +18,7 @@
 
 #include "config/parser.h"
 #include "ctrl/api/api_server.h"
-#include "ctrl/runtime/access_log.h"
+#include "ctrl/runtime/access_text.h"
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/policy_manager.h"
 #include "ctrl/runtime/log.h"
@@ -434,6 +434,7 @@ StatsSource Daemon::stats_source() const {
   src.sa_registry = &manager_->sa_registry();
   src.sa_table = sa_table_.get();
   src.sa_counters = sa_counters_.get();
+  src.access = manager_->running()->access_table.get();
   src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   return src;
 }

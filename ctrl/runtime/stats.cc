@@ -91,6 +91,7 @@ v1::GetStatsResponse stats_message(const StatsSource& src) {
   out.set_flow_capacity_per_worker(src.policy ? src.policy->load_balancer.flow_capacity : 0);
   add_services(src, out);
   add_sas(src, out);
+  add_access_rules(src, out);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "config/model.h"
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/sa_registry.h"
+#include "ctrl/compile/access_compiler.h"
 #include "ctrl/runtime/sa_table.h"
 #include "ctrl/runtime/port_setup.h"
 #include "dataplane/worker/counters.h"
@@ -34,6 +35,7 @@ struct StatsSource {
   const SaRegistry* sa_registry = nullptr;  // null: no SAs listed
   const SaTable* sa_table = nullptr;
   const dataplane::SaCounters* sa_counters = nullptr;  // worker-major, max_sas each
+  const AccessTable* access = nullptr;  // the running access rules and their hits
   uint64_t generation = 0;
   double uptime_seconds = 0;
 };
@@ -43,5 +45,7 @@ v1::GetStatsResponse stats_message(const StatsSource& src);
 void add_services(const StatsSource& src, v1::GetStatsResponse& out);
 // The SAs part: per SA of the running policy, summed over workers; never keys.
 void add_sas(const StatsSource& src, v1::GetStatsResponse& out);
+// The access rules with their hits.
+void add_access_rules(const StatsSource& src, v1::GetStatsResponse& out);
 
 }  // namespace meshplane::ctrl

@@ -8,7 +8,7 @@
 #include <rte_ring_elem.h>
 #include <rte_tcp.h>
 
-#include "ctrl/runtime/access_log.h"
+#include "ctrl/runtime/access_text.h"
 #include "dataplane/stages/access.h"
 #include "tests/support/packet_builder.h"
 #include "tests/support/worker_rig.h"

@@ -1,4 +1,4 @@
-#include "ctrl/runtime/access_log.h"
+#include "ctrl/runtime/access_text.h"
 
 #include <fmt/format.h>
 #include <rte_byteorder.h>
@@ -29,6 +29,41 @@ std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& tab
   else
     what = fmt::format("protocol {} {} -> {}", k.protocol, src, dst);
   return fmt::format("{} {} {} from port {}", rule, kVerdicts[static_cast<int>(r.verdict) % 3], what, in);
+}
+
+namespace {
+
+template <typename T, typename Show>
+std::string any_of(const std::vector<T>& list, Show show) {
+  std::string out;
+  for (const auto& item : list) out += (out.empty() ? "" : ",") + show(item);
+  return out;
+}
+
+}  // namespace
+
+std::string describe_match(const config::AccessRule& r) {
+  auto prefix = [](const config::Ipv4Prefix& p) { return config::prefix_to_string(p); };
+  auto range = [](const config::PortRange& p) {
+    return p.first == p.last ? std::to_string(p.first) : fmt::format("{}-{}", p.first, p.last);
+  };
+  std::vector<std::string> parts;
+  if (r.protocol) parts.push_back(config::protocol_name(*r.protocol));
+  if (r.icmp_type) parts.push_back(fmt::format("type {}", *r.icmp_type));
+  auto side = [&](const char* what, const auto& prefixes, const auto& ports) {
+    if (prefixes.empty() && ports.empty()) return;
+    std::string s = what;
+    if (!prefixes.empty()) s += " " + any_of(prefixes, prefix);
+    if (!ports.empty()) s += " port " + any_of(ports, range);
+    parts.push_back(s);
+  };
+  side("from", r.sources, r.source_ports);
+  side("to", r.destinations, r.destination_ports);
+  if (!r.ingress.empty()) parts.push_back("in " + r.ingress);
+  if (parts.empty()) return "any";
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : " ") + p;
+  return out;
 }
 
 }  // namespace meshplane::ctrl

@@ -1,6 +1,7 @@
-// What the control thread makes of the records workers send for packets a
-// rule with `log` matched (dataplane/stages/access.h): one line each, for
-// the daemon's log and the `access_log` event.
+// Access rules as the control side prints them: the records workers send
+// for packets a rule with `log` matched (dataplane/stages/access.h), one
+// line each for the daemon's log and the `access_log` event, and what a
+// rule matches, for `meshctl get policies`.
 #pragma once
 
 #include <string>
@@ -16,5 +17,8 @@ namespace meshplane::ctrl {
 // the running rules; a record from rules since replaced names its rule by number.
 std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& table,
                      const std::vector<config::Port>& ports);
+
+// "tcp 10.1.0.0/16 port 1024-65535 -> 10.2.0.0/24 port 23 from lan", "any": what `r` matches.
+std::string describe_match(const config::AccessRule& r);
 
 }  // namespace meshplane::ctrl

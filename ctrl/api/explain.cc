@@ -1,0 +1,142 @@
+#include "ctrl/api/explain.h"
+
+#include <fmt/format.h>
+#include <rte_byteorder.h>
+
+#include <charconv>
+
+#include "config/access_parser.h"
+#include "config/address.h"
+#include "ctrl/runtime/access_text.h"
+
+namespace meshplane::ctrl {
+namespace {
+
+Explanation refuse(std::string message) {
+  Explanation e;
+  e.status() = config::Status::failure(config::Status::Code::kInvalid, std::move(message));
+  return e;
+}
+
+std::optional<uint8_t> protocol_number(const std::string& s) {
+  if (s == "tcp") return 6;
+  if (s == "udp") return 17;
+  if (s == "icmp") return 1;
+  unsigned v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || v > 255) return std::nullopt;
+  return static_cast<uint8_t>(v);
+}
+
+// The peer whose protected prefixes hold `address`, if any.
+const config::Peer* behind_peer(const config::Policy& policy, uint32_t address) {
+  for (const auto& p : policy.peers)
+    for (const auto& prefix : p.prefixes)
+      if (config::prefix_contains(prefix, address)) return &p;
+  return nullptr;
+}
+
+// Where a packet to `address` leaves: "on port b (connected)", "via 10.0.2.254 on port b", or the tunnel.
+std::string route_text(const config::Policy& policy, const CompiledSnapshot& s, uint32_t address) {
+  const int32_t nh = s.route(address);
+  if (nh < 0) return "";
+  const dataplane::NextHop& hop = s.next_hops[nh];
+  if (hop.tunnel) {
+    const config::Peer& peer = policy.peers[hop.tunnel - 1];
+    return fmt::format("into the tunnel to peer '{}' ({}): encrypted, then sent to {}", peer.name,
+                       peer.encapsulation == config::Encapsulation::kUdp ? "ESP in UDP 4500" : "ESP",
+                       config::ipv4_to_string(peer.address));
+  }
+  const std::string port = policy.ports[hop.port].name;
+  return hop.gateway ? fmt::format("via {} on port {}", config::ipv4_to_string(hop.gateway), port)
+                     : fmt::format("on port {} (connected)", port);
+}
+
+}  // namespace
+
+Explanation explain(const ExplainQuery& q, const config::Policy& policy, const CompiledSnapshot& s) {
+  const auto src = config::parse_ipv4(q.source), dst = config::parse_ipv4(q.destination);
+  if (!src) return refuse(fmt::format("source '{}' is not an IPv4 address", q.source));
+  if (!dst) return refuse(fmt::format("destination '{}' is not an IPv4 address", q.destination));
+  const auto protocol = protocol_number(q.protocol);
+  if (!protocol) return refuse(fmt::format("protocol must be tcp, udp, icmp or a number 0-255, found '{}'", q.protocol));
+  Explanation e;
+  auto step = [&](std::string line) { e.steps.push_back(std::move(line)); };
+
+  // Ingress.
+  int32_t port = -1;
+  const config::Peer* peer = behind_peer(policy, *src);
+  if (!q.ingress.empty()) {
+    for (size_t i = 0; i < policy.ports.size(); ++i)
+      if (policy.ports[i].name == q.ingress) port = static_cast<int32_t>(i);
+    if (port < 0) return refuse(fmt::format("ingress '{}' is not a port of the running policy", q.ingress));
+  } else if (const int32_t back = s.route(*src); back >= 0) {
+    const dataplane::NextHop& hop = s.next_hops[back];  // a tunnel's packets come in where its peer is reached
+    port = hop.tunnel ? s.next_hops[s.peers[hop.tunnel - 1].next_hop].port : hop.port;
+  }
+  if (port < 0) return refuse(fmt::format("no route back to {}: say which port it comes in on (--ingress)", q.source));
+  step(fmt::format("ingress: port {}{}", policy.ports[port].name,
+                   peer ? fmt::format(", decrypted from peer '{}' ({} lies behind it)", peer->name, q.source) : ""));
+
+  // Access rules, through the workers' classifier.
+  const bool ports = *protocol == 6 || *protocol == 17;
+  dataplane::AccessKey key{*protocol, {}, rte_cpu_to_be_32(*src), rte_cpu_to_be_32(*dst),
+                           rte_cpu_to_be_16(ports ? q.source_port : *protocol == 1 ? q.icmp_type : 0),
+                           rte_cpu_to_be_16(ports ? q.destination_port : 0), rte_cpu_to_be_32(port)};
+  const AccessTable& table = *s.access_table;
+  const auto& rules = table.rules();
+  config::AccessAction action = rules.default_action;
+  if (const int32_t i = table.classify(key); i >= 0) {
+    const config::AccessRule& r = rules.rules[i];
+    action = r.action;
+    step(fmt::format("access: rule '{}' (line {}: {}) decides: {}", r.name, r.mark.line, describe_match(r),
+                     config::action_name(action)));
+  } else {
+    step(fmt::format("access: no rule matches ({} rules); the default decides: {}", rules.rules.size(),
+                     config::action_name(action)));
+  }
+  if (action == config::AccessAction::kDeny) {
+    e.verdict = "denied";
+    return e;
+  }
+  if (action == config::AccessAction::kReject) {
+    e.verdict = "rejected";
+    step(*protocol == 6 ? "answered with a TCP RST" : "answered with ICMP destination unreachable, code 13");
+    return e;
+  }
+
+  // Load balancing.
+  for (const auto& svc : policy.services) {
+    if (svc.vip != *dst) continue;
+    for (const auto& p : svc.ports)
+      if (static_cast<uint8_t>(p.protocol) == *protocol && p.port == q.destination_port) {
+        step(fmt::format("load balancing: service '{}' port {} -> one of {} endpoints, target port {} ({})", svc.name,
+                         p.port, svc.endpoints.size(), p.target_port ? p.target_port : p.port,
+                         svc.mode == config::LbMode::kNat ? "NAT" : "direct return"));
+        e.verdict = "balanced";
+        return e;
+      }
+    step(fmt::format("load balancing: service '{}' listens on no {} port {}: {}", svc.name, q.protocol,
+                     q.destination_port, svc.unknown_port == config::UnknownPort::kReject ? "rejected" : "dropped"));
+    e.verdict = svc.unknown_port == config::UnknownPort::kReject ? "rejected" : "dropped";
+    return e;
+  }
+
+  // The gateway itself, else routing.
+  if (s.local(*dst)) {
+    step("local: addressed to the gateway (echo requests are answered, other traffic is dropped)");
+    e.verdict = "local";
+    return e;
+  }
+  const std::string route = route_text(policy, s, *dst);
+  if (route.empty()) {
+    step(fmt::format("route: none to {}: dropped, ICMP destination unreachable sent", q.destination));
+    e.verdict = "dropped";
+    return e;
+  }
+  step("route: " + route);
+  e.verdict = "forwarded";
+  return e;
+}
+
+}  // namespace meshplane::ctrl
