@@ -2,7 +2,8 @@
 """The built-in demo: a client host and a server host in network namespaces,
 joined through meshplane (veth + net_af_packet). Real kernel traffic crosses
 it (ARP, ping, traceroute-style TTL expiry, an HTTP download checked end to
-end, hundreds of connections load-balanced over three backends), then the
+end, hundreds of connections load-balanced over three backends, an access
+rule refusing a direct connection to a backend while the VIP serves), then the
 gateway's counters are printed; then two sites, each behind its own
 meshplane, talk through an ESP tunnel while tshark watches the link between
 the gateways. Everything is cleaned up."""
@@ -19,6 +20,11 @@ from testbed.tunnel import TwoSites, running  # noqa: E402
 from testbed.wire import capture  # noqa: E402
 
 SERVICES = lb_policy(service("web", "10.30.0.10", ["10.10.2.11", "10.10.2.12", "10.10.2.13"]))
+# The backends (10.10.2.8/29) answer clients only through the VIP.
+ACCESS = """access:
+  rules:
+    - {name: backends-only-via-vip, action: reject, protocol: tcp, source: 10.10.1.0/24, destination: 10.10.2.8/29}
+"""
 
 
 def step(title):
@@ -67,7 +73,7 @@ def main():
     try:
         step("topology: client 10.10.1.2 -> [10.10.1.1 meshplane 10.10.2.1] -> server 10.10.2.2 (+10.20.0.1 behind it)")
         topo.up()
-        gateway = Daemon(topo.policy(SERVICES), name="demo").start()
+        gateway = Daemon(topo.policy(SERVICES + ACCESS), name="demo").start()
         print(f"   meshplane pid {gateway.proc.pid}, policy {gateway.config}")
 
         step("ping the gateway, then the server through it (TTL 64 -> 63: one routed hop)")
@@ -102,11 +108,18 @@ def main():
         print(f"   answered by: {dict(sorted(answers.items()))}, errors: {len(errors)}")
         balanced = not errors and sum(answers.values()) == 300 and len(answers) == 3
 
+        step("access rules: a direct connection to backend b1 is refused by the gateway; the VIP still serves")
+        direct, refused = topo.lb_client("http", "10.10.2.11", 8080, 1)
+        print(f"   direct to 10.10.2.11:8080: {refused[0] if refused else direct}")
+        show(gateway.meshctl("explain", "--from", topo.client_ip, "--to", "10.10.2.11", "--port", "8080"))
+        show(gateway.meshctl("get", "policies"))
+        denied = not direct and len(refused) == 1 and "ConnectionRefused" in refused[0]
+
         step("meshplane's counters (SIGTERM: workers stop, ports close, final counters printed)")
         gateway.stop()
         print("   " + gateway.output().strip().replace("\n", "\n   "))
         encrypted = tunnel_demo()
-        ok = same and balanced and encrypted and gateway.proc.returncode == 0
+        ok = same and balanced and denied and encrypted and gateway.proc.returncode == 0
         print(f"\ndemo {'succeeded' if ok else 'FAILED'}")
         return 0 if ok else 1
     finally:

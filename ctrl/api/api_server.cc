@@ -66,6 +66,13 @@ class ApiServer::Service final : public v1::Meshplane::Service {
     const std::string source = req->source().empty() ? "api" : req->source();
     auto loaded = config::load_policy_text(req->yaml(), source, abandoned);
     if (abandoned()) return kAbandoned;
+    for (const auto& w : loaded.warnings) {
+      auto* d = resp->add_warnings();
+      d->set_file(w.file);
+      d->set_line(w.mark.line);
+      d->set_column(w.mark.column);
+      d->set_message(w.message);
+    }
     Outcome o;
     if (!loaded.ok()) {
       o = ctx_.manager->refuse(std::move(loaded), source, req->dry_run());

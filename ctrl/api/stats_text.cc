@@ -192,10 +192,13 @@ std::string sas_table(const v1::GetStatsResponse& s) {
 }
 
 std::string access_table(const v1::GetStatsResponse& s) {
-  std::string out = fmt::format("{:<4} {:<20} {:<6} {:<7} {:>14}  {}\n", "#", "RULE", "LINE", "ACTION", "HITS", "MATCH");
+  size_t width = 4;
+  for (const auto& r : s.access_rules()) width = std::max(width, r.name().size());
+  std::string out =
+      fmt::format("{:<5} {:<{}} {:<6} {:<7} {:>14}  {}\n", "#", "RULE", width, "LINE", "ACTION", "HITS", "MATCH");
   int n = 0;
   for (const auto& r : s.access_rules())
-    out += fmt::format("{:<4} {:<20} {:<6} {:<7} {:>14}  {}{}\n", ++n, r.name(), r.line(), r.action(), r.hits(),
+    out += fmt::format("{:<5} {:<{}} {:<6} {:<7} {:>14}  {}{}\n", ++n, r.name(), width, r.line(), r.action(), r.hits(),
                        r.match(), r.log() ? " (log)" : "");
   out += fmt::format("default: {} (what no rule matches)\n", s.access_default().empty() ? "allow" : s.access_default());
   return out;

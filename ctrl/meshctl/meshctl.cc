@@ -99,6 +99,8 @@ int apply(const Options& o, const std::string& file, bool dry_run) {
   v1::ApplyResponse resp;
   const auto status = connect(o)->Apply(context().get(), req, &resp);
   if (!status.ok()) return report(status, o);
+  for (const auto& w : resp.warnings())
+    std::fprintf(stderr, "%s:%d:%d: warning: %s\n", w.file().c_str(), w.line(), w.column(), w.message().c_str());
   if (o.json())
     std::printf("{\"generation\":%lu,\"applied\":%s}\n", resp.generation(), resp.applied() ? "true" : "false");
   else if (dry_run)

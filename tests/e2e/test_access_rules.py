@@ -7,10 +7,11 @@ events; `meshctl get policies` counts hits and `meshctl explain` names the
 rule that decides. A policy change under traffic loses nothing for an
 allowed download, and a rule added later cuts a connection it denies."""
 import json
+import os
 
 import pytest
 
-from testbed import lb_policy, lb_rig, service
+from testbed import MESHPLANE, lb_policy, lb_rig, service, sh
 from testbed.topology import SlowDownload
 
 WEB = "10.30.0.10"
@@ -119,3 +120,19 @@ def test_a_change_under_traffic_keeps_allowed_flows_and_a_new_rule_cuts(rig):
     rc, _, err = cut.finish()
     assert rc != 0, "the client's next segment met the new rule: a RST ended the download"
     assert hits(d)["cut-b1"] >= 1
+
+
+def test_rules_that_can_never_match_are_warned_of_by_check_and_apply(rig):
+    topo, d = rig
+    shadowed = RULES + "    - {name: never, action: allow, protocol: tcp, destination: 10.10.2.13, destination_ports: 8080}\n"
+    text = topo.policy(SERVICES + shadowed)
+    line = text.splitlines().index(next(x for x in text.splitlines() if "name: never" in x)) + 1
+    path = os.path.join(os.path.dirname(d.config), "shadowed.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    r = sh([MESHPLANE, "--check", path], check=False)
+    assert r.returncode == 0, r.stderr
+    assert f"{path}:{line}:7: warning: access rule 'never' can never match: rule 'no-b3-web'" in r.stderr
+    assert "1 warning(s)" in r.stdout
+    r = d.meshctl("apply", "-f", path, check=True)
+    assert f":{line}:7: warning: access rule 'never' can never match" in r.stderr
