@@ -49,6 +49,13 @@ bool socket_is_live(const std::string& path) {
   return live;
 }
 
+void copy_diagnostic(const config::Diagnostic& from, v1::Diagnostic& to) {
+  to.set_file(from.file);
+  to.set_line(from.mark.line);
+  to.set_column(from.mark.column);
+  to.set_message(from.message);
+}
+
 }  // namespace
 
 class ApiServer::Service final : public v1::Meshplane::Service {
@@ -66,13 +73,7 @@ class ApiServer::Service final : public v1::Meshplane::Service {
     const std::string source = req->source().empty() ? "api" : req->source();
     auto loaded = config::load_policy_text(req->yaml(), source, abandoned);
     if (abandoned()) return kAbandoned;
-    for (const auto& w : loaded.warnings) {
-      auto* d = resp->add_warnings();
-      d->set_file(w.file);
-      d->set_line(w.mark.line);
-      d->set_column(w.mark.column);
-      d->set_message(w.message);
-    }
+    for (const auto& w : loaded.warnings) copy_diagnostic(w, *resp->add_warnings());
     Outcome o;
     if (!loaded.ok()) {
       o = ctx_.manager->refuse(std::move(loaded), source, req->dry_run());
@@ -91,13 +92,7 @@ class ApiServer::Service final : public v1::Meshplane::Service {
     resp->set_generation(o.generation);
     resp->set_applied(o.applied);
     if (o.ok()) return grpc::Status::OK;
-    for (const auto& e : o.errors) {
-      auto* d = resp->add_errors();
-      d->set_file(e.file);
-      d->set_line(e.mark.line);
-      d->set_column(e.mark.column);
-      d->set_message(e.message);
-    }
+    for (const auto& e : o.errors) copy_diagnostic(e, *resp->add_errors());
     return grpc::Status(code_of(o.code), o.message, resp->SerializeAsString());
   }
 
