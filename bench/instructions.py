@@ -37,12 +37,14 @@ def main():
     new = instructions("lb_bench", flows, 0, 0)
     one = (instructions("lb_bench", flows, lb_rounds, 0) - new) / (lb_rounds * BURST)
     many = (instructions("lb_bench", flows, 0, lb_rounds) - new) / (lb_rounds * BURST)
+    access = instructions("access_bench", rounds, 10000) / (rounds * BURST)
     results = {"l3_forwarding": l3, "lb_new_flow": new / flows, "lb_established_1_flow": one,
-               f"lb_established_random_of_{flows}_flows": many}
+               f"lb_established_random_of_{flows}_flows": many, "l3_forwarding_10000_access_rules": access}
     rows = [("IPv4 forwarding (parse, local, route, TTL, neighbour, L2 rewrite)", l3),
             ("load balancer, new flow (SYN: Maglev, flow insert, NAT port search, rewrite)", new / flows),
             ("load balancer, established, 1 flow", one),
-            (f"load balancer, established, random among {flows:,} flows", many)]
+            (f"load balancer, established, random among {flows:,} flows", many),
+            ("IPv4 forwarding behind 10,000 access rules", access)]
     for name, v in rows:
         print(f"{name:80} {v:7.0f} instructions/packet")
     save_json("instructions.json", results)

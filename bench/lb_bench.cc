@@ -5,8 +5,10 @@
 //   established, 1   the same flow over and over (hot cache)
 //   established, N   random flows among N tracked (DRAM-bound lookups)
 // Headers are restored between bursts outside the timed region.
-//   build/bench/lb_bench [flows [rounds_one [rounds_many [services]]]]
-//     (default 1,000,000 100,000 100,000 1). With services > 1 the policy
+//   build/bench/lb_bench [flows [rounds_one [rounds_many [services [access_rules]]]]]
+//     (default 1,000,000 100,000 100,000 1 0). With access_rules, the
+//     policy has that many random access rules (bench/access_rules.h) that
+//     every packet is classified against and passes. With services > 1 the policy
 //     lists services - 1 others (VIPs 10.30.x.y around the measured one's
 //     10.30.0.10, ports 80 and 443) before it: the VIP and listener maps then
 //     hold that many keys.
@@ -27,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/access_rules.h"
 #include "tests/support/worker_rig.h"
 
 using namespace meshplane;
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
   const long rounds_one = argc > 2 ? std::atol(argv[2]) : 100'000;
   const long rounds_many = argc > 3 ? std::atol(argv[3]) : 100'000;
   const long service_count = argc > 4 ? std::max(1L, std::atol(argv[4])) : 1;
+  const long access_rules = argc > 5 ? std::max(0L, std::atol(argv[5])) : 0;
 
   std::string endpoints;
   for (int i = 0; i < 16; ++i) endpoints += (i ? ", " : "") + std::string("{address: 10.0.2.") + std::to_string(11 + i) + "}";
@@ -104,7 +108,7 @@ services:
 )" + other_services(service_count - 1) + R"(  - name: web
     vip: 10.30.0.10
     ports: [{protocol: tcp, port: 80, target_port: 8080}]
-    endpoints: [)" + endpoints + "]\n";
+    endpoints: [)" + endpoints + "]\n" + bench::random_access_rules(static_cast<size_t>(access_rules));
   testing::WorkerRig rig(text, {.mbufs = 1023});
   if (!rig.ok()) {
     std::fprintf(stderr, "%s\n", rig.error.c_str());
@@ -154,7 +158,7 @@ services:
 
   const double hz = static_cast<double>(rte_get_tsc_hz());
   std::printf("load balancer, full NAT, 16 endpoints, 4 NAT addresses, 60 B TCP, bursts of %u, %ld service(s), "
-              "TSC %.2f GHz\n", kBurst, service_count, hz / 1e9);
+              "%ld access rule(s), TSC %.2f GHz\n", kBurst, service_count, access_rules, hz / 1e9);
   auto line = [&](const char* what, const Result& r) {
     std::printf("  %-28s %7.1f cycles/packet  %6.1f ns  %5.2f Mpps/core\n", what, r.per_packet(),
                 r.per_packet() / hz * 1e9, hz / r.per_packet() / 1e6);
