@@ -63,18 +63,9 @@ int measure(size_t rules, long rounds) {
     f.l4 = testing::udp(static_cast<uint16_t>(1000 + i * 7), static_cast<uint16_t>(53 + i), 18);
     pkts[i] = testing::build(rig.pool, f);
   }
-  auto reset = [&] {
-    for (auto* m : pkts) {
-      auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
-      ip->time_to_live = 255;
-      ip->hdr_checksum = 0;
-      ip->hdr_checksum = rte_ipv4_cksum(ip);
-    }
-  };
   uint64_t total = 0;
   for (long r = 0; r < rounds; ++r) {
-    if (r % 200 == 0) reset();
-    for (auto* m : pkts) rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr = testing::kMacA;
+    for (auto* m : pkts) testing::refresh_for_forwarding(m, testing::kMacA);
     const uint64_t start = rte_rdtsc_precise();
     rig.run(pkts, kBurst);
     total += rte_rdtsc_precise() - start;

@@ -49,13 +49,7 @@ routes:
     pkts[i] = testing::build(rig.pool, f);
   }
   auto reset = [&] {
-    for (auto* m : pkts) {
-      auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
-      ip->time_to_live = 255;
-      ip->hdr_checksum = 0;
-      ip->hdr_checksum = rte_ipv4_cksum(ip);
-      rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr = testing::kMacA;
-    }
+    for (auto* m : pkts) testing::refresh_for_forwarding(m, testing::kMacA);
   };
   reset();
   std::vector<uint64_t> samples;

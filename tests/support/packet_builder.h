@@ -101,6 +101,16 @@ inline Frame with_l4_checksum(Frame f) {
   return f;
 }
 
+// A routed packet made ready to be routed again (benchmarks loop one burst):
+// TTL back to 255 with its checksum, and addressed to the gateway's port a.
+inline void refresh_for_forwarding(rte_mbuf* m, const rte_ether_addr& gateway_mac) {
+  auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+  ip->time_to_live = 255;
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr = gateway_mac;
+}
+
 inline rte_ipv4_hdr* ipv4_of(rte_mbuf* m) { return rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, 14); }
 inline rte_ether_hdr* eth_of(rte_mbuf* m) { return rte_pktmbuf_mtod(m, rte_ether_hdr*); }
 
