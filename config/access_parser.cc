@@ -39,36 +39,6 @@ bool read_port_range(const YamlNode& n, std::string_view what, Diagnostics& d, P
   return true;
 }
 
-// One value or a list of them.
-std::vector<YamlNode> one_or_many(const YamlNode& n, std::string_view what, Diagnostics& d) {
-  std::vector<YamlNode> items;
-  if (n.is_scalar())
-    items.push_back(n);
-  else
-    read_list(n, what, d, items);
-  return items;
-}
-
-void read_prefixes(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<Ipv4Prefix>& out) {
-  for (const auto& item : one_or_many(n, what, d)) {
-    Ipv4Prefix p;
-    std::string s;
-    // A bare address is its /32.
-    if (item.is_scalar() && item.scalar().find('/') == std::string::npos) {
-      if (read_ipv4(item, what, d, p.address)) out.push_back(p);
-    } else if (read_prefix(item, what, d, p)) {
-      out.push_back(p);
-    }
-  }
-}
-
-void read_ports(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<PortRange>& out) {
-  for (const auto& item : one_or_many(n, what, d)) {
-    PortRange r;
-    if (read_port_range(item, what, d, r)) out.push_back(r);
-  }
-}
-
 // tcp, udp, icmp, any, or an IP protocol number.
 void read_protocol(const YamlNode& n, Diagnostics& d, std::optional<uint8_t>& out) {
   std::string s;
@@ -113,6 +83,36 @@ void parse_rule(const YamlNode& n, Diagnostics& d, AccessPolicy& access) {
 }
 
 }  // namespace
+
+// One value or a list of them.
+std::vector<YamlNode> one_or_many(const YamlNode& n, std::string_view what, Diagnostics& d) {
+  std::vector<YamlNode> items;
+  if (n.is_scalar())
+    items.push_back(n);
+  else
+    read_list(n, what, d, items);
+  return items;
+}
+
+void read_prefixes(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<Ipv4Prefix>& out) {
+  for (const auto& item : one_or_many(n, what, d)) {
+    Ipv4Prefix p;
+    std::string s;
+    // A bare address is its /32.
+    if (item.is_scalar() && item.scalar().find('/') == std::string::npos) {
+      if (read_ipv4(item, what, d, p.address)) out.push_back(p);
+    } else if (read_prefix(item, what, d, p)) {
+      out.push_back(p);
+    }
+  }
+}
+
+void read_ports(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<PortRange>& out) {
+  for (const auto& item : one_or_many(n, what, d)) {
+    PortRange r;
+    if (read_port_range(item, what, d, r)) out.push_back(r);
+  }
+}
 
 const char* action_name(AccessAction a) {
   switch (a) {

@@ -16,4 +16,11 @@ const char* action_name(AccessAction a);
 // "tcp", "udp", "icmp", or the number.
 std::string protocol_name(uint8_t protocol);
 
+// Shared with the authorization rules: one value or a list of prefixes (a
+// bare address is its /32), or of ports and ranges ("80", "1024-65535").
+void read_prefixes(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<Ipv4Prefix>& out);
+void read_ports(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<PortRange>& out);
+// One value or a list of them.
+std::vector<YamlNode> one_or_many(const YamlNode& n, std::string_view what, Diagnostics& d);
+
 }  // namespace meshplane::config

@@ -6,6 +6,7 @@
 
 #include "config/access_parser.h"
 #include "config/address.h"
+#include "config/authz_parser.h"
 #include "config/peer_parser.h"
 
 namespace meshplane::config {
@@ -112,6 +113,7 @@ void emit_peer(YAML::Emitter& out, const Peer& p) {
   out << YAML::EndSeq << YAML::Key << "encapsulation" << YAML::Value
       << (p.encapsulation == Encapsulation::kEsp ? "esp" : "udp");
   if (p.tcp_mss) out << YAML::Key << "tcp_mss" << YAML::Value << p.tcp_mss;
+  if (!p.identity.empty()) out << YAML::Key << "identity" << YAML::Value << p.identity;
   out << YAML::Key << "sas" << YAML::Value << YAML::BeginSeq;
   for (const auto& sa : p.sas) {
     out << YAML::BeginMap << YAML::Key << "direction" << YAML::Value
@@ -174,6 +176,62 @@ void emit_access(YAML::Emitter& out, const AccessPolicy& a) {
   out << YAML::EndSeq << YAML::EndMap;
 }
 
+void emit_identities(YAML::Emitter& out, const std::vector<Identity>& ids) {
+  if (ids.empty()) return;
+  out << YAML::Key << "identities" << YAML::Value << YAML::BeginSeq;
+  for (const auto& id : ids) {
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << id.name << YAML::Key << "prefixes"
+        << YAML::Value << YAML::BeginSeq;
+    for (const auto& p : id.prefixes) out << prefix_to_string(p);
+    out << YAML::EndSeq;
+    if (!id.peer.empty()) out << YAML::Key << "peer" << YAML::Value << id.peer;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
+void emit_authz_rule(YAML::Emitter& out, const AuthzRule& r) {
+  out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << r.name << YAML::Key << "action"
+      << YAML::Value << authz_action_name(r.action);
+  if (!r.identities.empty() || !r.prefixes.empty()) {
+    out << YAML::Key << "from" << YAML::Value << YAML::BeginMap;
+    if (!r.identities.empty()) out << YAML::Key << "identities" << YAML::Value << r.identities;
+    if (!r.prefixes.empty()) {
+      out << YAML::Key << "prefixes" << YAML::Value << YAML::BeginSeq;
+      for (const auto& p : r.prefixes) out << prefix_to_string(p);
+      out << YAML::EndSeq;
+    }
+    out << YAML::EndMap;
+  }
+  if (!r.ports.empty() || !r.protocols.empty()) {
+    out << YAML::Key << "to" << YAML::Value << YAML::BeginMap;
+    if (!r.ports.empty()) {
+      out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
+      for (const auto& p : r.ports) out << range_to_string(p);
+      out << YAML::EndSeq;
+    }
+    if (!r.protocols.empty()) {
+      out << YAML::Key << "protocols" << YAML::Value << YAML::BeginSeq;
+      for (auto p : r.protocols) out << (p == Protocol::kTcp ? "tcp" : "udp");
+      out << YAML::EndSeq;
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+}
+
+void emit_authorization(YAML::Emitter& out, const std::vector<Authorization>& list) {
+  if (list.empty()) return;
+  out << YAML::Key << "authorization" << YAML::Value << YAML::BeginSeq;
+  for (const auto& a : list) {
+    out << YAML::BeginMap << YAML::Key << "service" << YAML::Value << a.service << YAML::Key << "default"
+        << YAML::Value << authz_action_name(a.default_action) << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+    for (const auto& r : a.rules) emit_authz_rule(out, r);
+    out << YAML::EndSeq << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
 }  // namespace
 
 std::string to_yaml(const Policy& policy) {
@@ -200,6 +258,8 @@ std::string to_yaml(const Policy& policy) {
     out << YAML::EndSeq;
   }
   emit_access(out, policy.access);
+  emit_identities(out, policy.identities);
+  emit_authorization(out, policy.authorization);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

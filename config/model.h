@@ -227,6 +227,10 @@ struct Peer {
   std::vector<Ipv4Prefix> prefixes;
   Encapsulation encapsulation = Encapsulation::kEsp;
   uint16_t tcp_mss = 0;  // clamp the MSS of SYNs entering the tunnel to this; 0: no clamping
+  // Who the remote gateway is (a SPIFFE URI, DNS name...): believed for every
+  // packet that arrives over its SAs. Manual keying: as configured; IKE: as
+  // its certificate proves.
+  std::string identity;
   std::vector<SecurityAssociation> sas;
   Mark mark;
   Mark address_mark;
@@ -280,6 +284,50 @@ struct AccessPolicy {
   bool empty() const { return rules.empty() && default_action == AccessAction::kAllow; }
 };
 
+// Authorization (docs/config.md, "authorization"): per service, decided when
+// a connection starts, from who the client is.
+
+// A workload identity mapped to source prefixes; with `peer`, believed only
+// for packets that arrived over that peer's SAs (the peer speaks for it).
+struct Identity {
+  std::string name;
+  std::vector<Ipv4Prefix> prefixes;
+  std::string peer;
+  Mark mark;
+  Mark peer_mark;
+  std::vector<Mark> prefix_marks;
+  bool operator==(const Identity&) const = default;
+};
+
+enum class AuthzAction : uint8_t {
+  kAllow,
+  kDeny,
+  kAudit,  // decides nothing; a matching connection is reported
+};
+
+struct AuthzRule {
+  std::string name;  // default: "rule-N"
+  AuthzAction action = AuthzAction::kAllow;
+  // from: every list given must match (any of its items); none given: any source.
+  std::vector<std::string> identities;
+  std::vector<Ipv4Prefix> prefixes;
+  // to: the service's ports and protocols as clients address them; empty: any.
+  std::vector<PortRange> ports;
+  std::vector<Protocol> protocols;
+  Mark mark;
+  std::vector<Mark> identity_marks;
+  bool operator==(const AuthzRule&) const = default;
+};
+
+struct Authorization {
+  std::string service;
+  AuthzAction default_action = AuthzAction::kAllow;  // kAllow or kDeny: what no allow or deny rule matches gets
+  std::vector<AuthzRule> rules;
+  Mark mark;
+  Mark service_mark;
+  bool operator==(const Authorization&) const = default;
+};
+
 struct ApiSettings {
   std::string socket;  // empty: --socket, else RUN_DIR/meshplane.sock
 };
@@ -298,6 +346,8 @@ struct Policy {
   IpsecSettings ipsec;
   std::vector<Peer> peers;
   AccessPolicy access;
+  std::vector<Identity> identities;
+  std::vector<Authorization> authorization;
   ApiSettings api;
 };
 

@@ -10,6 +10,7 @@
 
 #include "config/access_parser.h"
 #include "config/address.h"
+#include "config/authz_parser.h"
 #include "config/peer_parser.h"
 #include "config/service_parser.h"
 #include "config/validate.h"
@@ -131,7 +132,7 @@ void parse_dataplane(const YamlNode& n, Diagnostics& d, DataplaneSettings& s) {
 void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
-            "services", "ipsec", "peers", "access", "api"});
+            "services", "ipsec", "peers", "access", "identities", "authorization", "api"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
   std::vector<YamlNode> items;
@@ -154,6 +155,8 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   if (auto v = f.get("ipsec"); v.defined()) parse_ipsec(v, d, policy.ipsec);
   parse_peers(f.get("peers"), d, policy.peers);
   if (auto v = f.get("access"); v.defined()) parse_access(v, d, policy.access);
+  parse_identities(f.get("identities"), d, policy.identities);
+  parse_authorization(f.get("authorization"), d, policy.authorization);
   if (auto v = f.get("api"); v.defined()) {
     Fields api(v, "api", d, {"socket"});
     if (auto s = api.get("socket"); s.defined() && read_string(s, "api.socket", d, policy.api.socket) &&

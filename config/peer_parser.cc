@@ -94,7 +94,8 @@ void parse_sa(const YamlNode& n, Diagnostics& d, Peer& peer) {
 }
 
 void parse_peer(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers) {
-  Fields f(n, "a peer", d, {"name", "address", "local_address", "prefixes", "encapsulation", "tcp_mss", "sas"});
+  Fields f(n, "a peer", d,
+           {"name", "address", "local_address", "prefixes", "encapsulation", "tcp_mss", "identity", "sas"});
   if (!f.is_map()) return;
   Peer p;
   p.mark = f.mark();
@@ -122,6 +123,7 @@ void parse_peer(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers) {
     if (c >= 0) p.encapsulation = c == 0 ? Encapsulation::kEsp : Encapsulation::kUdp;
   }
   if (auto v = f.get("tcp_mss"); v.defined()) read_uint_as(v, "peer tcp_mss", d, 536, 9000, p.tcp_mss);
+  if (auto v = f.get("identity"); v.defined()) read_string(v, "peer identity", d, p.identity);
   items.clear();
   if (auto v = f.require("sas"); v.defined() && read_list(v, "peer sas", d, items))
     for (const auto& item : items) parse_sa(item, d, p);

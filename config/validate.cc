@@ -5,6 +5,7 @@
 
 #include "config/access_validate.h"
 #include "config/address.h"
+#include "config/authz_validate.h"
 #include "config/peer_validate.h"
 #include "config/service_validate.h"
 
@@ -137,6 +138,7 @@ void validate(const Policy& policy, Diagnostics& d) {
   validate_services(policy, d);
   validate_peers(policy, d);
   validate_access(policy, d);
+  validate_authorization(policy, d);
 }
 
 }  // namespace meshplane::config

@@ -7,6 +7,7 @@
 
 #include "config/access_parser.h"
 #include "config/address.h"
+#include "ctrl/compile/authz_compiler.h"
 #include "ctrl/runtime/access_text.h"
 
 namespace meshplane::ctrl {
@@ -50,6 +51,34 @@ std::string route_text(const config::Policy& policy, const CompiledSnapshot& s, 
   const std::string port = policy.ports[hop.port].name;
   return hop.gateway ? fmt::format("via {} on port {}", config::ipv4_to_string(hop.gateway), port)
                      : fmt::format("on port {} (connected)", port);
+}
+
+// The service's authorization, as a worker decides a new connection; false when it denies.
+bool authorized(const config::Policy& policy, const CompiledSnapshot& s, const config::Service& svc, uint32_t source,
+                uint8_t protocol, uint16_t port, Explanation& e) {
+  uint32_t slot = 0;
+  for (size_t i = 0; i < policy.services.size(); ++i)
+    if (&policy.services[i] == &svc) slot = s.lb.services[i].slot;
+  const uint32_t p = s.authz.policy_of(slot);
+  if (!p) return true;
+  const int32_t nh = s.route(source);
+  const uint16_t peer = nh < 0 ? 0 : s.next_hops[nh].tunnel;
+  const dataplane::Client client = s.authz.client(source, peer);
+  std::string who = client.identity ? "identity " + identity_name(policy, client.identity) : "no mapped identity";
+  if (peer) who += fmt::format(", over peer '{}'", policy.peers[peer - 1].name);
+  if (client.peer_identity) who += " (" + identity_name(policy, client.peer_identity) + ")";
+  const dataplane::AuthzDecision d = s.authz.decide(p, client, protocol, port);
+  const char* verdict = d.allowed ? "allow" : "deny";
+  if (d.rule >= 0)
+    e.steps.push_back(fmt::format("authorization: {}; rule '{}' (line {}) decides: {}", who,
+                                  s.authz_rules[d.rule].name, s.authz_rules[d.rule].line, verdict));
+  else
+    e.steps.push_back(fmt::format("authorization: {}; no allow or deny rule matches; the default decides: {}", who,
+                                  verdict));
+  if (d.audit_rule >= 0)
+    e.steps.push_back(fmt::format("authorization: audit rule '{}' (line {}) matches: the connection is reported",
+                                  s.authz_rules[d.audit_rule].name, s.authz_rules[d.audit_rule].line));
+  return d.allowed;
 }
 
 }  // namespace
@@ -110,6 +139,10 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
     if (svc.vip != *dst) continue;
     for (const auto& p : svc.ports)
       if (static_cast<uint8_t>(p.protocol) == *protocol && p.port == q.destination_port) {
+        if (!authorized(policy, s, svc, *src, *protocol, q.destination_port, e)) {
+          e.verdict = "denied";
+          return e;
+        }
         step(fmt::format("load balancing: service '{}' port {} -> one of {} endpoints, target port {} ({})", svc.name,
                          p.port, svc.endpoints.size(), p.target_port ? p.target_port : p.port,
                          svc.mode == config::LbMode::kNat ? "NAT" : "direct return"));

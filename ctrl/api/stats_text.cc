@@ -201,6 +201,11 @@ std::string access_table(const v1::GetStatsResponse& s) {
     out += fmt::format("{:<5} {:<{}} {:<6} {:<7} {:>14}  {}{}\n", ++n, r.name(), width, r.line(), r.action(), r.hits(),
                        r.match(), r.log() ? " (log)" : "");
   out += fmt::format("default: {} (what no rule matches)\n", s.access_default().empty() ? "allow" : s.access_default());
+  for (const auto& a : s.authorizations()) {
+    out += fmt::format("\nauthorization of service {}: default {}; {} denied, {} audited, {} cut\n", a.service(),
+                       a.default_action(), a.denied(), a.audited(), a.cut());
+    for (const auto& r : a.rules()) out += "  " + r + "\n";
+  }
   return out;
 }
 

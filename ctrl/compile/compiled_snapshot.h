@@ -28,6 +28,12 @@ struct CompiledSnapshot final : dataplane::Snapshot {
   std::vector<std::string> subset_keys;
   // The access rules' classifier and hit counters (rebuilt only when the rules or port names change).
   std::shared_ptr<const AccessTable> access_table;
+  // What authz.rules stand for, by the same index (events, explain).
+  struct AuthzRuleName {
+    std::string name;
+    int line = 0;
+  };
+  std::vector<AuthzRuleName> authz_rules;
 };
 
 // The running snapshot and the policy it was compiled from.

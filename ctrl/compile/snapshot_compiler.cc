@@ -10,6 +10,7 @@
 #include "config/address.h"
 #include "config/validate.h"
 #include "ctrl/compile/access_compiler.h"
+#include "ctrl/compile/authz_compiler.h"
 #include "ctrl/compile/lb_compiler.h"
 #include "ctrl/compile/peer_compiler.h"
 #include "dataplane/ipsec/esp.h"
@@ -169,6 +170,8 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
     if (!s->access_table) return out;
   }
   s->access = s->access_table->view();
+  out.status() = compile_authz(policy, previous.policy, previous.snapshot ? previous.snapshot->authz.epoch : 0, *s);
+  if (!out.ok()) return out;
   out.snapshot = std::move(s);
   return out;
 }

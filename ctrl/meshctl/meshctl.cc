@@ -117,10 +117,14 @@ bool fetch_stats(const Options& o, v1::GetStatsResponse& stats, grpc::Status& st
 
 // Messages as one JSON array.
 template <typename Messages>
-void print_json_list(const Messages& items) {
+std::string json_list(const Messages& items) {
   std::string out = "[";
   for (const auto& m : items) out += (out.size() > 1 ? "," : "") + mp::message_json(m);
-  std::printf("%s]\n", out.c_str());
+  return out + "]";
+}
+template <typename Messages>
+void print_json_list(const Messages& items) {
+  std::printf("%s\n", json_list(items).c_str());
 }
 
 int get(const Options& o, const std::string& what, const std::string& service) {
@@ -139,7 +143,9 @@ int get(const Options& o, const std::string& what, const std::string& service) {
   if (!fetch_stats(o, stats, status)) return report(status, o);
   if (what == "policies") {
     if (o.json())
-      print_json_list(stats.access_rules());
+      std::printf("{\"access_rules\":%s,\"access_default\":%s,\"authorizations\":%s}\n",
+                  json_list(stats.access_rules()).c_str(), mp::json_quote(stats.access_default()).c_str(),
+                  json_list(stats.authorizations()).c_str());
     else
       std::fputs(mp::access_table(stats).c_str(), stdout);
     return 0;

@@ -31,6 +31,23 @@ std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& tab
   return fmt::format("{} {} {} from port {}", rule, kVerdicts[static_cast<int>(r.verdict) % 3], what, in);
 }
 
+std::string describe_audit(const dataplane::AccessLogRecord& r, const CompiledSnapshot& running,
+                           const config::Policy& policy) {
+  std::string service = fmt::format("slot {}", r.table);
+  for (size_t i = 0; i < running.lb.services.size() && i < policy.services.size(); ++i)
+    if (running.lb.services[i].slot == r.table) service = policy.services[i].name;
+  const std::string rule = r.rule < running.authz_rules.size()
+                               ? fmt::format("'{}' (line {})", running.authz_rules[r.rule].name,
+                                             running.authz_rules[r.rule].line)
+                               : fmt::format("{}", r.rule);
+  const auto& k = r.key;
+  return fmt::format("service '{}': audit rule {} matched {} {}:{} -> {}:{} ({})", service, rule,
+                     config::protocol_name(k.protocol), config::ipv4_to_string(rte_be_to_cpu_32(k.source)),
+                     rte_be_to_cpu_16(k.source_port), config::ipv4_to_string(rte_be_to_cpu_32(k.destination)),
+                     rte_be_to_cpu_16(k.destination_port),
+                     r.verdict == dataplane::AccessVerdict::kAllow ? "allowed" : "denied");
+}
+
 namespace {
 
 template <typename T, typename Show>

@@ -9,6 +9,7 @@
 
 #include "config/model.h"
 #include "ctrl/compile/access_compiler.h"
+#include "ctrl/compile/compiled_snapshot.h"
 #include "dataplane/stages/access.h"
 
 namespace meshplane::ctrl {
@@ -17,6 +18,10 @@ namespace meshplane::ctrl {
 // the running rules; a record from rules since replaced names its rule by number.
 std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& table,
                      const std::vector<config::Port>& ports);
+
+// "service 'web': audit rule 'watch' (line 40) matched tcp 10.2.0.5:40000 -> 10.30.0.10:80 (allowed)".
+std::string describe_audit(const dataplane::AccessLogRecord& r, const CompiledSnapshot& running,
+                           const config::Policy& policy);
 
 // "tcp 10.1.0.0/16 port 1024-65535 -> 10.2.0.0/24 port 23 from lan", "any": what `r` matches.
 std::string describe_match(const config::AccessRule& r);

@@ -82,6 +82,8 @@ class Daemon {
   void control_loop();
   void drain_punts(Clock::time_point now);
   void drain_access_log();
+  void report_authorization_sweeps();
+  uint64_t authz_cut_total() const;
   void transmit(uint16_t port, rte_mbuf* m);
   void reload();
   void write_stats_file();
@@ -115,6 +117,8 @@ class Daemon {
   std::unique_ptr<SaTable> sa_table_;
   std::vector<std::unique_ptr<dataplane::GcmEngine>> gcm_;         // one per worker
   std::unique_ptr<dataplane::SaCounters[]> sa_counters_;          // worker-major, max_sas each
+  int authz_reported_epoch_ = -1;  // the last authorization epoch whose sweep was reported
+  uint64_t authz_cut_reported_ = 0;
   Clock::time_point sequence_error_logged_{};
   std::atomic<bool> stop_workers_{false};
   bool workers_running_ = false;
@@ -378,17 +382,44 @@ void Daemon::drain_punts(Clock::time_point now) {
 }
 
 void Daemon::drain_access_log() {
-  const AccessTable& table = *manager_->running()->access_table;
+  const CompiledSnapshot& running = *manager_->running();
   dataplane::AccessLogRecord records[32];
   for (uint16_t w = 0; w < worker_count_; ++w) {
     const unsigned n = rte_ring_sc_dequeue_burst_elem(workers_[w].access_log, records, sizeof records[0],
                                                       RTE_DIM(records), nullptr);
     for (unsigned i = 0; i < n; ++i) {
-      std::string line = describe(records[i], table, manager_->policy().ports);
-      log::info("access: {}", line);
-      manager_->events().add("access_log", manager_->generation(), std::move(line));
+      const bool audit = records[i].kind == dataplane::LogKind::kAuthzAudit;
+      std::string line = audit ? describe_audit(records[i], running, manager_->policy())
+                               : describe(records[i], *running.access_table, manager_->policy().ports);
+      log::info("{}: {}", audit ? "authorization" : "access", line);
+      manager_->events().add(audit ? "authz_audit" : "access_log", manager_->generation(), std::move(line));
     }
   }
+}
+
+uint64_t Daemon::authz_cut_total() const {
+  const uint32_t max = manager_->registry().max_services();
+  uint64_t total = 0;
+  for (size_t i = 0; i < size_t{worker_count_} * max; ++i) total += service_counters_[i].authz_cut.get();
+  return total;
+}
+
+// Once every worker has checked its flows against a changed authorization,
+// says how many connections the change cut.
+void Daemon::report_authorization_sweeps() {
+  const uint8_t epoch = manager_->running()->authz.epoch;
+  if (authz_reported_epoch_ == epoch || !service_counters_) return;
+  for (uint16_t w = 0; w < worker_count_; ++w)
+    if (counters_[w].authz_swept.get() != epoch) return;
+  const uint64_t total = authz_cut_total();
+  if (authz_reported_epoch_ >= 0) {
+    const std::string message = fmt::format("authorization change checked against every connection: {} cut",
+                                            total - authz_cut_reported_);
+    log::info("{}", message);
+    manager_->events().add("authz_applied", manager_->generation(), message);
+  }
+  authz_reported_epoch_ = epoch;
+  authz_cut_reported_ = total;
 }
 
 void Daemon::reload() {
@@ -474,6 +505,7 @@ void Daemon::control_loop() {
       resolver_->tick(*snapshots_->current(), now);
       end_drains(now);
       check_sa_lifetimes();
+      report_authorization_sweeps();
       next_tick = now + kTick;
     }
     if (g_reload) {

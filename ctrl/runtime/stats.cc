@@ -92,6 +92,7 @@ v1::GetStatsResponse stats_message(const StatsSource& src) {
   add_services(src, out);
   add_sas(src, out);
   add_access_rules(src, out);
+  add_authorizations(src, out);
   return out;
 }
 

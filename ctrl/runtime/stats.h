@@ -47,5 +47,7 @@ void add_services(const StatsSource& src, v1::GetStatsResponse& out);
 void add_sas(const StatsSource& src, v1::GetStatsResponse& out);
 // The access rules with their hits.
 void add_access_rules(const StatsSource& src, v1::GetStatsResponse& out);
+// The services' authorization with their counters (after add_services).
+void add_authorizations(const StatsSource& src, v1::GetStatsResponse& out);
 
 }  // namespace meshplane::ctrl

@@ -43,19 +43,19 @@ void reject(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
                        kIcmpAdministrativelyProhibited);
 }
 
-void log_match(WorkerCtx& w, const Snapshot& s, uint32_t rule, const AccessKey& key, AccessVerdict verdict) {
-  if (!w.access_log || !w.access_log_bucket.take(rte_rdtsc())) {
-    w.counters->access_log_suppressed.add();
-    return;
-  }
-  AccessLogRecord r{s.access.table, rule, key, verdict, {}};
-  if (rte_ring_sp_enqueue_elem(w.access_log, &r, sizeof r) != 0)
-    w.counters->access_log_suppressed.add();
-  else
-    w.counters->access_logged.add();
-}
-
 }  // namespace
+
+void send_log(WorkerCtx& w, const Snapshot& s, AccessLogRecord& r) {
+  if (w.access_log_rate != s.access.log_per_second) {
+    w.access_log_bucket.configure(s.access.log_per_second, s.access.log_per_second, rte_get_tsc_hz());
+    w.access_log_rate = s.access.log_per_second;
+  }
+  if (w.access_log && w.access_log_bucket.take(rte_rdtsc()) &&
+      rte_ring_sp_enqueue_elem(w.access_log, &r, sizeof r) == 0)
+    w.counters->access_logged.add();
+  else
+    w.counters->access_log_suppressed.add();
+}
 
 AccessKey access_key(const rte_mbuf* m, uint16_t port) {
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
@@ -84,10 +84,6 @@ AccessKey access_key(const rte_mbuf* m, uint16_t port) {
 uint16_t access_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
   const AccessView& a = s.access;
   if (!a.active()) return in.n;
-  if (w.access_log_rate != a.log_per_second) {
-    w.access_log_bucket.configure(a.log_per_second, a.log_per_second, rte_get_tsc_hz());
-    w.access_log_rate = a.log_per_second;
-  }
   AccessKey keys[kRxBurst];
   const uint8_t* data[kRxBurst];
   uint32_t results[kRxBurst] = {};
@@ -106,7 +102,10 @@ uint16_t access_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst
       const AccessRuleView& r = a.rules[rule];
       verdict = r.verdict;
       hits[rule].add();
-      if (r.log) log_match(w, s, rule, keys[i], verdict);
+      if (r.log) {
+        AccessLogRecord record{a.table, rule, keys[i], verdict, LogKind::kAccess, {}};
+        send_log(w, s, record);
+      }
     }
     switch (verdict) {
       case AccessVerdict::kAllow:

@@ -14,15 +14,26 @@
 
 namespace meshplane::dataplane {
 
-// What a worker tells the control thread about a packet a `log` rule matched.
+enum class LogKind : uint8_t {
+  kAccess,      // an access rule with `log` matched a packet
+  kAuthzAudit,  // an audit rule of a service's authorization matched a new connection
+};
+
+// What a worker tells the control thread about a packet a `log` rule (or an
+// audit rule) matched.
 struct AccessLogRecord {
-  uint32_t table;  // AccessView::table: whose rules `rule` indexes
-  uint32_t rule;
+  uint32_t table;  // kAccess: AccessView::table, whose rules `rule` indexes; kAuthzAudit: the service slot
+  uint32_t rule;   // kAuthzAudit: index into AuthzView::rules
   AccessKey key;
   AccessVerdict verdict;
-  uint8_t unused[3];
+  LogKind kind;
+  uint8_t unused[2];
 };
 static_assert(sizeof(AccessLogRecord) % 4 == 0, "rte_ring elements are multiples of 4 bytes");
+
+// Hands a record to the control thread, within the per-worker rate
+// (s.access.log_per_second) and the ring's room; otherwise counts it as suppressed.
+void send_log(WorkerCtx& w, const Snapshot& s, AccessLogRecord& r);
 
 // The classifier input for `m`, a valid IPv4 packet (parse stage) from policy port `port`.
 AccessKey access_key(const rte_mbuf* m, uint16_t port);

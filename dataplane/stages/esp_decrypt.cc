@@ -102,10 +102,19 @@ bool open_esp(WorkerCtx& w, const Snapshot& s, rte_mbuf* m, uint32_t esp_offset)
   return true;
 }
 
+// A packet whose source lies behind a peer arrives encrypted or not at all
+// (RFC 4301 section 5.2): so that, after this stage, "from behind a peer"
+// means "over that peer's SAs", which authorization's trust in identities
+// rests on.
+bool from_behind_a_peer(const Snapshot& s, const rte_ipv4_hdr* ip) {
+  const int32_t nh = s.route(rte_be_to_cpu_32(ip->src_addr));
+  return nh >= 0 && s.next_hops[nh].tunnel != 0;
+}
+
 }  // namespace
 
 uint16_t esp_decrypt_process(WorkerCtx& w, const Snapshot& s, uint16_t, Burst& in) {
-  if (s.inbound_sas.empty()) return in.n;  // no tunnels: everything passes (ESP is judged as local traffic)
+  if (s.peers.empty()) return in.n;  // no tunnels: everything passes (ESP is judged as local traffic)
   uint16_t kept = 0;
   for (uint16_t i = 0; i < in.n; ++i) {
     rte_mbuf* m = in.pkts[i];
@@ -115,7 +124,10 @@ uint16_t esp_decrypt_process(WorkerCtx& w, const Snapshot& s, uint16_t, Burst& i
     if (kind != Kind::kOther && !s.local(rte_be_to_cpu_32(ip->dst_addr))) kind = Kind::kOther;  // transit ESP
     switch (kind) {
       case Kind::kOther:
-        in.pkts[kept++] = m;
+        if (from_behind_a_peer(s, ip))
+          drop(w, m, DropReason::kEspCleartextFromPeer);
+        else
+          in.pkts[kept++] = m;
         break;
       case Kind::kEsp:
         if (open_esp(w, s, m, esp_offset)) in.pkts[kept++] = m;

@@ -7,6 +7,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "dataplane/stages/authorize.h"
 #include "dataplane/stages/icmp_error.h"
 #include "dataplane/net/icmp_types.h"
 #include "dataplane/net/ipip.h"
@@ -157,6 +158,12 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
 [[gnu::always_inline]] inline bool established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c,
                                                 FlowTable::Hit hit) {
   Flow& f = w.lb.flows->flow(hit.flow);
+  if (f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) [[unlikely]] {
+    w.lb.services[f.service].drop(DropReason::kAuthzDenied);
+    forget(w, hit.flow);
+    drop(w, c.m, DropReason::kAuthzDenied);
+    return true;
+  }
   const bool live = s.lb.live(f.endpoint);
   if ((c.tcp_flags & kTcpSyn || !live) && reopens(c, hit, f, live)) {
     w.lb.services[f.service].rescheduled.add();
@@ -231,6 +238,10 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
     count_drop(w, &svc, c.m, DropReason::kNoFlowState);
     return;
   }
+  if (const uint32_t policy = s.authz.policy_of(svc.slot); policy && !authorize(w, s, policy, svc.slot, c.key)) {
+    count_drop(w, &svc, c.m, DropReason::kAuthzDenied);
+    return;
+  }
   const uint32_t h = c.hash;
   const LbEndpoint* ep = c.endpoint;
   if (!ep) {
@@ -254,6 +265,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
       Flow& flow = w.lb.flows->flow(f);
       flow.endpoint = ep->slot;
       flow.service = svc.slot;
+      flow.authz_epoch = s.authz.epoch;
       flow.set_tunnel({ep->outer_source, ep->address, ep->egress_mtu});
       ec.active_flows.add();
     }
@@ -272,6 +284,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   Flow& flow = w.lb.flows->flow(f);
   flow.endpoint = ep->slot;
   flow.service = svc.slot;
+  flow.authz_epoch = s.authz.epoch;
   ec.active_flows.add();
   count_new();
   translate(w, s, in_port, c, flow, 0);
@@ -401,6 +414,20 @@ void lb_expire(WorkerCtx& w, uint32_t budget) {
   if (!w.lb.flows) return;
   w.lb.flows->expire(w.lb.now, budget, on_expire, &w);
   w.counters->flows.set(w.lb.flows->size());
+}
+
+void lb_sweep_authorization(WorkerCtx& w, const Snapshot& s, uint32_t budget) {
+  if (!w.lb.flows || w.lb.authz_swept == s.authz.epoch) return;
+  FlowTable& table = *w.lb.flows;
+  for (uint32_t n = 0; n < budget && w.lb.authz_cursor < table.capacity(); ++n, ++w.lb.authz_cursor) {
+    Flow& f = table.flow(w.lb.authz_cursor);
+    if (f.in_use && f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) forget(w, w.lb.authz_cursor);
+  }
+  if (w.lb.authz_cursor == table.capacity()) {
+    w.lb.authz_cursor = 0;
+    w.lb.authz_swept = s.authz.epoch;
+    w.counters->authz_swept.set(s.authz.epoch);
+  }
 }
 
 }  // namespace meshplane::dataplane

@@ -20,4 +20,9 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in
 // Removes flows whose time is up (bounded work; call once per loop).
 void lb_expire(WorkerCtx& w, uint32_t budget);
 
+// After an authorization change, checks up to `budget` more flow records
+// against it (bounded work; call once per loop): denied flows are cut, and
+// once every record was checked the worker's authz_swept counter says so.
+void lb_sweep_authorization(WorkerCtx& w, const Snapshot& s, uint32_t budget);
+
 }  // namespace meshplane::dataplane

@@ -85,7 +85,7 @@ struct alignas(64) Flow {
   FlowState state = FlowState::kUdp;
   uint8_t in_use = 0;
   uint8_t keys = 2;  // how many of key[] are in the index: 1 for one-way flows
-  uint8_t pad = 0;
+  uint8_t authz_epoch = 0;  // AuthzView::epoch the connection was authorized in (opaque here)
   uint32_t service = 0;  // opaque here, like endpoint
 
   // One-way flows: the tunnel, kept in the storage of the reply key they do not have.

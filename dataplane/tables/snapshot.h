@@ -13,6 +13,7 @@
 
 #include "dataplane/ipsec/sa.h"
 #include "dataplane/tables/access_view.h"
+#include "dataplane/tables/authz_view.h"
 #include "dataplane/tables/lb_view.h"
 #include "dataplane/worker/capacity.h"
 
@@ -79,6 +80,8 @@ struct Snapshot {
 
   // Access rules (dataplane/stages/access.cc).
   AccessView access;
+  // Authorization of new connections to services (dataplane/stages/lb.cc).
+  AuthzView authz;
 
   // Address owned by the gateway, or its subnet broadcast (checked by callers).
   const LocalAddress* local(uint32_t address) const {

@@ -23,12 +23,13 @@ enum class CounterKind { kCounter, kGauge };
   X(icmp_errors_suppressed, "ICMP errors not sent: rate limit or RFC 1812 4.3.2.7", kCounter)      \
   X(icmp_errors_relayed, "ICMP errors about NAT flows translated back to their clients", kCounter) \
   X(handed_off, "NAT replies passed to the worker that owns their flow", kCounter)                \
-  X(access_logged, "packets matching a rule with log, reported to the control thread", kCounter)  \
-  X(access_log_suppressed, "packets matching a rule with log, not reported: rate limit or queue full", kCounter) \
+  X(access_logged, "records sent to the control thread: access rules with log, authorization audit rules", kCounter) \
+  X(access_log_suppressed, "such records not sent: rate limit or queue full", kCounter) \
   X(flows, "flows in this worker's table", kGauge)                                                \
   X(busy_cycles, "TSC cycles spent in loop iterations that had packets", kCounter)                \
   X(busy_polls, "loop iterations that had packets", kCounter)                                     \
-  X(idle_polls, "loop iterations without packets", kCounter)
+  X(idle_polls, "loop iterations without packets", kCounter)                                     \
+  X(authz_swept, "authorization epoch whose change this worker's flows have all been checked against", kGauge)
 
 // Per worker and port.
 #define MESHPLANE_PORT_COUNTERS(X)                                 \
@@ -43,7 +44,9 @@ enum class CounterKind { kCounter, kGauge };
   X(stateless_flows, "balanced without a flow entry (table full; direct return only)", kCounter)           \
   X(rescheduled, "new connections on a tracked 5-tuple whose flow had ended or lost its endpoint", kCounter) \
   X(packets, "packets, both directions", kCounter)                                                         \
-  X(bytes, "bytes, both directions", kCounter)
+  X(bytes, "bytes, both directions", kCounter)                                                             \
+  X(authz_audited, "connections an audit rule of the service's authorization matched", kCounter)         \
+  X(authz_cut, "connections ended because a changed authorization denies them", kCounter)
 
 // Per worker and endpoint slot.
 #define MESHPLANE_ENDPOINT_COUNTERS(X)                                                      \

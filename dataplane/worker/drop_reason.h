@@ -47,6 +47,7 @@ namespace meshplane::dataplane {
   X(kEspNoRoom, "esp_no_room", "no room in the buffer for the ESP headers and trailer")                      \
   X(kIkeNotServed, "ike_not_served", "IKE on UDP 4500: no keying daemon takes it yet")                       \
   X(kNatKeepalive, "nat_keepalive", "NAT-T keepalive (RFC 3948): consumed, not an error")                  \
+  X(kEspCleartextFromPeer, "esp_cleartext_from_peer", "cleartext from a source behind a peer: it must arrive encrypted") \
   X(kAccessDenied, "access_denied", "an access rule (or the access default) denies it")                     \
   X(kAccessRejected, "access_rejected", "an access rule rejects it (TCP RST or ICMP prohibited sent)")        \
   /* Load-balancer reasons last, in this order: services count them too (lb_counters.h). */                  \
@@ -56,7 +57,8 @@ namespace meshplane::dataplane {
   X(kNoFlowState, "no_flow_state", "TCP segment other than SYN for a NAT service and no tracked flow")      \
   X(kFlowTableFull, "flow_table_full", "a new NAT flow and no room to track it")                           \
   X(kNatPortsExhausted, "nat_ports_exhausted", "no free NAT source port towards that endpoint")           \
-  X(kEndpointGone, "endpoint_gone", "the flow's endpoint was removed and its drain time is over")
+  X(kEndpointGone, "endpoint_gone", "the flow's endpoint was removed and its drain time is over")            \
+  X(kAuthzDenied, "authz_denied", "the service's authorization denies the connection (or cut it after a change)")
 
 enum class DropReason : uint8_t {
 #define MESHPLANE_X(id, name, help) id,

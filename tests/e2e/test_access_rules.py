@@ -34,7 +34,8 @@ def rig():
 
 
 def hits(d):
-    return {r["name"]: r["hits"] for r in json.loads(d.meshctl("-o", "json", "get", "policies", check=True).stdout)}
+    rules = json.loads(d.meshctl("-o", "json", "get", "policies", check=True).stdout)["access_rules"]
+    return {r["name"]: r["hits"] for r in rules}
 
 
 def test_allowed_traffic_passes(rig):

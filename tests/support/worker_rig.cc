@@ -89,12 +89,16 @@ bool WorkerRig::update_sas() {
 }
 
 bool WorkerRig::publish() {
-  auto compiled = ctrl::compile_snapshot(policy, {{0, kMacA}, {1, kMacB}}, 1, registry.get(), {}, sa_registry.get());
+  // As the daemon compiles: against the running snapshot and its policy (shared tables, authorization epoch).
+  const ctrl::Previous previous{snapshot.get(), snapshot ? &published_policy_ : nullptr};
+  auto compiled = ctrl::compile_snapshot(policy, {{0, kMacA}, {1, kMacB}}, 1, registry.get(), previous,
+                                         sa_registry.get());
   if (!compiled.ok()) {
     error = compiled.message;
     return false;
   }
   snapshot = std::move(compiled.snapshot);
+  published_policy_ = policy;
   return true;
 }
 

@@ -69,7 +69,8 @@ class WorkerRig {
   dataplane::WorkerCtx w;
 
  private:
-  bool update_sas();  // slots for the policy's SAs, set up as the daemon does
+  bool update_sas();
+  config::Policy published_policy_;  // what `snapshot` was compiled from  // slots for the policy's SAs, set up as the daemon does
 };
 
 }  // namespace meshplane::testing

@@ -171,6 +171,20 @@ TEST_F(EspStagesTest, InnerSourceMustLieBehindThePeer) {
   EXPECT_EQ(b_->w.tx[0].count, 0u);
 }
 
+TEST_F(EspStagesTest, CleartextFromBehindAPeerIsDropped) {
+  // 10.1.0.5 lies behind B's peer A: sent in the clear to B's WAN port, it claims a tunnel it did not use.
+  Frame f;
+  f.dst = kMacB, f.src = kMacHost, f.ip_src = 0x0a010005, f.ip_dst = 0x0a020007, f.proto = IPPROTO_UDP;
+  f.l4 = testing::udp(1000, 53, 10);
+  b_->run(build(b_->pool, f), 1);
+  EXPECT_EQ(b_drops(DropReason::kEspCleartextFromPeer), 1u);
+  EXPECT_EQ(b_->w.tx[0].count, 0u);
+  f.ip_src = 0xc0000201;  // the peer gateway itself: not behind itself, so in the clear it is ordinary traffic
+  b_->run(build(b_->pool, f), 1);
+  EXPECT_EQ(b_->w.tx[0].count, 1u);
+  EXPECT_EQ(b_drops(DropReason::kEspCleartextFromPeer), 1u);
+}
+
 TEST_F(EspStagesTest, TooBigForTheTunnelGetsFragmentationNeededWithTheInnerMtu) {
   const uint32_t inner_mtu = esp_inner_mtu(1500, false);
   a_->run(from_a_lan(testing::udp(1000, 53, inner_mtu - 28), IPPROTO_UDP, 0x0a010005, RTE_IPV4_HDR_DF_FLAG));

@@ -1,0 +1,115 @@
+#include "config/authz_parser.h"
+
+#include <fmt/format.h>
+
+#include "config/access_parser.h"
+#include "config/yaml_fields.h"
+
+namespace meshplane::config {
+namespace {
+
+void read_names(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<std::string>& out,
+                std::vector<Mark>& marks) {
+  for (const auto& item : one_or_many(n, what, d)) {
+    std::string s;
+    if (!read_string(item, what, d, s)) continue;
+    out.push_back(std::move(s));
+    marks.push_back(item.mark());
+  }
+}
+
+void parse_identity(const YamlNode& n, Diagnostics& d, std::vector<Identity>& out) {
+  Fields f(n, "an identity", d, {"name", "prefixes", "peer"});
+  if (!f.is_map()) return;
+  Identity id;
+  id.mark = id.peer_mark = f.mark();
+  if (auto v = f.require("name"); v.defined()) read_string(v, "identity name", d, id.name);
+  if (auto v = f.require("prefixes"); v.defined()) {
+    for (const auto& item : one_or_many(v, "identity prefixes", d)) {
+      std::vector<Ipv4Prefix> one;
+      read_prefixes(item, "identity prefix", d, one);
+      for (const auto& p : one) {
+        id.prefixes.push_back(p);
+        id.prefix_marks.push_back(item.mark());
+      }
+    }
+    if (id.prefixes.empty() && d.ok()) d.error(v.mark(), fmt::format("identity '{}' needs at least one prefix", id.name));
+  }
+  if (auto v = f.get("peer"); v.defined()) {
+    read_string(v, "identity peer", d, id.peer);
+    id.peer_mark = v.mark();
+  }
+  out.push_back(std::move(id));
+}
+
+void parse_rule(const YamlNode& n, Diagnostics& d, Authorization& a) {
+  Fields f(n, "an authorization rule", d, {"name", "action", "from", "to"});
+  if (!f.is_map()) return;
+  AuthzRule r;
+  r.mark = f.mark();
+  r.name = fmt::format("rule-{}", a.rules.size() + 1);
+  if (auto v = f.get("name"); v.defined()) read_string(v, "rule name", d, r.name);
+  if (auto v = f.require("action"); v.defined()) {
+    const int c = read_choice(v, "rule action", d, {"allow", "deny", "audit"});
+    if (c >= 0) r.action = static_cast<AuthzAction>(c);
+  }
+  if (auto v = f.get("from"); v.defined()) {
+    Fields from(v, "a rule's from", d, {"identities", "prefixes"});
+    if (auto x = from.get("identities"); x.defined()) read_names(x, "from identities", d, r.identities, r.identity_marks);
+    if (auto x = from.get("prefixes"); x.defined()) read_prefixes(x, "from prefixes", d, r.prefixes);
+  }
+  if (auto v = f.get("to"); v.defined()) {
+    Fields to(v, "a rule's to", d, {"ports", "protocols"});
+    if (auto x = to.get("ports"); x.defined()) read_ports(x, "to ports", d, r.ports);
+    if (auto x = to.get("protocols"); x.defined())
+      for (const auto& item : one_or_many(x, "to protocols", d)) {
+        const int c = read_choice(item, "to protocol", d, {"tcp", "udp"});
+        if (c >= 0) r.protocols.push_back(c == 0 ? Protocol::kTcp : Protocol::kUdp);
+      }
+  }
+  a.rules.push_back(std::move(r));
+}
+
+void parse_one(const YamlNode& n, Diagnostics& d, std::vector<Authorization>& out) {
+  Fields f(n, "an authorization", d, {"service", "default", "rules"});
+  if (!f.is_map()) return;
+  Authorization a;
+  a.mark = a.service_mark = f.mark();
+  if (auto v = f.require("service"); v.defined()) {
+    read_string(v, "authorization service", d, a.service);
+    a.service_mark = v.mark();
+  }
+  if (auto v = f.get("default"); v.defined()) {
+    const int c = read_choice(v, "authorization default", d, {"allow", "deny"});
+    if (c >= 0) a.default_action = static_cast<AuthzAction>(c);
+  }
+  std::vector<YamlNode> items;
+  if (read_list(f.get("rules"), "authorization rules", d, items))
+    for (const auto& item : items) parse_rule(item, d, a);
+  out.push_back(std::move(a));
+}
+
+}  // namespace
+
+const char* authz_action_name(AuthzAction a) {
+  switch (a) {
+    case AuthzAction::kAllow: return "allow";
+    case AuthzAction::kDeny: return "deny";
+    case AuthzAction::kAudit: return "audit";
+  }
+  return "?";
+}
+
+void parse_identities(const YamlNode& n, Diagnostics& d, std::vector<Identity>& out) {
+  std::vector<YamlNode> items;
+  if (read_list(n, "identities", d, items))
+    for (const auto& item : items) parse_identity(item, d, out);
+}
+
+void parse_authorization(const YamlNode& n, Diagnostics& d, std::vector<Authorization>& out) {
+  std::vector<YamlNode> items;
+  if (read_list(n, "authorization", d, items))
+    for (const auto& item : items) parse_one(item, d, out);
+}
+
+}  // namespace meshplane::config
