@@ -27,8 +27,10 @@ def key_material():
 
 
 class TwoSites:
-    def __init__(self, prefix="mpe", encapsulation="esp", peer_esn=False, qpairs=1):
+    def __init__(self, prefix="mpe", encapsulation="esp", peer_esn=False, qpairs=1, extra_b="", peer_a_identity=""):
         self.prefix = prefix
+        self.extra_b = extra_b  # more policy for gateway B (services, authorization...)
+        self.peer_a_identity = peer_a_identity  # gateway A's identity as B knows it
         self.qpairs = qpairs  # queue pairs per port: one per worker
         self.encapsulation = encapsulation
         self.peer_esn = peer_esn
@@ -133,14 +135,14 @@ peers:
     local_address: {self.gw_b_wan}
     prefixes: [10.1.0.0/24]
     encapsulation: {self.encapsulation}
-    sas:
+{f"    identity: {self.peer_a_identity}" + chr(10) if self.peer_a_identity else ""}    sas:
 {self._sa("outbound", SPI_BA, self.keys["ba"])}{self._sa("inbound", SPI_AB, self.keys["ab"])}  - name: scapy
     address: {self.peer_ip}
     local_address: {self.gw_b_wan}
     prefixes: [10.9.0.0/24]
     encapsulation: {self.encapsulation}
     sas:
-{self._sa("outbound", SPI_B_TO_PEER, self.keys["b_to_peer"], esn=self.peer_esn)}{self._sa("inbound", SPI_PEER_TO_B, self.keys["peer_to_b"], esn=self.peer_esn)}"""
+{self._sa("outbound", SPI_B_TO_PEER, self.keys["b_to_peer"], esn=self.peer_esn)}{self._sa("inbound", SPI_PEER_TO_B, self.keys["peer_to_b"], esn=self.peer_esn)}{self.extra_b}"""
 
 
 @contextlib.contextmanager

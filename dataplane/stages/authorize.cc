@@ -40,7 +40,7 @@ bool authorize(WorkerCtx& w, const Snapshot& s, uint32_t policy, uint32_t slot, 
 
 bool reauthorize(WorkerCtx& w, const Snapshot& s, Flow& f) {
   if (const uint32_t policy = s.authz.policy_of(f.service); policy && !decide(s, policy, f.key[0]).allowed) {
-    w.lb.services[f.service].authz_cut.add();
+    if (is_open(f.state)) w.lb.services[f.service].authz_cut.add();  // one already closing is not cut
     return false;
   }
   f.authz_epoch = s.authz.epoch;

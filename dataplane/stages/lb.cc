@@ -41,9 +41,6 @@ struct Candidate {
   uint16_t nat_offset;       // full NAT: the port (offset into this worker's share) to try first
 };
 
-// Open: the connection has not begun to close. Endpoints' active_flows count
-// open flows only, not those waiting out their closing timeout.
-bool is_open(FlowState s) { return s != FlowState::kClosing && s != FlowState::kReset; }
 
 void forget(WorkerCtx& w, uint32_t f) {
   const Flow& flow = w.lb.flows->flow(f);

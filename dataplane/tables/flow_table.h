@@ -45,6 +45,10 @@ enum class FlowState : uint8_t {
   kUdp,
 };
 
+// Open: the connection has not begun to close. Endpoints' active_flows count
+// open flows only, not those waiting out their closing timeout.
+inline bool is_open(FlowState s) { return s != FlowState::kClosing && s != FlowState::kReset; }
+
 struct FlowTimeouts {  // in ticks (the caller's clock; the worker uses milliseconds)
   uint32_t syn_sent = FlowTimeoutDefaults::kTcpSyn * 1000;
   uint32_t established = FlowTimeoutDefaults::kTcpEstablished * 1000;

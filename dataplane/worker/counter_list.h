@@ -46,7 +46,7 @@ enum class CounterKind { kCounter, kGauge };
   X(packets, "packets, both directions", kCounter)                                                         \
   X(bytes, "bytes, both directions", kCounter)                                                             \
   X(authz_audited, "connections an audit rule of the service's authorization matched", kCounter)         \
-  X(authz_cut, "connections ended because a changed authorization denies them", kCounter)
+  X(authz_cut, "open connections ended because a changed authorization denies them", kCounter)
 
 // Per worker and endpoint slot.
 #define MESHPLANE_ENDPOINT_COUNTERS(X)                                                      \
