@@ -67,7 +67,8 @@ void emit_settings(YAML::Emitter& out, const Policy& p) {
       << "nat_port_max" << YAML::Value << lb.nat_port_max << YAML::Key << "nat_addresses" << YAML::Value << YAML::Flow
       << YAML::BeginSeq;
   for (uint32_t a : lb.nat_addresses) out << ipv4_to_string(a);
-  out << YAML::EndSeq << YAML::Key << "max_services" << YAML::Value << lb.max_services << YAML::Key
+  out << YAML::EndSeq << YAML::Key << "max_services" << YAML::Value << lb.max_services << YAML::Key << "rate_limit_sources" << YAML::Value
+      << lb.rate_limit_sources << YAML::Key
       << "max_endpoints" << YAML::Value << lb.max_endpoints << YAML::Key << "timeouts" << YAML::Value << YAML::Flow
       << YAML::BeginMap << YAML::Key << "tcp_syn" << YAML::Value << t.tcp_syn << YAML::Key << "tcp_established"
       << YAML::Value << t.tcp_established << YAML::Key << "tcp_closing" << YAML::Value << t.tcp_closing << YAML::Key
@@ -81,6 +82,16 @@ void emit_service(YAML::Emitter& out, const Service& s) {
       << (s.mode == LbMode::kNat ? "nat" : "direct_return") << YAML::Key << "unknown_port" << YAML::Value
       << (s.unknown_port == UnknownPort::kDrop ? "drop" : "reject") << YAML::Key << "table_size" << YAML::Value
       << s.table_size << YAML::Key << "drain_seconds" << YAML::Value << s.drain_seconds;
+  if (const RateLimit& r = s.rate_limit; r.any()) {
+    out << YAML::Key << "rate_limit" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    if (r.connections_per_second) out << YAML::Key << "connections_per_second" << YAML::Value << r.connections_per_second;
+    if (r.packets_per_second) out << YAML::Key << "packets_per_second" << YAML::Value << r.packets_per_second;
+    if (r.source_connections_per_second)
+      out << YAML::Key << "per_source" << YAML::Value << YAML::BeginMap << YAML::Key << "prefix_length" << YAML::Value
+          << static_cast<int>(r.source_prefix_length) << YAML::Key << "connections_per_second" << YAML::Value
+          << r.source_connections_per_second << YAML::EndMap;
+    out << YAML::Key << "action" << YAML::Value << (r.reject ? "reject" : "drop") << YAML::EndMap;
+  }
   out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
   for (const auto& p : s.ports)
     out << YAML::Flow << YAML::BeginMap << YAML::Key << "protocol" << YAML::Value

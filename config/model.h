@@ -117,6 +117,20 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+// Token buckets on a service (docs/config.md, "rate limits"), shared by all
+// workers: each allows its rate on average and bursts of a tenth of a
+// second's worth (at least 1).
+struct RateLimit {
+  uint32_t connections_per_second = 0;  // new connections to the service, all clients; 0: no limit
+  uint32_t packets_per_second = 0;      // packets from clients to the service
+  uint32_t source_connections_per_second = 0;  // new connections per source prefix
+  uint8_t source_prefix_length = 32;
+  bool reject = false;  // over the limit: TCP RST / ICMP prohibited instead of a silent drop
+  Mark mark;
+  bool operator==(const RateLimit&) const = default;
+  bool any() const { return connections_per_second || packets_per_second || source_connections_per_second; }
+};
+
 struct Service {
   std::string name;
   uint32_t vip = 0;  // 0 only when it failed to parse (already reported)
@@ -127,6 +141,7 @@ struct Service {
   UnknownPort unknown_port = UnknownPort::kDrop;
   uint32_t table_size = kDefaultMaglevTableSize;  // Maglev lookup table size, a prime
   uint32_t drain_seconds = 30;    // a removed endpoint keeps its flows this long
+  RateLimit rate_limit;
   Mark mark;
   Mark vip_mark;
   Mark table_size_mark;
@@ -147,6 +162,9 @@ struct LoadBalancerSettings {
   uint16_t nat_port_max = 65535;
   uint32_t max_services = 16384;      // counter slots, fixed while running
   uint32_t max_endpoints = 131072;
+  // Per-source rate-limit buckets shared by all services, a power of two,
+  // fixed while running: a flood from spoofed sources cannot grow it.
+  uint32_t rate_limit_sources = 65536;
   // Extra NAT source addresses, each on a port's subnet (the gateway answers
   // ARP for them). Without any on a port, NAT uses the port's first address.
   // Concurrent flows to one endpoint port: NAT addresses x NAT ports.

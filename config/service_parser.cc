@@ -7,6 +7,28 @@
 namespace meshplane::config {
 namespace {
 
+void parse_rate_limit(const YamlNode& n, Diagnostics& d, RateLimit& r) {
+  Fields f(n, "rate_limit", d, {"connections_per_second", "packets_per_second", "per_source", "action"});
+  if (!f.is_map()) return;
+  r.mark = f.mark();
+  constexpr uint64_t kMax = 100'000'000;
+  if (auto v = f.get("connections_per_second"); v.defined())
+    read_uint_as(v, "rate_limit.connections_per_second", d, 1, kMax, r.connections_per_second);
+  if (auto v = f.get("packets_per_second"); v.defined())
+    read_uint_as(v, "rate_limit.packets_per_second", d, 1, kMax, r.packets_per_second);
+  if (auto v = f.get("per_source"); v.defined()) {
+    Fields s(v, "rate_limit.per_source", d, {"prefix_length", "connections_per_second"});
+    if (auto x = s.get("prefix_length"); x.defined())
+      read_uint_as(x, "per_source.prefix_length", d, 8, 32, r.source_prefix_length);
+    if (auto x = s.require("connections_per_second"); x.defined())
+      read_uint_as(x, "per_source.connections_per_second", d, 1, kMax, r.source_connections_per_second);
+  }
+  if (auto v = f.get("action"); v.defined()) {
+    const int c = read_choice(v, "rate_limit action", d, {"drop", "reject"});
+    if (c >= 0) r.reject = c == 1;
+  }
+}
+
 // 0.0.0.0 is never a valid VIP or endpoint: reject it here, so 0 can mean
 // "did not parse" and later checks stay quiet about it.
 void read_nonzero_ipv4(const YamlNode& n, std::string_view what, Diagnostics& d, uint32_t& out) {
@@ -72,7 +94,8 @@ void parse_subset(const YamlNode& n, Diagnostics& d, Service& s) {
 
 void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& services) {
   Fields f(n, "a service", d,
-           {"name", "vip", "ports", "endpoints", "subsets", "mode", "unknown_port", "table_size", "drain_seconds"});
+           {"name", "vip", "ports", "endpoints", "subsets", "mode", "unknown_port", "table_size", "drain_seconds",
+            "rate_limit"});
   if (!f.is_map()) return;
   Service s;
   s.mark = f.mark();
@@ -106,6 +129,7 @@ void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& serv
   }
   if (auto v = f.get("drain_seconds"); v.defined())
     read_uint_as(v, "service drain_seconds", d, 0, 86'400, s.drain_seconds);
+  if (auto v = f.get("rate_limit"); v.defined()) parse_rate_limit(v, d, s.rate_limit);
   services.push_back(std::move(s));
 }
 
@@ -114,6 +138,7 @@ void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& serv
 void parse_load_balancer(const YamlNode& n, Diagnostics& d, LoadBalancerSettings& lb) {
   Fields f(n, "load_balancer", d,
            {"flow_capacity", "nat_port_min", "nat_port_max", "nat_addresses", "max_services", "max_endpoints",
+            "rate_limit_sources",
             "timeouts"});
   if (auto v = f.get("flow_capacity"); v.defined())
     read_uint_as(v, "load_balancer.flow_capacity", d, 1024, 1u << 28, lb.flow_capacity);
@@ -130,6 +155,12 @@ void parse_load_balancer(const YamlNode& n, Diagnostics& d, LoadBalancerSettings
     read_uint_as(v, "load_balancer.max_services", d, 1, 1u << 20, lb.max_services);
   if (auto v = f.get("max_endpoints"); v.defined())
     read_uint_as(v, "load_balancer.max_endpoints", d, 1, 1u << 22, lb.max_endpoints);
+  if (auto v = f.get("rate_limit_sources"); v.defined() &&
+                                            read_uint_as(v, "load_balancer.rate_limit_sources", d, 64, 1u << 24,
+                                                         lb.rate_limit_sources) &&
+                                            (lb.rate_limit_sources & (lb.rate_limit_sources - 1)) != 0)
+    d.error(v.mark(), fmt::format("load_balancer.rate_limit_sources must be a power of two, found {}",
+                                  lb.rate_limit_sources));
   if (auto v = f.get("timeouts"); v.defined()) parse_timeouts(v, d, lb.timeouts);
   std::vector<YamlNode> items;
   if (read_list(f.get("nat_addresses"), "load_balancer.nat_addresses", d, items))

@@ -32,7 +32,8 @@ std::string fixed_part_changed(const config::Policy& a, const config::Policy& b)
   const auto &l = a.load_balancer, &m = b.load_balancer;
   const auto &t = l.timeouts, &u = m.timeouts;
   if (l.flow_capacity != m.flow_capacity || l.nat_port_min != m.nat_port_min || l.nat_port_max != m.nat_port_max ||
-      l.max_services != m.max_services || l.max_endpoints != m.max_endpoints || t.tcp_syn != u.tcp_syn ||
+      l.max_services != m.max_services || l.max_endpoints != m.max_endpoints ||
+      l.rate_limit_sources != m.rate_limit_sources || t.tcp_syn != u.tcp_syn ||
       t.tcp_established != u.tcp_established || t.tcp_closing != u.tcp_closing || t.tcp_reset != u.tcp_reset ||
       t.udp != u.udp)
     return "the load_balancer section changed";

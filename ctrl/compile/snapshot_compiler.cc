@@ -2,8 +2,10 @@
 
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_cycles.h>
 #include <rte_lpm.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fmt/format.h>
 
@@ -26,6 +28,26 @@ config::Status invalid(std::string message) {
 }
 config::Status exhausted(std::string message) {
   return config::Status::failure(config::Status::Code::kExhausted, std::move(message));
+}
+
+// A rate as cycles per token, bursts of a tenth of a second's worth (at least one).
+dataplane::Gcra gcra(uint32_t per_second) {
+  if (per_second == 0) return {};
+  const uint64_t interval = std::max<uint64_t>(rte_get_tsc_hz() / per_second, 1);
+  const uint64_t burst = std::max<uint64_t>(per_second / 10, 1);
+  return {interval, (burst - 1) * interval};
+}
+
+void compile_rate_limits(const config::Policy& policy, dataplane::Snapshot& s) {
+  for (size_t i = 0; i < policy.services.size() && i < s.lb.services.size(); ++i) {
+    const config::RateLimit& r = policy.services[i].rate_limit;
+    if (!r.any()) continue;
+    const uint32_t slot = s.lb.services[i].slot;
+    if (s.rate_limits.size() <= slot) s.rate_limits.resize(slot + 1);
+    s.rate_limits[slot] = {gcra(r.connections_per_second), gcra(r.packets_per_second),
+                           gcra(r.source_connections_per_second), config::prefix_mask(r.source_prefix_length),
+                           r.reject};
+  }
 }
 
 }  // namespace
@@ -172,6 +194,7 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
   s->access = s->access_table->view();
   out.status() = compile_authz(policy, previous.policy, previous.snapshot ? previous.snapshot->authz.epoch : 0, *s);
   if (!out.ok()) return out;
+  compile_rate_limits(policy, *s);
   out.snapshot = std::move(s);
   return out;
 }

@@ -113,6 +113,7 @@ class Daemon {
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
   std::unique_ptr<dataplane::EndpointCounters[]> endpoint_counters_;  // worker-major, max_endpoints each
   std::vector<rte_ring*> handoff_rings_;                               // one per worker
+  std::unique_ptr<dataplane::RateLimitState> rate_limits_;             // shared by the workers
   std::unique_ptr<SequenceStore> sequences_;
   std::unique_ptr<SaTable> sa_table_;
   std::vector<std::unique_ptr<dataplane::GcmEngine>> gcm_;         // one per worker
@@ -259,6 +260,7 @@ void Daemon::start_load_balancer() {
                                          t.tcp_reset * 1000, t.udp * 1000};
   service_counters_ = std::make_unique<dataplane::ServiceCounters[]>(size_t{worker_count_} * lb.max_services);
   endpoint_counters_ = std::make_unique<dataplane::EndpointCounters[]>(size_t{worker_count_} * lb.max_endpoints);
+  rate_limits_ = std::make_unique<dataplane::RateLimitState>(lb.max_services, lb.rate_limit_sources);
   for (uint16_t w = 0; w < worker_count_; ++w) {
     flow_tables_.push_back(std::make_unique<dataplane::FlowTable>(lb.flow_capacity, timeouts));
     rte_ring* ring = rte_ring_create(fmt::format("handoff{}", w).c_str(), 1024, rte_socket_id(), RING_F_SC_DEQ);
@@ -271,6 +273,7 @@ void Daemon::start_load_balancer() {
     l.services = &service_counters_[size_t{w} * lb.max_services];
     l.endpoints = &endpoint_counters_[size_t{w} * lb.max_endpoints];
     l.handoff = handoff_rings_.data();
+    l.limits = rate_limits_.get();
     l.workers = worker_count_;
     l.nat_port_base = lb.nat_port_min;
     l.nat_port_span = static_cast<uint16_t>(nat_ports / worker_count_);

@@ -29,21 +29,21 @@ bool resettable(const rte_mbuf* m) {
          m->data_len >= kEthLen + ihl + sizeof(rte_tcp_hdr);
 }
 
-void reject(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
+}  // namespace
+
+void reject_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, DropReason reason) {
   if (resettable(m)) {
     if (make_tcp_reset(m, w.ip_id++)) {
-      w.counters->drop(DropReason::kAccessRejected);
+      w.counters->drop(reason);
       w.graph.to(Stage::kRouteOriginated, m);
     } else {
-      drop(w, m, DropReason::kAccessRejected);  // a RST is never answered
+      drop(w, m, reason);  // a RST is never answered
     }
     return;
   }
-  drop_with_icmp_error(w, s, in_port, m, DropReason::kAccessRejected, kIcmpDestUnreachable,
+  drop_with_icmp_error(w, s, in_port, m, reason, kIcmpDestUnreachable,
                        kIcmpAdministrativelyProhibited);
 }
-
-}  // namespace
 
 void send_log(WorkerCtx& w, const Snapshot& s, AccessLogRecord& r) {
   if (w.access_log_rate != s.access.log_per_second) {
@@ -115,7 +115,7 @@ uint16_t access_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst
         drop(w, m, DropReason::kAccessDenied);
         break;
       case AccessVerdict::kReject:
-        reject(w, s, in_port, m);
+        reject_packet(w, s, in_port, m, DropReason::kAccessRejected);
         break;
     }
   }

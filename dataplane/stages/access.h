@@ -35,6 +35,10 @@ static_assert(sizeof(AccessLogRecord) % 4 == 0, "rte_ring elements are multiples
 // (s.access.log_per_second) and the ring's room; otherwise counts it as suppressed.
 void send_log(WorkerCtx& w, const Snapshot& s, AccessLogRecord& r);
 
+// Drops `m`, counted as `reason`, answering it: a TCP segment with a RST, anything
+// else with ICMP "communication administratively prohibited" (rate limited).
+void reject_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, DropReason reason);
+
 // The classifier input for `m`, a valid IPv4 packet (parse stage) from policy port `port`.
 AccessKey access_key(const rte_mbuf* m, uint16_t port);
 

@@ -14,6 +14,8 @@
 #include "dataplane/net/l4_rewrite.h"
 #include "dataplane/worker/lb_counters.h"
 #include "dataplane/stages/lb_icmp.h"
+#include "dataplane/stages/access.h"
+#include "dataplane/stages/rate_limits.h"
 #include "dataplane/stages/nat.h"
 #include "dataplane/stages/nat_handoff.h"
 #include "dataplane/worker/packet_meta.h"
@@ -70,6 +72,16 @@ void touch(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags) {
 void count_drop(WorkerCtx& w, const LbService* svc, rte_mbuf* m, DropReason r) {
   if (svc) w.lb.services[svc->slot].drop(r);
   drop(w, m, r);
+}
+
+// A packet over one of its service's rate limits: dropped, or rejected.
+void over_limit(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const RateLimitView& limit, uint32_t slot,
+                rte_mbuf* m) {
+  w.lb.services[slot].drop(DropReason::kRateLimited);
+  if (limit.reject)
+    reject_packet(w, s, in_port, m, DropReason::kRateLimited);
+  else
+    drop(w, m, DropReason::kRateLimited);
 }
 
 // Direct return: decrement the inner TTL as the router we are, then wrap.
@@ -167,6 +179,12 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
     forget(w, hit.flow);  // both keys: its NAT tuple cannot catch the new connection's replies
     return false;
   }
+  if (hit.direction == 0) {
+    if (const RateLimitView* limit = s.rate_limit(f.service); limit && !admit_packet(w, *limit, f.service)) {
+      over_limit(w, s, in_port, *limit, f.service, c.m);
+      return true;
+    }
+  }
   if (!live) {
     w.lb.services[f.service].drop(DropReason::kEndpointGone);
     forget(w, hit.flow);
@@ -237,6 +255,11 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   }
   if (const uint32_t policy = s.authz.policy_of(svc.slot); policy && !authorize(w, s, policy, svc.slot, c.key)) {
     count_drop(w, &svc, c.m, DropReason::kAuthzDenied);
+    return;
+  }
+  if (const RateLimitView* limit = s.rate_limit(svc.slot);
+      limit && !(admit_packet(w, *limit, svc.slot) && admit_connection(w, *limit, svc.slot, c.key.src_addr))) {
+    over_limit(w, s, in_port, *limit, svc.slot, c.m);
     return;
   }
   const uint32_t h = c.hash;

@@ -15,6 +15,7 @@
 #include "dataplane/tables/access_view.h"
 #include "dataplane/tables/authz_view.h"
 #include "dataplane/tables/lb_view.h"
+#include "dataplane/tables/rate_limit.h"
 #include "dataplane/worker/capacity.h"
 
 struct rte_lpm;
@@ -82,6 +83,11 @@ struct Snapshot {
   AccessView access;
   // Authorization of new connections to services (dataplane/stages/lb.cc).
   AuthzView authz;
+  // Services' rate limits, by service slot (empty when no service has one).
+  std::vector<RateLimitView> rate_limits;
+  const RateLimitView* rate_limit(uint32_t slot) const {
+    return slot < rate_limits.size() && rate_limits[slot].any() ? &rate_limits[slot] : nullptr;
+  }
 
   // Address owned by the gateway, or its subnet broadcast (checked by callers).
   const LocalAddress* local(uint32_t address) const {

@@ -46,7 +46,8 @@ enum class CounterKind { kCounter, kGauge };
   X(packets, "packets, both directions", kCounter)                                                         \
   X(bytes, "bytes, both directions", kCounter)                                                             \
   X(authz_audited, "connections an audit rule of the service's authorization matched", kCounter)         \
-  X(authz_cut, "open connections ended because a changed authorization denies them", kCounter)
+  X(authz_cut, "open connections ended because a changed authorization denies them", kCounter)          \
+  X(rate_limit_shared_sources, "new connections whose source shared a bucket with another active source (table full)", kCounter)
 
 // Per worker and endpoint slot.
 #define MESHPLANE_ENDPOINT_COUNTERS(X)                                                      \

@@ -58,7 +58,8 @@ namespace meshplane::dataplane {
   X(kFlowTableFull, "flow_table_full", "a new NAT flow and no room to track it")                           \
   X(kNatPortsExhausted, "nat_ports_exhausted", "no free NAT source port towards that endpoint")           \
   X(kEndpointGone, "endpoint_gone", "the flow's endpoint was removed and its drain time is over")            \
-  X(kAuthzDenied, "authz_denied", "the service's authorization denies the connection (or cut it after a change)")
+  X(kAuthzDenied, "authz_denied", "the service's authorization denies the connection (or cut it after a change)") \
+  X(kRateLimited, "rate_limited", "over one of the service's rate limits (connections, packets, or per source)")
 
 enum class DropReason : uint8_t {
 #define MESHPLANE_X(id, name, help) id,

@@ -18,6 +18,7 @@ struct rte_ring;
 namespace meshplane::dataplane {
 
 class FlowTable;
+class RateLimitState;
 class GcmEngine;
 struct SaCounters;
 struct SaState;
@@ -41,6 +42,7 @@ struct LbWorker {
   uint16_t nat_port_span = 0;
   uint16_t nat_port_cursor = 0;  // next port (offset into the share) a new NAT flow tries first
   uint64_t now = 0;              // milliseconds (TSC based), refreshed every loop
+  RateLimitState* limits = nullptr;  // shared by every worker; null: limits are not enforced
   // Authorization changes: flows are checked against the new epoch in the background (lb_sweep_authorization).
   uint32_t authz_cursor = 0;  // next flow record to check
   uint16_t authz_swept = 0x100;  // the epoch every flow has been checked against (0x100: none yet)

@@ -66,6 +66,7 @@ class WorkerRig {
   std::unique_ptr<dataplane::FlowTable> flows;
   std::unique_ptr<dataplane::ServiceCounters[]> services;    // by service slot
   std::unique_ptr<dataplane::EndpointCounters[]> endpoints;  // by endpoint slot
+  std::unique_ptr<dataplane::RateLimitState> limits;         // the workers' shared buckets
   dataplane::WorkerCtx w;
 
  private:
