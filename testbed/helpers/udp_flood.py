@@ -1,6 +1,7 @@
 """A steady UDP stream from the client host to ADDR:PORT over several flows
 (one socket each); every datagram is answered by the backend, and the
-answers are counted. Prints {"sent": N, "received": M}.
+answers are counted. Prints {"sent": N, "received": M, "seconds": S}, S the
+time it took to send them.
 Usage: udp_flood.py ADDR PORT RATE SECONDS FLOWS
 Sends for SECONDS, or until SIGTERM; then waits for the answers still on
 their way (until all are in, or 10 s without a new one)."""
@@ -40,6 +41,7 @@ def main():
             time.sleep(ahead)
         socks[sent % flows].sendto(b"%08d" % sent, (addr, port))
         sent += 1
+    seconds = time.time() - start
     last, idle_since = -1, time.time()
     while sum(received) < sent and time.time() - idle_since < 10:
         if sum(received) != last:
@@ -48,7 +50,7 @@ def main():
     done.set()
     for t in threads:
         t.join()
-    print(json.dumps({"sent": sent, "received": sum(received)}))
+    print(json.dumps({"sent": sent, "received": sum(received), "seconds": seconds}))
 
 
 if __name__ == "__main__":
