@@ -14,7 +14,9 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 libs=($(pkg-config --libs libdpdk) -lIPSec_MB)
 for target in tests/fuzz/*_fuzz.cc; do
   name=$(basename "$target" .cc)
-  clang++ "${flags[@]}" "$target" dataplane/ipsec/esp.cc dataplane/ipsec/aes_gcm.cc -o "$out/$name" "${libs[@]}"
+  # The code under test: the target's "// fuzz-sources:" line.
+  sources=($(sed -n 's|^// fuzz-sources: ||p' "$target"))
+  clang++ "${flags[@]}" "$target" "${sources[@]}" -o "$out/$name" "${libs[@]}"
   corpus="$out/corpus-$name"
   mkdir -p "$corpus"
   echo "fuzzing $name for ${seconds}s"

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "dataplane/stages/access_key.h"
 #include "dataplane/tables/access_view.h"
 #include "dataplane/tables/snapshot.h"
 #include "dataplane/worker/graph.h"
@@ -38,9 +39,6 @@ void send_log(WorkerCtx& w, const Snapshot& s, AccessLogRecord& r);
 // Drops `m`, counted as `reason`, answering it: a TCP segment with a RST, anything
 // else with ICMP "communication administratively prohibited" (rate limited).
 void reject_packet(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, DropReason reason);
-
-// The classifier input for `m`, a valid IPv4 packet (parse stage) from policy port `port`.
-AccessKey access_key(const rte_mbuf* m, uint16_t port);
 
 uint16_t access_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in);
 

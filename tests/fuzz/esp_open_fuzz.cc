@@ -6,6 +6,7 @@
 //                  header) that the harness encrypts with the SA's key, so the
 //                  fuzzer reaches the code behind the ICV check
 // Built and run by scripts/fuzz.sh (clang, -fsanitize=fuzzer,address).
+// fuzz-sources: dataplane/ipsec/esp.cc dataplane/ipsec/aes_gcm.cc
 #include <rte_eal.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
