@@ -186,7 +186,8 @@ class ApiServer::Service final : public v1::Meshplane::Service {
       return {grpc::StatusCode::INVALID_ARGUMENT, "ports are 0-65535, ICMP types 0-255"};
     ExplainQuery q{req->source(), req->destination(), req->protocol().empty() ? "tcp" : req->protocol(),
                    static_cast<uint16_t>(req->source_port()), static_cast<uint16_t>(req->destination_port()),
-                   static_cast<uint8_t>(req->has_icmp_type() ? req->icmp_type() : 8), req->ingress()};
+                   static_cast<uint8_t>(req->has_icmp_type() ? req->icmp_type() : 8), req->ingress(),
+                   req->identity()};
     Explanation e;
     if (!ctx_.queue->call([&] {
           e = explain(q, ctx_.manager->policy(), *ctx_.manager->running());

@@ -55,7 +55,7 @@ std::string route_text(const config::Policy& policy, const CompiledSnapshot& s, 
 
 // The service's authorization, as a worker decides a new connection; false when it denies.
 bool authorized(const config::Policy& policy, const CompiledSnapshot& s, const config::Service& svc, uint32_t source,
-                uint8_t protocol, uint16_t port, Explanation& e) {
+                uint8_t protocol, uint16_t port, uint32_t identity, Explanation& e) {
   uint32_t slot = 0;
   for (size_t i = 0; i < policy.services.size(); ++i)
     if (&policy.services[i] == &svc) slot = s.lb.services[i].slot;
@@ -63,8 +63,13 @@ bool authorized(const config::Policy& policy, const CompiledSnapshot& s, const c
   if (!p) return true;
   const int32_t nh = s.route(source);
   const uint16_t peer = nh < 0 ? 0 : s.next_hops[nh].tunnel;
-  const dataplane::Client client = s.authz.client(source, peer);
+  dataplane::Client client = s.authz.client(source, peer);
   std::string who = client.identity ? "identity " + identity_name(policy, client.identity) : "no mapped identity";
+  if (identity) {
+    client.identity = identity;
+    who = identity_name(policy, identity).empty() ? "an identity no rule names (as asked)"
+                                                  : "identity " + identity_name(policy, identity) + " (as asked)";
+  }
   if (peer) who += fmt::format(", over peer '{}'", policy.peers[peer - 1].name);
   if (client.peer_identity) who += " (" + identity_name(policy, client.peer_identity) + ")";
   const dataplane::AuthzDecision d = s.authz.decide(p, client, protocol, port);
@@ -89,6 +94,11 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
   if (!dst) return refuse(fmt::format("destination '{}' is not an IPv4 address", q.destination));
   const auto protocol = protocol_number(q.protocol);
   if (!protocol) return refuse(fmt::format("protocol must be tcp, udp, icmp or a number 0-255, found '{}'", q.protocol));
+  // An identity this policy does not know can be named by no rule: it is asked as one that matches none.
+  constexpr uint32_t kUnknownIdentity = ~uint32_t{0};
+  uint32_t identity = q.identity.empty() ? 0 : kUnknownIdentity;
+  for (uint32_t id = 1; identity == kUnknownIdentity && !identity_name(policy, id).empty(); ++id)
+    if (identity_name(policy, id) == q.identity) identity = id;
   Explanation e;
   auto step = [&](std::string line) { e.steps.push_back(std::move(line)); };
 
@@ -139,7 +149,7 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
     if (svc.vip != *dst) continue;
     for (const auto& p : svc.ports)
       if (static_cast<uint8_t>(p.protocol) == *protocol && p.port == q.destination_port) {
-        if (!authorized(policy, s, svc, *src, *protocol, q.destination_port, e)) {
+        if (!authorized(policy, s, svc, *src, *protocol, q.destination_port, identity, e)) {
           e.verdict = "denied";
           return e;
         }

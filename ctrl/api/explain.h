@@ -22,6 +22,7 @@ struct ExplainQuery {
   uint16_t destination_port = 0;
   uint8_t icmp_type = 8;
   std::string ingress;  // a port's name; empty: the port the source is routed through
+  std::string identity;  // ask as a client with this identity; empty: the one its source maps to
 };
 
 struct Explanation : config::Status {

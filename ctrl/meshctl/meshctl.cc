@@ -441,7 +441,7 @@ int main(int argc, char** argv) {
   ports_cmd->add_option("port", port_name, "the port's name in the policy")->required();
 
   v1::ExplainRequest question;
-  std::string from, to, explain_protocol = "tcp", ingress;
+  std::string from, to, explain_protocol = "tcp", ingress, identity;
   uint16_t sport = 0, dport = 0;
   uint8_t icmp_type = 8;
   auto* explain_cmd = app.add_subcommand("explain", "what the running policy does with a packet, stage by stage");
@@ -452,6 +452,7 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("--source-port", sport, "source port (tcp, udp)");
   explain_cmd->add_option("--icmp-type", icmp_type, "icmp: the type (default 8, echo request)");
   explain_cmd->add_option("--ingress", ingress, "the port it comes in on (default: where the source is routed)");
+  explain_cmd->add_option("--identity", identity, "ask as a client with this identity (default: its source's)");
 
   uint32_t replay = 0;
   int count = 0;
@@ -474,6 +475,7 @@ int main(int argc, char** argv) {
     question.set_destination_port(dport);
     question.set_icmp_type(icmp_type);
     question.set_ingress(ingress);
+    question.set_identity(identity);
     return explain(o, question);
   }
   if (*ep_cmd) {

@@ -86,6 +86,35 @@ TEST_F(ExplainTest, TheIngressPortCanBeGivenAndMatters) {
   EXPECT_TRUE(says(ask({"10.1.0.5", "10.2.0.9", "icmp"}), "into the tunnel to peer 'site-b' (ESP)"));
 }
 
+TEST_F(ExplainTest, AuthorizationNamesWhoTheClientIsOrWhoItIsAskedAs) {
+  auto p = config::load_policy_text(std::string(kPolicy) + R"(identities:
+  - {name: spiffe://mesh.example/ns/b/sa/api, prefixes: [10.2.3.0/24], peer: site-b}
+authorization:
+  - service: web
+    default: deny
+    rules:
+      - {name: api-only, action: allow, from: {identities: [spiffe://mesh.example/ns/b/sa/api]}}
+)", "p.yaml");
+  ASSERT_TRUE(p.ok()) << p.message;
+  policy_ = p.policy;
+  auto c = compile_snapshot(policy_, {{0, {}}, {1, {}}}, 1);
+  ASSERT_TRUE(c.ok()) << c.message;
+  snapshot_ = std::move(c.snapshot);
+  auto e = ask({"10.2.3.4", "10.30.0.10", "tcp", 40000, 80});
+  EXPECT_EQ(e.verdict, "balanced");
+  EXPECT_TRUE(says(e, "identity spiffe://mesh.example/ns/b/sa/api, over peer 'site-b'; rule 'api-only'"));
+  e = ask({"10.2.9.9", "10.30.0.10", "tcp", 40000, 80});
+  EXPECT_EQ(e.verdict, "denied");
+  EXPECT_TRUE(says(e, "no mapped identity, over peer 'site-b'; no allow or deny rule matches; the default decides: deny"));
+  ExplainQuery as{"10.2.9.9", "10.30.0.10", "tcp", 40000, 80};
+  as.identity = "spiffe://mesh.example/ns/b/sa/api";
+  EXPECT_EQ(ask(as).verdict, "balanced");
+  as.identity = "spiffe://elsewhere";
+  e = ask(as);
+  EXPECT_EQ(e.verdict, "denied");
+  EXPECT_TRUE(says(e, "an identity no rule names (as asked)"));
+}
+
 TEST_F(ExplainTest, BadQuestionsAreRefused) {
   EXPECT_NE(ask({"10.1.0", "10.1.0.11"}).message.find("source '10.1.0' is not an IPv4 address"), std::string::npos);
   EXPECT_NE(ask({"10.1.0.5", "10.1.0.11", "gre"}).message.find("protocol must be"), std::string::npos);
