@@ -36,8 +36,9 @@ access:
 
 class ExplainTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto parsed = config::load_policy_text(kPolicy, "p.yaml");
+  void SetUp() override { load(kPolicy); }
+  void load(const std::string& text) {
+    auto parsed = config::load_policy_text(text, "p.yaml");
     ASSERT_TRUE(parsed.ok()) << parsed.message;
     policy_ = parsed.policy;
     auto c = compile_snapshot(policy_, {{0, {}}, {1, {}}}, 1);
@@ -87,19 +88,14 @@ TEST_F(ExplainTest, TheIngressPortCanBeGivenAndMatters) {
 }
 
 TEST_F(ExplainTest, AuthorizationNamesWhoTheClientIsOrWhoItIsAskedAs) {
-  auto p = config::load_policy_text(std::string(kPolicy) + R"(identities:
+  load(std::string(kPolicy) + R"(identities:
   - {name: spiffe://mesh.example/ns/b/sa/api, prefixes: [10.2.3.0/24], peer: site-b}
 authorization:
   - service: web
     default: deny
     rules:
       - {name: api-only, action: allow, from: {identities: [spiffe://mesh.example/ns/b/sa/api]}}
-)", "p.yaml");
-  ASSERT_TRUE(p.ok()) << p.message;
-  policy_ = p.policy;
-  auto c = compile_snapshot(policy_, {{0, {}}, {1, {}}}, 1);
-  ASSERT_TRUE(c.ok()) << c.message;
-  snapshot_ = std::move(c.snapshot);
+)");
   auto e = ask({"10.2.3.4", "10.30.0.10", "tcp", 40000, 80});
   EXPECT_EQ(e.verdict, "balanced");
   EXPECT_TRUE(says(e, "identity spiffe://mesh.example/ns/b/sa/api, over peer 'site-b'; rule 'api-only'"));
