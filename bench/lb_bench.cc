@@ -5,8 +5,10 @@
 //   established, 1   the same flow over and over (hot cache)
 //   established, N   random flows among N tracked (DRAM-bound lookups)
 // Headers are restored between bursts outside the timed region.
-//   build/bench/lb_bench [flows [rounds_one [rounds_many [services [access_rules]]]]]
-//     (default 1,000,000 100,000 100,000 1 0). With access_rules, the
+//   build/bench/lb_bench [flows [rounds_one [rounds_many [services [access_rules [authorization]]]]]]
+//     (default 1,000,000 100,000 100,000 1 0 0). With authorization 1, the
+//     service has an authorization that every client passes (a mapped
+//     identity, a deny rule and an allow rule to ask). With access_rules, the
 //     policy has that many random access rules (bench/access_rules.h) that
 //     every packet is classified against and passes. With services > 1 the policy
 //     lists services - 1 others (VIPs 10.30.x.y around the measured one's
@@ -91,6 +93,7 @@ int main(int argc, char** argv) {
   const long rounds_many = argc > 3 ? std::atol(argv[3]) : 100'000;
   const long service_count = argc > 4 ? std::max(1L, std::atol(argv[4])) : 1;
   const long access_rules = argc > 5 ? std::max(0L, std::atol(argv[5])) : 0;
+  const bool authorization = argc > 6 && std::atol(argv[6]) != 0;
 
   std::string endpoints;
   for (int i = 0; i < 16; ++i) endpoints += (i ? ", " : "") + std::string("{address: 10.0.2.") + std::to_string(11 + i) + "}";
@@ -108,7 +111,16 @@ services:
 )" + other_services(service_count - 1) + R"(  - name: web
     vip: 10.30.0.10
     ports: [{protocol: tcp, port: 80, target_port: 8080}]
-    endpoints: [)" + endpoints + "]\n" + bench::random_access_rules(static_cast<size_t>(access_rules));
+    endpoints: [)" + endpoints + "]\n" + bench::random_access_rules(static_cast<size_t>(access_rules)) +
+                           (authorization ? R"(identities:
+  - {name: clients, prefixes: [10.1.0.0/16]}
+authorization:
+  - service: web
+    default: deny
+    rules:
+      - {name: not-these, action: deny, from: {prefixes: [172.16.0.0/12]}}
+      - {name: clients, action: allow, from: {identities: [clients]}, to: {ports: [80], protocols: [tcp]}}
+)" : "");
   testing::WorkerRig rig(text, {.mbufs = 1023});
   if (!rig.ok()) {
     std::fprintf(stderr, "%s\n", rig.error.c_str());
@@ -158,7 +170,8 @@ services:
 
   const double hz = static_cast<double>(rte_get_tsc_hz());
   std::printf("load balancer, full NAT, 16 endpoints, 4 NAT addresses, 60 B TCP, bursts of %u, %ld service(s), "
-              "%ld access rule(s), TSC %.2f GHz\n", kBurst, service_count, access_rules, hz / 1e9);
+              "%ld access rule(s), %s, TSC %.2f GHz\n", kBurst, service_count, access_rules,
+              authorization ? "authorization" : "no authorization", hz / 1e9);
   auto line = [&](const char* what, const Result& r) {
     std::printf("  %-28s %7.1f cycles/packet  %6.1f ns  %5.2f Mpps/core\n", what, r.per_packet(),
                 r.per_packet() / hz * 1e9, hz / r.per_packet() / 1e6);
