@@ -71,7 +71,7 @@ void parse_rule(const YamlNode& n, Diagnostics& d, Authorization& a) {
 }
 
 void parse_one(const YamlNode& n, Diagnostics& d, std::vector<Authorization>& out) {
-  Fields f(n, "an authorization", d, {"service", "default", "rules"});
+  Fields f(n, "an authorization", d, {"service", "default", "on_change", "rules"});
   if (!f.is_map()) return;
   Authorization a;
   a.mark = a.service_mark = f.mark();
@@ -82,6 +82,10 @@ void parse_one(const YamlNode& n, Diagnostics& d, std::vector<Authorization>& ou
   if (auto v = f.get("default"); v.defined()) {
     const int c = read_choice(v, "authorization default", d, {"allow", "deny"});
     if (c >= 0) a.default_action = static_cast<AuthzAction>(c);
+  }
+  if (auto v = f.get("on_change"); v.defined()) {
+    const int c = read_choice(v, "authorization on_change", d, {"cut", "keep"});
+    if (c >= 0) a.keep_existing = c == 1;
   }
   std::vector<YamlNode> items;
   if (read_list(f.get("rules"), "authorization rules", d, items))

@@ -236,7 +236,8 @@ void emit_authorization(YAML::Emitter& out, const std::vector<Authorization>& li
   out << YAML::Key << "authorization" << YAML::Value << YAML::BeginSeq;
   for (const auto& a : list) {
     out << YAML::BeginMap << YAML::Key << "service" << YAML::Value << a.service << YAML::Key << "default"
-        << YAML::Value << authz_action_name(a.default_action) << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+        << YAML::Value << authz_action_name(a.default_action) << YAML::Key << "on_change" << YAML::Value
+        << (a.keep_existing ? "keep" : "cut") << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
     for (const auto& r : a.rules) emit_authz_rule(out, r);
     out << YAML::EndSeq << YAML::EndMap;
   }

@@ -340,6 +340,7 @@ struct AuthzRule {
 struct Authorization {
   std::string service;
   AuthzAction default_action = AuthzAction::kAllow;  // kAllow or kDeny: what no allow or deny rule matches gets
+  bool keep_existing = false;  // after a change, connections it now denies go on (true) or are cut (false)
   std::vector<AuthzRule> rules;
   Mark mark;
   Mark service_mark;

@@ -73,7 +73,8 @@ config::Status compile_authz(const config::Policy& policy, const config::Policy*
     v.policy_by_slot[slot->second] = static_cast<uint32_t>(v.policies.size()) + 1;
     dataplane::AuthzPolicyView pv{static_cast<uint32_t>(v.rules.size()), 0,
                                   a.default_action == config::AuthzAction::kDeny ? AuthzVerdict::kDeny
-                                                                                 : AuthzVerdict::kAllow};
+                                                                                 : AuthzVerdict::kAllow,
+                                  a.keep_existing};
     for (auto action : {config::AuthzAction::kDeny, config::AuthzAction::kAllow, config::AuthzAction::kAudit})
       for (const auto& r : a.rules) {
         if (r.action != action) continue;

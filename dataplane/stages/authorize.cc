@@ -39,7 +39,8 @@ bool authorize(WorkerCtx& w, const Snapshot& s, uint32_t policy, uint32_t slot, 
 }
 
 bool reauthorize(WorkerCtx& w, const Snapshot& s, Flow& f) {
-  if (const uint32_t policy = s.authz.policy_of(f.service); policy && !decide(s, policy, f.key[0]).allowed) {
+  if (const uint32_t policy = s.authz.policy_of(f.service);
+      policy && !s.authz.policies[policy - 1].keep_existing && !decide(s, policy, f.key[0]).allowed) {
     if (is_open(f.state)) w.lb.services[f.service].authz_cut.add();  // one already closing is not cut
     return false;
   }

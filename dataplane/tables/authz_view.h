@@ -32,6 +32,7 @@ struct AuthzRuleView {
 struct AuthzPolicyView {
   uint32_t first_rule, rule_count;  // deny rules first, then allow, then audit (the order they are asked in)
   AuthzVerdict default_verdict;     // kAllow or kDeny
+  bool keep_existing;               // a change leaves established connections alone
 };
 
 // A source prefix mapped to an identity, believed only over `peer`'s SAs

@@ -24,7 +24,8 @@ constexpr uint32_t kGuest = 0x0a0001c8;    // 10.0.1.200: no identity
 constexpr uint32_t kVip = 0x0a1e000a;      // 10.30.0.10
 constexpr uint32_t kEndpoint = 0x0a00020b; // 10.0.2.11
 
-std::string policy(const std::string& office = "10.0.1.0/25", const std::string& weight = "1") {
+std::string policy(const std::string& office = "10.0.1.0/25", const std::string& weight = "1",
+                   const std::string& on_change = "cut") {
   return R"(ports:
   - {name: a, device: net_null0, addresses: [10.0.1.1/24]}
   - {name: b, device: net_null1, addresses: [10.0.2.1/24]}
@@ -37,6 +38,7 @@ identities:
 authorization:
   - service: web
     default: deny
+    on_change: )" + on_change + R"(
     rules:
       - {name: office-in, action: allow, from: {identities: [office]}, to: {ports: [80], protocols: [tcp]}}
       - {name: not-the-lab, action: deny, from: {prefixes: [10.0.1.64/27]}}
@@ -61,10 +63,10 @@ class AuthorizeTest : public ::testing::Test {
     rte_ring_free(log_);
   }
   // A segment from `client` to the VIP; returns whether it reached the endpoint.
-  bool send(uint32_t client, uint8_t flags) {
+  bool send(uint32_t client, uint8_t flags, uint16_t sport = 40000) {
     Frame f;
     f.dst = testing::kMacA, f.src = {{2, 0, 0, 0, 1, 2}}, f.ip_src = client, f.ip_dst = kVip, f.proto = IPPROTO_TCP;
-    f.l4 = testing::tcp(40000, 80, 1000, flags & 0x10 ? 1 : 0, flags, 0);
+    f.l4 = testing::tcp(sport, 80, 1000, flags & 0x10 ? 1 : 0, flags, 0);
     rig_->run(build(rig_->pool, testing::with_l4_checksum(f)));
     const bool out = rig_->w.tx[1].count == 1;
     rig_->clear_tx();
@@ -107,6 +109,17 @@ TEST_F(AuthorizeTest, AChangeCutsWhatItDeniesOnTheNextPacket) {
   EXPECT_EQ(web().authz_cut.get(), 1u);
   EXPECT_EQ(rig_->flows->size(), 0u);
   EXPECT_FALSE(send(kOffice, 0x02)) << "and a new connection is denied";
+}
+
+TEST_F(AuthorizeTest, KeepLeavesExistingConnectionsAlone) {
+  ASSERT_TRUE(rig_->reload(policy("10.0.1.0/25", "1", "keep")));
+  ASSERT_TRUE(send(kOffice, 0x02));
+  ASSERT_TRUE(rig_->reload(policy("10.0.1.128/25", "1", "keep")));
+  EXPECT_TRUE(send(kOffice, 0x10)) << "established: kept";
+  lb_sweep_authorization(rig_->w, *rig_->snapshot, 1u << 20);
+  EXPECT_EQ(rig_->flows->size(), 1u);
+  EXPECT_EQ(web().authz_cut.get(), 0u);
+  EXPECT_FALSE(send(kOffice, 0x02, 40001)) << "a new connection is decided by the new rules";
 }
 
 TEST_F(AuthorizeTest, TheSweepCutsIdleConnectionsAndSaysWhenItIsDone) {
