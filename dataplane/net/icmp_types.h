@@ -18,5 +18,6 @@ constexpr uint8_t kIcmpNetUnreachable = 0;
 constexpr uint8_t kIcmpProtocolUnreachable = 2;
 constexpr uint8_t kIcmpPortUnreachable = 3;
 constexpr uint8_t kIcmpFragmentationNeeded = 4;
+constexpr uint8_t kIcmpAdministrativelyProhibited = 13;  // RFC 1812 section 5.2.7.1
 
 }  // namespace meshplane::dataplane

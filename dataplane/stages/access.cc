@@ -6,8 +6,6 @@
 #include <rte_ring_elem.h>
 #include <rte_tcp.h>
 
-#include <cstring>
-
 #include "dataplane/net/icmp_types.h"
 #include "dataplane/net/tcp_reset.h"
 #include "dataplane/stages/icmp_error.h"
@@ -17,7 +15,6 @@ namespace meshplane::dataplane {
 namespace {
 
 constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
-constexpr uint8_t kIcmpAdministrativelyProhibited = 13;  // RFC 1812 section 5.2.7.1
 
 // A TCP segment with its whole header in the first segment: one a RST can answer.
 bool resettable(const rte_mbuf* m) {
