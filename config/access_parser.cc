@@ -44,11 +44,8 @@ void read_protocol(const YamlNode& n, Diagnostics& d, std::optional<uint8_t>& ou
   std::string s;
   if (!read_string(n, "rule protocol", d, s)) return;
   if (s == "any") return;
-  if (s == "tcp") out = 6;
-  else if (s == "udp") out = 17;
-  else if (s == "icmp") out = 1;
-  else if (uint16_t v = 0; parse_port(s, v) && v <= 255) out = static_cast<uint8_t>(v);
-  else d.error(n.mark(), fmt::format("rule protocol must be tcp, udp, icmp, any or a number 0-255, found '{}'", s));
+  out = parse_protocol(s);
+  if (!out) d.error(n.mark(), fmt::format("rule protocol must be tcp, udp, icmp, any or a number 0-255, found '{}'", s));
 }
 
 void parse_rule(const YamlNode& n, Diagnostics& d, AccessPolicy& access) {
@@ -121,6 +118,14 @@ const char* action_name(AccessAction a) {
     case AccessAction::kReject: return "reject";
   }
   return "?";
+}
+
+std::optional<uint8_t> parse_protocol(std::string_view s) {
+  if (s == "tcp") return 6;
+  if (s == "udp") return 17;
+  if (s == "icmp") return 1;
+  if (uint16_t v = 0; parse_port(s, v) && v <= 255) return static_cast<uint8_t>(v);
+  return std::nullopt;
 }
 
 std::string protocol_name(uint8_t protocol) {

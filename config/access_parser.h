@@ -3,6 +3,9 @@
 // need a protocol) and shadowed rules are in access_validate.cc.
 #pragma once
 
+#include <optional>
+#include <string_view>
+
 #include "config/diagnostic.h"
 #include "config/model.h"
 #include "config/yaml_tree.h"
@@ -15,6 +18,8 @@ void parse_access(const YamlNode& n, Diagnostics& d, AccessPolicy& access);
 const char* action_name(AccessAction a);
 // "tcp", "udp", "icmp", or the number.
 std::string protocol_name(uint8_t protocol);
+// The other way: "tcp", "udp", "icmp" or a number 0-255; nothing for anything else.
+std::optional<uint8_t> parse_protocol(std::string_view s);
 
 // Shared with the authorization rules: one value or a list of prefixes (a
 // bare address is its /32), or of ports and ranges ("80", "1024-65535").

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <rte_byteorder.h>
 
-#include <charconv>
-
 #include "config/access_parser.h"
 #include "config/address.h"
 #include "ctrl/compile/authz_compiler.h"
@@ -17,24 +15,6 @@ Explanation refuse(std::string message) {
   Explanation e;
   e.status() = config::Status::failure(config::Status::Code::kInvalid, std::move(message));
   return e;
-}
-
-std::optional<uint8_t> protocol_number(const std::string& s) {
-  if (s == "tcp") return 6;
-  if (s == "udp") return 17;
-  if (s == "icmp") return 1;
-  unsigned v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size() || v > 255) return std::nullopt;
-  return static_cast<uint8_t>(v);
-}
-
-// The peer whose protected prefixes hold `address`, if any.
-const config::Peer* behind_peer(const config::Policy& policy, uint32_t address) {
-  for (const auto& p : policy.peers)
-    for (const auto& prefix : p.prefixes)
-      if (config::prefix_contains(prefix, address)) return &p;
-  return nullptr;
 }
 
 // Where a packet to `address` leaves: "on port b (connected)", "via 10.0.2.254 on port b", or the tunnel.
@@ -54,15 +34,11 @@ std::string route_text(const config::Policy& policy, const CompiledSnapshot& s, 
 }
 
 // The service's authorization, as a worker decides a new connection; false when it denies.
-bool authorized(const config::Policy& policy, const CompiledSnapshot& s, const config::Service& svc, uint32_t source,
+bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_t slot, uint32_t source,
                 uint8_t protocol, uint16_t port, uint32_t identity, Explanation& e) {
-  uint32_t slot = 0;
-  for (size_t i = 0; i < policy.services.size(); ++i)
-    if (&policy.services[i] == &svc) slot = s.lb.services[i].slot;
   const uint32_t p = s.authz.policy_of(slot);
   if (!p) return true;
-  const int32_t nh = s.route(source);
-  const uint16_t peer = nh < 0 ? 0 : s.next_hops[nh].tunnel;
+  const uint16_t peer = s.tunnel_of(source);
   dataplane::Client client = s.authz.client(source, peer);
   std::string who = client.identity ? "identity " + identity_name(policy, client.identity) : "no mapped identity";
   if (identity) {
@@ -92,30 +68,32 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
   const auto src = config::parse_ipv4(q.source), dst = config::parse_ipv4(q.destination);
   if (!src) return refuse(fmt::format("source '{}' is not an IPv4 address", q.source));
   if (!dst) return refuse(fmt::format("destination '{}' is not an IPv4 address", q.destination));
-  const auto protocol = protocol_number(q.protocol);
+  const auto protocol = config::parse_protocol(q.protocol);
   if (!protocol) return refuse(fmt::format("protocol must be tcp, udp, icmp or a number 0-255, found '{}'", q.protocol));
   // An identity this policy does not know can be named by no rule: it is asked as one that matches none.
   constexpr uint32_t kUnknownIdentity = ~uint32_t{0};
-  uint32_t identity = q.identity.empty() ? 0 : kUnknownIdentity;
-  for (uint32_t id = 1; identity == kUnknownIdentity && !identity_name(policy, id).empty(); ++id)
-    if (identity_name(policy, id) == q.identity) identity = id;
+  uint32_t identity = q.identity.empty() ? 0 : identity_id(policy, q.identity);
+  if (!q.identity.empty() && identity == 0) identity = kUnknownIdentity;
   Explanation e;
   auto step = [&](std::string line) { e.steps.push_back(std::move(line)); };
 
   // Ingress.
   int32_t port = -1;
-  const config::Peer* peer = behind_peer(policy, *src);
+  const uint16_t tunnel = s.tunnel_of(*src);
   if (!q.ingress.empty()) {
     for (size_t i = 0; i < policy.ports.size(); ++i)
       if (policy.ports[i].name == q.ingress) port = static_cast<int32_t>(i);
     if (port < 0) return refuse(fmt::format("ingress '{}' is not a port of the running policy", q.ingress));
+  } else if (tunnel) {  // a tunnel's packets come in where its peer is reached
+    port = s.next_hops[s.peers[tunnel - 1].next_hop].port;
   } else if (const int32_t back = s.route(*src); back >= 0) {
-    const dataplane::NextHop& hop = s.next_hops[back];  // a tunnel's packets come in where its peer is reached
-    port = hop.tunnel ? s.next_hops[s.peers[hop.tunnel - 1].next_hop].port : hop.port;
+    port = s.next_hops[back].port;
   }
   if (port < 0) return refuse(fmt::format("no route back to {}: say which port it comes in on (--ingress)", q.source));
   step(fmt::format("ingress: port {}{}", policy.ports[port].name,
-                   peer ? fmt::format(", decrypted from peer '{}' ({} lies behind it)", peer->name, q.source) : ""));
+                   tunnel ? fmt::format(", decrypted from peer '{}' ({} lies behind it)", policy.peers[tunnel - 1].name,
+                                        q.source)
+                          : ""));
 
   // Access rules, through the workers' classifier.
   const bool ports = *protocol == 6 || *protocol == 17;
@@ -145,11 +123,12 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
   }
 
   // Load balancing.
-  for (const auto& svc : policy.services) {
+  for (size_t i = 0; i < policy.services.size(); ++i) {
+    const config::Service& svc = policy.services[i];
     if (svc.vip != *dst) continue;
     for (const auto& p : svc.ports)
       if (static_cast<uint8_t>(p.protocol) == *protocol && p.port == q.destination_port) {
-        if (!authorized(policy, s, svc, *src, *protocol, q.destination_port, identity, e)) {
+        if (!authorized(policy, s, s.lb.services[i].slot, *src, *protocol, q.destination_port, identity, e)) {
           e.verdict = "denied";
           return e;
         }

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <string_view>
+#include <unordered_map>
 
 #include "config/address.h"
 
@@ -96,13 +98,14 @@ std::shared_ptr<AccessTable> AccessTable::build(const config::AccessPolicy& acce
   auto addr = reinterpret_cast<uintptr_t>(t->hit_storage_.get());
   t->hits_ = t->hit_storage_.get() + ((64 - addr % 64) % 64) / sizeof(dataplane::Counter);
   t->carried_.assign(count, 0);
+  std::unordered_map<std::string_view, uint32_t> old_by_name;  // names are unique (validated)
+  if (previous)
+    for (uint32_t j = 0; j < previous->access_.rules.size(); ++j) old_by_name.emplace(previous->access_.rules[j].name, j);
   for (uint32_t i = 0; i < count; ++i) {
     const auto& r = access.rules[i];
     t->views_.push_back({static_cast<dataplane::AccessVerdict>(r.action), r.log});
-    if (!previous) continue;
-    const auto& old = previous->access_.rules;
-    for (uint32_t j = 0; j < old.size(); ++j)
-      if (old[j].name == r.name && old[j] == r) t->carried_[i] = previous->hits(j);
+    if (const auto old = old_by_name.find(r.name); old != old_by_name.end() && previous->access_.rules[old->second] == r)
+      t->carried_[i] = previous->hits(old->second);
   }
   if (count == 0) return t;
 

@@ -31,6 +31,12 @@ bool same_inputs(const config::Policy& a, const config::Policy& b) {
   return true;
 }
 
+// 1 + the place of `name` among `names`; 0: not there.
+uint32_t id_in(const std::vector<std::string>& names, const std::string& name) {
+  const auto at = std::find(names.begin(), names.end(), name);
+  return at == names.end() ? 0 : static_cast<uint32_t>(at - names.begin()) + 1;
+}
+
 dataplane::AuthzPrefix compiled(const config::Ipv4Prefix& p) {
   const uint32_t mask = config::prefix_mask(p.length);
   return {p.address & mask, mask};
@@ -43,14 +49,16 @@ std::string identity_name(const config::Policy& policy, uint32_t id) {
   return id == 0 || id > names.size() ? "" : names[id - 1];
 }
 
+uint32_t identity_id(const config::Policy& policy, const std::string& name) {
+  return id_in(identity_names(policy), name);
+}
+
 config::Status compile_authz(const config::Policy& policy, const config::Policy* previous, uint8_t previous_epoch,
                              CompiledSnapshot& s) {
   dataplane::AuthzView& v = s.authz;
   v.epoch = previous && same_inputs(policy, *previous) ? previous_epoch : static_cast<uint8_t>(previous_epoch + 1);
   const auto names = identity_names(policy);
-  auto id_of = [&](const std::string& name) {
-    return static_cast<uint32_t>(std::find(names.begin(), names.end(), name) - names.begin()) + 1;
-  };
+  auto id_of = [&](const std::string& name) { return id_in(names, name); };  // validated: every name is there
   for (const auto& p : policy.peers) v.peer_identities.push_back(p.identity.empty() ? 0 : id_of(p.identity));
   for (const auto& id : policy.identities) {
     uint16_t peer = 0;

@@ -20,5 +20,7 @@ config::Status compile_authz(const config::Policy& policy, const config::Policy*
 
 // The identity a compiled id stands for (for explain and events); "" for 0.
 std::string identity_name(const config::Policy& policy, uint32_t id);
+// The compiled id of an identity name; 0 when the policy does not know it.
+uint32_t identity_id(const config::Policy& policy, const std::string& name);
 
 }  // namespace meshplane::ctrl

@@ -8,6 +8,21 @@
 
 namespace meshplane::ctrl {
 
+namespace {
+
+// "tcp 10.1.0.5:40000 -> 10.2.0.9:23", "icmp type 8 code 0 a -> b", "protocol 47 a -> b".
+std::string tuple_text(const dataplane::AccessKey& k) {
+  const std::string src = config::ipv4_to_string(rte_be_to_cpu_32(k.source));
+  const std::string dst = config::ipv4_to_string(rte_be_to_cpu_32(k.destination));
+  const uint16_t sport = rte_be_to_cpu_16(k.source_port), dport = rte_be_to_cpu_16(k.destination_port);
+  if (k.protocol == 6 || k.protocol == 17)
+    return fmt::format("{} {}:{} -> {}:{}", config::protocol_name(k.protocol), src, sport, dst, dport);
+  if (k.protocol == 1) return fmt::format("icmp type {} code {} {} -> {}", sport, dport, src, dst);
+  return fmt::format("protocol {} {} -> {}", k.protocol, src, dst);
+}
+
+}  // namespace
+
 std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& table,
                      const std::vector<config::Port>& ports) {
   const auto& rules = table.rules().rules;
@@ -15,20 +30,9 @@ std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& tab
                                ? fmt::format("rule '{}' (line {})", rules[r.rule].name, rules[r.rule].mark.line)
                                : fmt::format("rule {} of an earlier policy", r.rule + 1);
   static constexpr const char* kVerdicts[] = {"allowed", "denied", "rejected"};
-  const auto& k = r.key;
-  const std::string src = config::ipv4_to_string(rte_be_to_cpu_32(k.source));
-  const std::string dst = config::ipv4_to_string(rte_be_to_cpu_32(k.destination));
-  const uint16_t sport = rte_be_to_cpu_16(k.source_port), dport = rte_be_to_cpu_16(k.destination_port);
-  const uint32_t port = rte_be_to_cpu_32(k.port);
+  const uint32_t port = rte_be_to_cpu_32(r.key.port);
   const std::string in = port < ports.size() ? ports[port].name : std::to_string(port);
-  std::string what;
-  if (k.protocol == 6 || k.protocol == 17)
-    what = fmt::format("{} {}:{} -> {}:{}", config::protocol_name(k.protocol), src, sport, dst, dport);
-  else if (k.protocol == 1)
-    what = fmt::format("icmp type {} code {} {} -> {}", sport, dport, src, dst);
-  else
-    what = fmt::format("protocol {} {} -> {}", k.protocol, src, dst);
-  return fmt::format("{} {} {} from port {}", rule, kVerdicts[static_cast<int>(r.verdict) % 3], what, in);
+  return fmt::format("{} {} {} from port {}", rule, kVerdicts[static_cast<int>(r.verdict) % 3], tuple_text(r.key), in);
 }
 
 std::string describe_audit(const dataplane::AccessLogRecord& r, const CompiledSnapshot& running,
@@ -40,11 +44,7 @@ std::string describe_audit(const dataplane::AccessLogRecord& r, const CompiledSn
                                ? fmt::format("'{}' (line {})", running.authz_rules[r.rule].name,
                                              running.authz_rules[r.rule].line)
                                : fmt::format("{}", r.rule);
-  const auto& k = r.key;
-  return fmt::format("service '{}': audit rule {} matched {} {}:{} -> {}:{} ({})", service, rule,
-                     config::protocol_name(k.protocol), config::ipv4_to_string(rte_be_to_cpu_32(k.source)),
-                     rte_be_to_cpu_16(k.source_port), config::ipv4_to_string(rte_be_to_cpu_32(k.destination)),
-                     rte_be_to_cpu_16(k.destination_port),
+  return fmt::format("service '{}': audit rule {} matched {} ({})", service, rule, tuple_text(r.key),
                      r.verdict == dataplane::AccessVerdict::kAllow ? "allowed" : "denied");
 }
 

@@ -8,14 +8,6 @@
 namespace meshplane::dataplane {
 namespace {
 
-// 1 + the peer whose tunnel `source` lies behind; 0: none. The decrypt
-// stage drops cleartext from behind a peer, so a source behind one arrived
-// over its SAs.
-uint16_t peer_of(const Snapshot& s, uint32_t source) {
-  const int32_t nh = s.route(source);
-  return nh < 0 ? 0 : s.next_hops[nh].tunnel;
-}
-
 void report_audit(WorkerCtx& w, const Snapshot& s, uint32_t slot, int32_t rule, const FlowKey& key, bool allowed) {
   w.lb.services[slot].authz_audited.add();
   AccessLogRecord r{slot, static_cast<uint32_t>(rule),
@@ -26,7 +18,7 @@ void report_audit(WorkerCtx& w, const Snapshot& s, uint32_t slot, int32_t rule, 
 
 AuthzDecision decide(const Snapshot& s, uint32_t policy, const FlowKey& key) {
   const uint32_t source = rte_be_to_cpu_32(key.src_addr);
-  return s.authz.decide(policy, s.authz.client(source, peer_of(s, source)), key.proto,
+  return s.authz.decide(policy, s.authz.client(source, s.tunnel_of(source)), key.proto,
                         rte_be_to_cpu_16(key.dst_port));
 }
 

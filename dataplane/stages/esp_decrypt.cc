@@ -92,23 +92,13 @@ bool open_esp(WorkerCtx& w, const Snapshot& s, rte_mbuf* m, uint32_t esp_offset)
   }
   // The inner source must lie behind this SA's peer: its route back is the peer's tunnel.
   const auto* inner = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
-  const int32_t nh = s.route(rte_be_to_cpu_32(inner->src_addr));
-  if (nh < 0 || s.next_hops[nh].tunnel != sa.peer + 1) {
+  if (s.tunnel_of(rte_be_to_cpu_32(inner->src_addr)) != sa.peer + 1) {
     drop(w, m, DropReason::kEspSelectorMismatch);
     return false;
   }
   c.packets.add();
   c.bytes.add(m->data_len - kEthLen);
   return true;
-}
-
-// A packet whose source lies behind a peer arrives encrypted or not at all
-// (RFC 4301 section 5.2): so that, after this stage, "from behind a peer"
-// means "over that peer's SAs", which authorization's trust in identities
-// rests on.
-bool from_behind_a_peer(const Snapshot& s, const rte_ipv4_hdr* ip) {
-  const int32_t nh = s.route(rte_be_to_cpu_32(ip->src_addr));
-  return nh >= 0 && s.next_hops[nh].tunnel != 0;
 }
 
 }  // namespace
@@ -124,7 +114,9 @@ uint16_t esp_decrypt_process(WorkerCtx& w, const Snapshot& s, uint16_t, Burst& i
     if (kind != Kind::kOther && !s.local(rte_be_to_cpu_32(ip->dst_addr))) kind = Kind::kOther;  // transit ESP
     switch (kind) {
       case Kind::kOther:
-        if (from_behind_a_peer(s, ip))
+        // A source behind a peer arrives encrypted or not at all (RFC 4301 section 5.2): so that,
+        // after this stage, "from behind a peer" means "over its SAs", which authorization trusts.
+        if (s.tunnel_of(rte_be_to_cpu_32(ip->src_addr)))
           drop(w, m, DropReason::kEspCleartextFromPeer);
         else
           in.pkts[kept++] = m;

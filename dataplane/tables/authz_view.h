@@ -68,7 +68,6 @@ struct AuthzView {
   std::vector<IdentityMapping> mappings;  // longest prefix first
   std::vector<uint32_t> peer_identities;  // by peer index: its identity id, 0 none
 
-  bool empty() const { return policies.empty(); }
   // 1 + the policy index for a service slot; 0: connections to it are not checked.
   uint32_t policy_of(uint32_t slot) const { return slot < policy_by_slot.size() ? policy_by_slot[slot] : 0; }
   // Who a source is. `peer`: 1 + the peer whose tunnel it arrived through, 0 none.

@@ -97,6 +97,13 @@ struct Snapshot {
   }
   // Next-hop index for `address`, or -1 without a route.
   int32_t route(uint32_t address) const;
+  // 1 + the peer whose protected prefixes hold `address` (its route is that
+  // peer's tunnel); 0: none. After the decrypt stage, a source behind a peer
+  // arrived over that peer's SAs.
+  uint16_t tunnel_of(uint32_t address) const {
+    const int32_t nh = route(address);
+    return nh < 0 ? 0 : next_hops[nh].tunnel;
+  }
   bool directed_broadcast(uint32_t address) const {
     for (const auto& l : local_addresses)
       if (l.broadcast == address) return true;
