@@ -12,6 +12,10 @@ inline constexpr uint16_t kMaxWorkers = 64;
 inline constexpr uint16_t kMinMtu = 68;    // RFC 791: every host must accept 68 octets
 inline constexpr uint16_t kMaxMtu = 9000;
 
+// Destination prefixes of all authorizations together: workers scan them
+// for every routed packet (longest first), so they stay few.
+inline constexpr uint32_t kMaxAuthzDestinations = 256;
+
 // Maglev lookup table of a service unless its policy says otherwise: a prime
 // about 100 x its endpoints keeps each share within 1% (NSDI 2016).
 inline constexpr uint32_t kDefaultMaglevTableSize = 65537;

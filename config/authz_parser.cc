@@ -18,6 +18,19 @@ void read_names(const YamlNode& n, std::string_view what, Diagnostics& d, std::v
   }
 }
 
+// A prefix or a list of them, each with where it was written.
+void read_marked_prefixes(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<Ipv4Prefix>& out,
+                          std::vector<Mark>& marks) {
+  for (const auto& item : one_or_many(n, what, d)) {
+    std::vector<Ipv4Prefix> one;
+    read_prefixes(item, what, d, one);
+    for (const auto& p : one) {
+      out.push_back(p);
+      marks.push_back(item.mark());
+    }
+  }
+}
+
 void parse_identity(const YamlNode& n, Diagnostics& d, std::vector<Identity>& out) {
   Fields f(n, "an identity", d, {"name", "prefixes", "peer"});
   if (!f.is_map()) return;
@@ -25,14 +38,7 @@ void parse_identity(const YamlNode& n, Diagnostics& d, std::vector<Identity>& ou
   id.mark = id.peer_mark = f.mark();
   if (auto v = f.require("name"); v.defined()) read_string(v, "identity name", d, id.name);
   if (auto v = f.require("prefixes"); v.defined()) {
-    for (const auto& item : one_or_many(v, "identity prefixes", d)) {
-      std::vector<Ipv4Prefix> one;
-      read_prefixes(item, "identity prefix", d, one);
-      for (const auto& p : one) {
-        id.prefixes.push_back(p);
-        id.prefix_marks.push_back(item.mark());
-      }
-    }
+    read_marked_prefixes(v, "identity prefix", d, id.prefixes, id.prefix_marks);
     if (id.prefixes.empty() && d.ok()) d.error(v.mark(), fmt::format("identity '{}' needs at least one prefix", id.name));
   }
   if (auto v = f.get("peer"); v.defined()) {
@@ -71,13 +77,27 @@ void parse_rule(const YamlNode& n, Diagnostics& d, Authorization& a) {
 }
 
 void parse_one(const YamlNode& n, Diagnostics& d, std::vector<Authorization>& out) {
-  Fields f(n, "an authorization", d, {"service", "default", "on_change", "rules"});
+  Fields f(n, "an authorization", d, {"service", "name", "destinations", "default", "on_change", "rules"});
   if (!f.is_map()) return;
   Authorization a;
   a.mark = a.service_mark = f.mark();
-  if (auto v = f.require("service"); v.defined()) {
-    read_string(v, "authorization service", d, a.service);
-    a.service_mark = v.mark();
+  const YamlNode service = f.get("service"), destinations = f.get("destinations"), name = f.get("name");
+  if (service.defined() == destinations.defined()) {
+    d.error(f.mark(), service.defined() ? "an authorization is for a service or for destinations, not both"
+                                        : "an authorization needs 'service' (connections to its VIP) or "
+                                          "'destinations' (routed connections to prefixes)");
+  } else if (service.defined()) {
+    read_string(service, "authorization service", d, a.service);
+    a.service_mark = service.mark();
+    if (name.defined()) d.error(name.mark(), "a service's authorization is named by its service: no 'name'");
+  } else {
+    read_marked_prefixes(destinations, "destination prefix", d, a.destinations, a.destination_marks);
+    if (a.destinations.empty() && d.ok()) d.error(destinations.mark(), "'destinations' needs at least one prefix");
+    if (!name.defined())
+      d.error(f.mark(), "an authorization for destinations needs a 'name' (events, counters and explain use it)");
+    else
+      read_string(name, "authorization name", d, a.name);
+    a.service_mark = name.defined() ? name.mark() : f.mark();
   }
   if (auto v = f.get("default"); v.defined()) {
     const int c = read_choice(v, "authorization default", d, {"allow", "deny"});

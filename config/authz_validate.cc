@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <unordered_set>
 
+#include "common/limits.h"
 #include "config/address.h"
 
 namespace meshplane::config {
@@ -66,17 +68,43 @@ void validate_authorization(const Policy& policy, Diagnostics& d) {
     validate_identity(policy, id, d);
   }
   const std::set<std::string> known = known_identities(policy);
-  std::unordered_set<std::string_view> services;
+  size_t destination_count = 0;
   for (const auto& a : policy.authorization) {
-    if (std::none_of(policy.services.begin(), policy.services.end(), [&](const Service& s) { return s.name == a.service; }))
+    destination_count += a.destinations.size();
+    if (destination_count > kMaxAuthzDestinations) {
+      d.error(a.destination_marks[a.destinations.size() - (destination_count - kMaxAuthzDestinations)],
+              fmt::format("more than {} destination prefixes in authorizations (workers check each routed packet "
+                          "against them): use fewer, broader prefixes",
+                          kMaxAuthzDestinations));
+      break;
+    }
+  }
+  std::unordered_set<std::string_view> services, destination_names;
+  std::map<std::pair<uint32_t, uint8_t>, std::string_view> destinations;  // prefix -> the authorization holding it
+  for (const auto& a : policy.authorization) {
+    if (a.service.empty() && a.name.empty()) continue;  // neither given: the parser said so
+    if (!a.for_service()) {
+      if (!destination_names.insert(a.name).second)
+        d.error(a.service_mark, fmt::format("a second authorization is named '{}'", a.name));
+      for (size_t i = 0; i < a.destinations.size(); ++i) {
+        const Ipv4Prefix& p = a.destinations[i];
+        const auto [at, added] = destinations.emplace(std::pair{p.address, p.length}, a.name);
+        if (!added)
+          d.error(a.destination_marks[i], fmt::format("destination {} is already authorized by '{}': a prefix "
+                                                      "belongs to one authorization",
+                                                      prefix_to_string(p), at->second));
+      }
+    } else if (std::none_of(policy.services.begin(), policy.services.end(),
+                            [&](const Service& s) { return s.name == a.service; })) {
       d.error(a.service_mark, fmt::format("authorization for service '{}': no such service in this policy", a.service));
-    else if (!services.insert(a.service).second)
+    } else if (!services.insert(a.service).second) {
       d.error(a.service_mark, fmt::format("service '{}' has a second authorization; give all its rules in one",
                                           a.service));
+    }
     std::unordered_set<std::string_view> rules;
     for (const auto& r : a.rules) {
       if (!rules.insert(r.name).second)
-        d.error(r.mark, fmt::format("authorization rule name '{}' is used twice for service '{}'", r.name, a.service));
+        d.error(r.mark, fmt::format("authorization rule name '{}' is used twice for {}", r.name, a.label()));
       for (size_t i = 0; i < r.identities.size(); ++i)
         if (!known.count(r.identities[i]))
           d.error(r.identity_marks[i], fmt::format("rule '{}': identity '{}' is neither in 'identities' nor a peer's "

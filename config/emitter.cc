@@ -235,7 +235,16 @@ void emit_authorization(YAML::Emitter& out, const std::vector<Authorization>& li
   if (list.empty()) return;
   out << YAML::Key << "authorization" << YAML::Value << YAML::BeginSeq;
   for (const auto& a : list) {
-    out << YAML::BeginMap << YAML::Key << "service" << YAML::Value << a.service << YAML::Key << "default"
+    out << YAML::BeginMap;
+    if (a.for_service()) {
+      out << YAML::Key << "service" << YAML::Value << a.service;
+    } else {
+      out << YAML::Key << "name" << YAML::Value << a.name << YAML::Key << "destinations" << YAML::Value << YAML::Flow
+          << YAML::BeginSeq;
+      for (const auto& p : a.destinations) out << prefix_to_string(p);
+      out << YAML::EndSeq;
+    }
+    out << YAML::Key << "default"
         << YAML::Value << authz_action_name(a.default_action) << YAML::Key << "on_change" << YAML::Value
         << (a.keep_existing ? "keep" : "cut") << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
     for (const auto& r : a.rules) emit_authz_rule(out, r);

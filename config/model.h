@@ -337,13 +337,21 @@ struct AuthzRule {
   bool operator==(const AuthzRule&) const = default;
 };
 
+// For a service (connections to its VIP) or for destinations (routed
+// connections to prefixes the gateway forwards to): exactly one is given.
 struct Authorization {
   std::string service;
+  std::string name;                       // destinations: what events, counters and explain call it
+  std::vector<Ipv4Prefix> destinations;   // routed connections to these prefixes; longest prefix decides
   AuthzAction default_action = AuthzAction::kAllow;  // kAllow or kDeny: what no allow or deny rule matches gets
   bool keep_existing = false;  // after a change, connections it now denies go on (true) or are cut (false)
   std::vector<AuthzRule> rules;
   Mark mark;
   Mark service_mark;
+  std::vector<Mark> destination_marks;
+  bool for_service() const { return destinations.empty(); }
+  // "service 'web'", "destination 'admin'".
+  std::string label() const { return (for_service() ? "service '" + service : "destination '" + name) + "'"; }
   bool operator==(const Authorization&) const = default;
 };
 

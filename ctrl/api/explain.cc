@@ -33,10 +33,9 @@ std::string route_text(const config::Policy& policy, const CompiledSnapshot& s, 
                      : fmt::format("on port {} (connected)", port);
 }
 
-// The service's authorization, as a worker decides a new connection; false when it denies.
-bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_t slot, uint32_t source,
+// Authorization `p` (1-based; 0: none), as a worker decides a new connection; false when it denies.
+bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_t p, uint32_t source,
                 uint8_t protocol, uint16_t port, uint32_t identity, Explanation& e) {
-  const uint32_t p = s.authz.policy_of(slot);
   if (!p) return true;
   const uint16_t peer = s.tunnel_of(source);
   dataplane::Client client = s.authz.client(source, peer);
@@ -51,11 +50,11 @@ bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_
   const dataplane::AuthzDecision d = s.authz.decide(p, client, protocol, port);
   const char* verdict = d.allowed ? "allow" : "deny";
   if (d.rule >= 0)
-    e.steps.push_back(fmt::format("authorization: {}; rule '{}' (line {}) decides: {}", who,
-                                  s.authz_rules[d.rule].name, s.authz_rules[d.rule].line, verdict));
+    e.steps.push_back(fmt::format("authorization of {}: {}; rule '{}' (line {}) decides: {}", s.authz_policies[p - 1],
+                                  who, s.authz_rules[d.rule].name, s.authz_rules[d.rule].line, verdict));
   else
-    e.steps.push_back(fmt::format("authorization: {}; no allow or deny rule matches; the default decides: {}", who,
-                                  verdict));
+    e.steps.push_back(fmt::format("authorization of {}: {}; no allow or deny rule matches; the default decides: {}",
+                                  s.authz_policies[p - 1], who, verdict));
   if (d.audit_rule >= 0)
     e.steps.push_back(fmt::format("authorization: audit rule '{}' (line {}) matches: the connection is reported",
                                   s.authz_rules[d.audit_rule].name, s.authz_rules[d.audit_rule].line));
@@ -128,7 +127,8 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
     if (svc.vip != *dst) continue;
     for (const auto& p : svc.ports)
       if (static_cast<uint8_t>(p.protocol) == *protocol && p.port == q.destination_port) {
-        if (!authorized(policy, s, s.lb.services[i].slot, *src, *protocol, q.destination_port, identity, e)) {
+        if (!authorized(policy, s, s.authz.policy_of(s.lb.services[i].slot), *src, *protocol, q.destination_port,
+                        identity, e)) {
           e.verdict = "denied";
           return e;
         }
@@ -154,6 +154,12 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
   if (route.empty()) {
     step(fmt::format("route: none to {}: dropped, ICMP destination unreachable sent", q.destination));
     e.verdict = "dropped";
+    return e;
+  }
+  // A routed connection to a destination with an authorization (TCP and UDP per connection, others per packet).
+  if (!authorized(policy, s, s.authz.destination_policy(*dst), *src, *protocol, ports ? q.destination_port : 0,
+                  identity, e)) {
+    e.verdict = "denied";
     return e;
   }
   step("route: " + route);

@@ -1,6 +1,7 @@
 #include "ctrl/api/stats_text.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <vector>
@@ -201,10 +202,26 @@ std::string access_table(const v1::GetStatsResponse& s) {
     out += fmt::format("{:<5} {:<{}} {:<6} {:<7} {:>14}  {}{}\n", ++n, r.name(), width, r.line(), r.action(), r.hits(),
                        r.match(), r.log() ? " (log)" : "");
   out += fmt::format("default: {} (what no rule matches)\n", s.access_default().empty() ? "allow" : s.access_default());
+  bool destinations = false;
   for (const auto& a : s.authorizations()) {
-    out += fmt::format("\nauthorization of service {}: default {}; {} denied, {} audited, {} cut\n", a.service(),
-                       a.default_action(), a.denied(), a.audited(), a.cut());
+    if (a.service().empty()) {
+      destinations = true;
+      out += fmt::format("\nauthorization of destination {} ({}): default {}\n", a.name(),
+                         fmt::join(a.destinations(), ", "), a.default_action());
+    } else {
+      out += fmt::format("\nauthorization of service {}: default {}; {} denied, {} audited, {} cut\n", a.service(),
+                         a.default_action(), a.denied(), a.audited(), a.cut());
+    }
     for (const auto& r : a.rules()) out += "  " + r + "\n";
+  }
+  if (destinations) {
+    auto count = [&](const char* name) {
+      const auto it = s.counters().find(name);
+      return it == s.counters().end() ? uint64_t{0} : it->second;
+    };
+    out += fmt::format("\nrouted connections to destinations, all together: {} tracked, {} audited, {} cut "
+                       "(denials are in the drop counter authz_denied)\n",
+                       count("routed_flows"), count("routed_authz_audited"), count("routed_authz_cut"));
   }
   return out;
 }

@@ -74,11 +74,17 @@ config::Status compile_authz(const config::Policy& policy, const config::Policy*
   for (size_t i = 0; i < policy.services.size() && i < s.lb.services.size(); ++i)
     slot_of.emplace(policy.services[i].name, s.lb.services[i].slot);
   for (const auto& a : policy.authorization) {
-    const auto slot = slot_of.find(a.service);
-    if (slot == slot_of.end())
-      return config::Status::failure(config::Status::Code::kInvalid, "authorization for an unknown service: " + a.service);
-    if (v.policy_by_slot.size() <= slot->second) v.policy_by_slot.resize(slot->second + 1, 0);
-    v.policy_by_slot[slot->second] = static_cast<uint32_t>(v.policies.size()) + 1;
+    const uint32_t policy_id = static_cast<uint32_t>(v.policies.size()) + 1;
+    if (a.for_service()) {
+      const auto slot = slot_of.find(a.service);
+      if (slot == slot_of.end())
+        return config::Status::failure(config::Status::Code::kInvalid,
+                                       "authorization for an unknown service: " + a.service);
+      if (v.policy_by_slot.size() <= slot->second) v.policy_by_slot.resize(slot->second + 1, 0);
+      v.policy_by_slot[slot->second] = policy_id;
+    }
+    for (const auto& p : a.destinations) v.destinations.push_back({compiled(p), policy_id});
+    s.authz_policies.push_back(a.label());
     dataplane::AuthzPolicyView pv{static_cast<uint32_t>(v.rules.size()), 0,
                                   a.default_action == config::AuthzAction::kDeny ? AuthzVerdict::kDeny
                                                                                  : AuthzVerdict::kAllow,
@@ -104,6 +110,9 @@ config::Status compile_authz(const config::Policy& policy, const config::Policy*
       }
     v.policies.push_back(pv);
   }
+  // Longest prefix first, as workers scan them.
+  std::stable_sort(v.destinations.begin(), v.destinations.end(),
+                   [](const auto& a, const auto& b) { return a.prefix.mask > b.prefix.mask; });
   return {};
 }
 

@@ -34,6 +34,8 @@ struct CompiledSnapshot final : dataplane::Snapshot {
     int line = 0;
   };
   std::vector<AuthzRuleName> authz_rules;
+  // What authz.policies stand for, by the same index: "service 'web'", "destination 'admin'".
+  std::vector<std::string> authz_policies;
 };
 
 // The running snapshot and the policy it was compiled from.

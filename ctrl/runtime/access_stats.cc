@@ -49,6 +49,8 @@ void add_authorizations(const StatsSource& src, v1::GetStatsResponse& out) {
   for (const auto& a : src.policy->authorization) {
     auto* s = out.add_authorizations();
     s->set_service(a.service);
+    s->set_name(a.name);
+    for (const auto& p : a.destinations) s->add_destinations(config::prefix_to_string(p));
     s->set_default_action(config::authz_action_name(a.default_action));
     for (auto action : {config::AuthzAction::kDeny, config::AuthzAction::kAllow, config::AuthzAction::kAudit})
       for (const auto& r : a.rules)

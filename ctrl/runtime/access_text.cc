@@ -37,14 +37,20 @@ std::string describe(const dataplane::AccessLogRecord& r, const AccessTable& tab
 
 std::string describe_audit(const dataplane::AccessLogRecord& r, const CompiledSnapshot& running,
                            const config::Policy& policy) {
-  std::string service = fmt::format("slot {}", r.table);
-  for (size_t i = 0; i < running.lb.services.size() && i < policy.services.size(); ++i)
-    if (running.lb.services[i].slot == r.table) service = policy.services[i].name;
+  std::string whose;
+  if (r.kind == dataplane::LogKind::kRoutedAudit) {
+    whose = r.table >= 1 && r.table <= running.authz_policies.size() ? running.authz_policies[r.table - 1]
+                                                                     : fmt::format("authorization {}", r.table);
+  } else {
+    whose = fmt::format("service in slot {}", r.table);
+    for (size_t i = 0; i < running.lb.services.size() && i < policy.services.size(); ++i)
+      if (running.lb.services[i].slot == r.table) whose = fmt::format("service '{}'", policy.services[i].name);
+  }
   const std::string rule = r.rule < running.authz_rules.size()
                                ? fmt::format("'{}' (line {})", running.authz_rules[r.rule].name,
                                              running.authz_rules[r.rule].line)
                                : fmt::format("{}", r.rule);
-  return fmt::format("service '{}': audit rule {} matched {} ({})", service, rule, tuple_text(r.key),
+  return fmt::format("{}: audit rule {} matched {} ({})", whose, rule, tuple_text(r.key),
                      r.verdict == dataplane::AccessVerdict::kAllow ? "allowed" : "denied");
 }
 

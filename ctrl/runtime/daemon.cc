@@ -391,7 +391,7 @@ void Daemon::drain_access_log() {
     const unsigned n = rte_ring_sc_dequeue_burst_elem(workers_[w].access_log, records, sizeof records[0],
                                                       RTE_DIM(records), nullptr);
     for (unsigned i = 0; i < n; ++i) {
-      const bool audit = records[i].kind == dataplane::LogKind::kAuthzAudit;
+      const bool audit = records[i].kind != dataplane::LogKind::kAccess;
       std::string line = audit ? describe_audit(records[i], running, manager_->policy())
                                : describe(records[i], *running.access_table, manager_->policy().ports);
       log::info("{}: {}", audit ? "authorization" : "access", line);
@@ -404,6 +404,7 @@ uint64_t Daemon::authz_cut_total() const {
   const uint32_t max = manager_->registry().max_services();
   uint64_t total = 0;
   for (size_t i = 0; i < size_t{worker_count_} * max; ++i) total += service_counters_[i].authz_cut.get();
+  for (uint16_t w = 0; w < worker_count_; ++w) total += counters_[w].routed_authz_cut.get();
   return total;
 }
 

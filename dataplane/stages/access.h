@@ -18,13 +18,15 @@ namespace meshplane::dataplane {
 enum class LogKind : uint8_t {
   kAccess,      // an access rule with `log` matched a packet
   kAuthzAudit,  // an audit rule of a service's authorization matched a new connection
+  kRoutedAudit,  // an audit rule of a destination's authorization matched a routed connection (or packet)
 };
 
 // What a worker tells the control thread about a packet a `log` rule (or an
 // audit rule) matched.
 struct AccessLogRecord {
-  uint32_t table;  // kAccess: AccessView::table, whose rules `rule` indexes; kAuthzAudit: the service slot
-  uint32_t rule;   // kAuthzAudit: index into AuthzView::rules
+  uint32_t table;  // kAccess: AccessView::table, whose rules `rule` indexes; kAuthzAudit: the service slot;
+                   // kRoutedAudit: the policy (1-based, AuthzView::destination_policy)
+  uint32_t rule;   // kAuthzAudit, kRoutedAudit: index into AuthzView::rules
   AccessKey key;
   AccessVerdict verdict;
   LogKind kind;

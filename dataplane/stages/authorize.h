@@ -20,8 +20,13 @@ namespace meshplane::dataplane {
 // allowed; an audit rule's match is counted and reported either way.
 bool authorize(WorkerCtx& w, const Snapshot& s, uint32_t policy, uint32_t slot, const FlowKey& key);
 
+// A routed connection (or, for protocols without ports, a packet) to a
+// destination that policy `policy` (AuthzView::destination_policy) decides:
+// true if allowed; an audit rule's match is counted and reported either way.
+bool authorize_routed(WorkerCtx& w, const Snapshot& s, uint32_t policy, const FlowKey& key);
+
 // A flow decided in an older epoch: true if still allowed, or if its
-// service's authorization keeps existing connections (its epoch is brought
+// service's (or destination's) authorization keeps existing connections (its epoch is brought
 // up to date); false if now denied (counted as cut: the caller forgets it).
 bool reauthorize(WorkerCtx& w, const Snapshot& s, Flow& f);
 

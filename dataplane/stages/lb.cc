@@ -8,6 +8,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/stages/authorize.h"
+#include "dataplane/stages/flow_accounting.h"
 #include "dataplane/stages/icmp_error.h"
 #include "dataplane/net/icmp_types.h"
 #include "dataplane/net/ipip.h"
@@ -43,31 +44,6 @@ struct Candidate {
   uint16_t nat_offset;       // full NAT: the port (offset into this worker's share) to try first
 };
 
-
-void forget(WorkerCtx& w, uint32_t f) {
-  const Flow& flow = w.lb.flows->flow(f);
-  if (is_open(flow.state)) w.lb.endpoints[flow.endpoint].active_flows.sub();
-  w.lb.flows->erase(f);
-}
-
-void on_expire(void* ctx, const Flow& flow) {
-  if (is_open(flow.state)) static_cast<WorkerCtx*>(ctx)->lb.endpoints[flow.endpoint].active_flows.sub();
-}
-
-// Records a packet on a flow and keeps active_flows in step with its state.
-void touch(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags) {
-  if (!(tcp_flags & (kTcpSyn | kTcpRst | kTcpFin))) {  // UDP, or a segment that keeps the flow open or closed
-    w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
-    return;
-  }
-  Flow& flow = w.lb.flows->flow(f);
-  const bool was_open = is_open(flow.state);
-  w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
-  if (was_open != is_open(flow.state)) {
-    Counter& active = w.lb.endpoints[flow.endpoint].active_flows;
-    was_open ? active.sub() : active.add();
-  }
-}
 
 void count_drop(WorkerCtx& w, const LbService* svc, rte_mbuf* m, DropReason r) {
   if (svc) w.lb.services[svc->slot].drop(r);
@@ -169,14 +145,14 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
   Flow& f = w.lb.flows->flow(hit.flow);
   if (f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) [[unlikely]] {
     w.lb.services[f.service].drop(DropReason::kAuthzDenied);
-    forget(w, hit.flow);
+    forget_flow(w, hit.flow);
     drop(w, c.m, DropReason::kAuthzDenied);
     return true;
   }
   const bool live = s.lb.live(f.endpoint);
   if ((c.tcp_flags & kTcpSyn || !live) && reopens(c, hit, f, live)) {
     w.lb.services[f.service].rescheduled.add();
-    forget(w, hit.flow);  // both keys: its NAT tuple cannot catch the new connection's replies
+    forget_flow(w, hit.flow);  // both keys: its NAT tuple cannot catch the new connection's replies
     return false;
   }
   if (hit.direction == 0) {
@@ -187,7 +163,7 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
   }
   if (!live) {
     w.lb.services[f.service].drop(DropReason::kEndpointGone);
-    forget(w, hit.flow);
+    forget_flow(w, hit.flow);
     drop(w, c.m, DropReason::kEndpointGone);
     return true;
   }
@@ -195,12 +171,12 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
   if (f.keys == 1) {
     // One-way (direct return) flow: the client's ACK is the evidence that the endpoint answered.
     const bool answered = (c.tcp_flags & (kTcpAck | kTcpSyn)) == kTcpAck;
-    touch(w, hit.flow, answered ? 1 : 0, c.tcp_flags);
+    touch_flow(w, hit.flow, answered ? 1 : 0, c.tcp_flags);
     const TunnelPath tunnel = f.tunnel();
     encapsulate(w, s, in_port, c, tunnel.outer_source, tunnel.endpoint, tunnel.egress_mtu);
     return true;
   }
-  touch(w, hit.flow, hit.direction, c.tcp_flags);
+  touch_flow(w, hit.flow, hit.direction, c.tcp_flags);
   translate(w, s, in_port, c, f, hit.direction);
   return true;
 }
@@ -432,7 +408,7 @@ uint16_t lb_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in
 
 void lb_expire(WorkerCtx& w, uint32_t budget) {
   if (!w.lb.flows) return;
-  w.lb.flows->expire(w.lb.now, budget, on_expire, &w);
+  w.lb.flows->expire(w.lb.now, budget, on_flow_expire, &w);
   w.counters->flows.set(w.lb.flows->size());
 }
 
@@ -441,7 +417,7 @@ void lb_sweep_authorization(WorkerCtx& w, const Snapshot& s, uint32_t budget) {
   FlowTable& table = *w.lb.flows;
   for (uint32_t n = 0; n < budget && w.lb.authz_cursor < table.capacity(); ++n, ++w.lb.authz_cursor) {
     Flow& f = table.flow(w.lb.authz_cursor);
-    if (f.in_use && f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) forget(w, w.lb.authz_cursor);
+    if (f.in_use && f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) forget_flow(w, w.lb.authz_cursor);
   }
   if (w.lb.authz_cursor == table.capacity()) {
     w.lb.authz_cursor = 0;

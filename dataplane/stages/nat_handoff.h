@@ -1,7 +1,8 @@
 // NAT source ports are split between workers, so a packet addressed to one
 // of our NAT ports belongs to the worker whose share holds it. A worker that
 // receives such a packet for a flow it does not have passes it to the owner's
-// hand-off ring (multi-producer, single consumer).
+// hand-off ring (multi-producer, single consumer). Routed connections use the
+// same rings (dataplane/stages/routed_authz.cc).
 #pragma once
 
 #include <rte_byteorder.h>
@@ -14,6 +15,16 @@
 
 namespace meshplane::dataplane {
 
+// Passes `m` to worker `owner`, which takes it in at its load-balancer stage
+// (or drops it, counted, when that worker's ring is full).
+inline void hand_off(WorkerCtx& w, uint16_t in_port, rte_mbuf* m, uint32_t owner) {
+  meta(m).port = static_cast<uint8_t>(in_port);
+  if (rte_ring_mp_enqueue(w.lb.handoff[owner], m) != 0)
+    drop(w, m, DropReason::kHandoffRingFull);
+  else
+    w.counters->handed_off.add();
+}
+
 // True when `m` went (or was dropped) to another worker; false when the port
 // is this worker's own or no NAT port at all.
 inline bool hand_off_to_port_owner(WorkerCtx& w, uint16_t in_port, rte_mbuf* m, uint16_t nat_port_be) {
@@ -22,11 +33,7 @@ inline bool hand_off_to_port_owner(WorkerCtx& w, uint16_t in_port, rte_mbuf* m, 
   if (lb.workers < 2 || port < lb.nat_port_base) return false;
   const uint32_t owner = (port - lb.nat_port_base) / lb.nat_port_span;
   if (owner >= lb.workers || owner == w.worker_id) return false;
-  meta(m).port = static_cast<uint8_t>(in_port);
-  if (rte_ring_mp_enqueue(lb.handoff[owner], m) != 0)
-    drop(w, m, DropReason::kHandoffRingFull);
-  else
-    w.counters->handed_off.add();
+  hand_off(w, in_port, m, owner);
   return true;
 }
 

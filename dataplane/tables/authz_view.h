@@ -1,6 +1,7 @@
-// Authorization as workers read it (dataplane/stages/lb.cc): per service
-// slot an optional policy, decided when a connection starts and kept in its
-// flow with the epoch it was decided in. Flat arrays; lists are ranges into
+// Authorization as workers read it (dataplane/stages/lb.cc for services,
+// dataplane/stages/routed_authz.cc for destinations): per service slot and
+// per destination prefix an optional policy, decided when a connection
+// starts and kept in its flow with the epoch it was decided in. Flat arrays; lists are ranges into
 // shared arrays. Compiled by ctrl/compile/authz_compiler.cc.
 #pragma once
 
@@ -51,6 +52,12 @@ struct Client {
   uint32_t peer_identity;
 };
 
+// Routed connections to `prefix` are decided by `policy` (1-based).
+struct AuthzDestination {
+  AuthzPrefix prefix;
+  uint32_t policy;
+};
+
 struct AuthzDecision {
   bool allowed;
   int32_t rule;        // the deny or allow rule that decided (index into rules); -1: the default
@@ -67,9 +74,16 @@ struct AuthzView {
   std::vector<AuthzPorts> rule_ports;
   std::vector<IdentityMapping> mappings;  // longest prefix first
   std::vector<uint32_t> peer_identities;  // by peer index: its identity id, 0 none
+  std::vector<AuthzDestination> destinations;  // longest prefix first (at most kMaxAuthzDestinations)
 
   // 1 + the policy index for a service slot; 0: connections to it are not checked.
   uint32_t policy_of(uint32_t slot) const { return slot < policy_by_slot.size() ? policy_by_slot[slot] : 0; }
+  // 1 + the policy deciding routed connections to `address` (host order); 0: none.
+  uint32_t destination_policy(uint32_t address) const {
+    for (const auto& d : destinations)
+      if (d.prefix.contains(address)) return d.policy;
+    return 0;
+  }
   // Who a source is. `peer`: 1 + the peer whose tunnel it arrived through, 0 none.
   Client client(uint32_t source, uint16_t peer) const;
   // The decision of policy `policy` (1-based, as policy_of gives) for a connection.

@@ -77,12 +77,16 @@ struct TunnelPath {
 };
 static_assert(sizeof(TunnelPath) == sizeof(FlowKey));
 
+// Flow::endpoint of a routed connection (dataplane/stages/routed_authz.cc):
+// tracked for its authorization, balanced to no endpoint.
+inline constexpr uint32_t kRoutedFlow = ~uint32_t{0};
+
 // Aligned so that a record is exactly one cache line, as the index probes and
 // prefetches assume (new[] alone gives 16-byte alignment: two lines each).
 struct alignas(64) Flow {
   FlowKey key[2];          // [0] original direction, [1] reply direction (two-way flows only)
   uint64_t last_seen = 0;  // ticks
-  uint32_t endpoint = 0;   // what the load balancer chose; opaque here
+  uint32_t endpoint = 0;   // what the load balancer chose (opaque here), or kRoutedFlow
   uint32_t wheel_next = 0;
   uint32_t wheel_prev = 0;
   uint32_t armed_deadline = 0;  // low 32 bits of the tick the flow is filed under
@@ -91,6 +95,8 @@ struct alignas(64) Flow {
   uint8_t keys = 2;  // how many of key[] are in the index: 1 for one-way flows
   uint8_t authz_epoch = 0;  // AuthzView::epoch the connection was authorized in (opaque here)
   uint32_t service = 0;  // opaque here, like endpoint
+
+  bool routed() const { return endpoint == kRoutedFlow; }
 
   // One-way flows: the tunnel, kept in the storage of the reply key they do not have.
   TunnelPath tunnel() const { return std::bit_cast<TunnelPath>(key[1]); }

@@ -22,10 +22,14 @@ enum class CounterKind { kCounter, kGauge };
   X(icmp_errors_sent, "ICMP errors the gateway originated", kCounter)                             \
   X(icmp_errors_suppressed, "ICMP errors not sent: rate limit or RFC 1812 4.3.2.7", kCounter)      \
   X(icmp_errors_relayed, "ICMP errors about NAT flows translated back to their clients", kCounter) \
-  X(handed_off, "NAT replies passed to the worker that owns their flow", kCounter)                \
+  X(handed_off, "packets passed to the worker that owns their flow (NAT replies, routed connections)", kCounter) \
   X(access_logged, "records sent to the control thread: access rules with log, authorization audit rules", kCounter) \
   X(access_log_suppressed, "such records not sent: rate limit or queue full", kCounter) \
   X(flows, "flows in this worker's table", kGauge)                                                \
+  X(routed_flows, "routed connections tracked: allowed towards a destination with an authorization, or opened from one", kCounter) \
+  X(routed_untracked, "routed connections allowed but not tracked (flow table full): decided per packet", kCounter) \
+  X(routed_authz_audited, "routed connections an audit rule of a destination's authorization matched", kCounter) \
+  X(routed_authz_cut, "open routed connections ended because a changed authorization denies them", kCounter) \
   X(busy_cycles, "TSC cycles spent in loop iterations that had packets", kCounter)                \
   X(busy_polls, "loop iterations that had packets", kCounter)                                     \
   X(idle_polls, "loop iterations without packets", kCounter)                                     \

@@ -10,6 +10,7 @@
 #include "dataplane/stages/lb.h"
 #include "dataplane/stages/local.h"
 #include "dataplane/stages/parse.h"
+#include "dataplane/stages/routed_authz.h"
 #include "dataplane/worker/tx.h"
 #include "dataplane/worker/worker_ctx.h"
 
@@ -30,7 +31,8 @@ Graph::Graph() {
   slot(Stage::kParse, parse_stage, Stage::kDecrypt);
   slot(Stage::kDecrypt, esp_decrypt_process, Stage::kAccess);
   slot(Stage::kAccess, access_process, Stage::kLb);
-  slot(Stage::kLb, lb_process, Stage::kLocal);
+  slot(Stage::kLb, lb_process, Stage::kRoutedAuthz);
+  slot(Stage::kRoutedAuthz, routed_authz_process, Stage::kLocal);
   slot(Stage::kLocal, local_process, Stage::kRoute);
   slot(Stage::kRoute, route_process, Stage::kEgress);
   slot(Stage::kRouteOriginated, route_originated_process, Stage::kEgress);

@@ -9,9 +9,9 @@
 // stages originate (ICMP errors, TCP resets, echo replies, tunnelled packets:
 // routed by kRouteOriginated, never TTL-decremented).
 //
-//   rx -> parse -> decrypt -> access -> lb -> local -> route -------------------------------> egress -> tx
-//                               |         |       |       |  \-> route-originated ------------^
-//                               \---------+-------+-------+----------^   |                     |
+//   rx -> parse -> decrypt -> access -> lb -> routed-authz -> local -> route ---------------> egress -> tx
+//                               |         |                   |       |  \-> route-originated ----^
+//                               \---------+-------------------+-------+----------^   |             |
 //                                 (errors, resets, replies)            \-> encrypt -> route-encrypted
 //                                                          (both route stages send tunnel traffic to encrypt)
 //
@@ -36,6 +36,7 @@ enum class Stage : uint8_t {
   kDecrypt,          // ESP to the gateway: verified, decrypted, inner packet on (dataplane/stages/esp_decrypt.cc)
   kAccess,           // access rules: allow, deny or reject (dataplane/stages/access.cc)
   kLb,               // load balancing and NAT (dataplane/stages/lb.cc)
+  kRoutedAuthz,      // routed connections to destinations with an authorization (dataplane/stages/routed_authz.cc)
   kLocal,            // to the gateway itself (dataplane/stages/local.cc)
   kRoute,            // transit: TTL, route, MTU, neighbour, L2 rewrite (dataplane/stages/forward.cc)
   kRouteOriginated,  // packets the gateway originates: routed without TTL handling or ICMP errors

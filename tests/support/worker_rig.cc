@@ -55,7 +55,7 @@ WorkerRig::WorkerRig(const std::string& policy_text, Options options) {
   w.ipsec.gcm = &gcm;
   w.ipsec.states = sa_table->states();
   w.ipsec.sas = sa_counters.get();
-  if (policy.services.empty()) return;  // a worker without a flow table balances nothing
+  if (policy.services.empty() && policy.authorization.empty()) return;  // no flow table: nothing to track
   flows = std::make_unique<dataplane::FlowTable>(lb.flow_capacity, dataplane::FlowTimeouts{});
   services = std::make_unique<dataplane::ServiceCounters[]>(lb.max_services);
   endpoints = std::make_unique<dataplane::EndpointCounters[]>(lb.max_endpoints);

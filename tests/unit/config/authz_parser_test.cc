@@ -104,5 +104,47 @@ authorization:
   EXPECT_TRUE(has(r, 28, "service 'web' has a second authorization"));
 }
 
+TEST(AuthzParser, ReadsDestinationsAndEmitsThemBack) {
+  const auto r = load_policy_text(kBase + R"(authorization:
+  - name: admin
+    destinations: [10.1.0.0/24, 10.1.9.9/32]
+    default: deny
+    rules:
+      - {name: ops, action: allow, from: {identities: [spiffe://mesh.example/gateway/gw-b]}, to: {ports: [22]}}
+)", "p.yaml");
+  ASSERT_TRUE(r.ok()) << r.message;
+  const Authorization& a = r.policy.authorization.at(0);
+  EXPECT_FALSE(a.for_service());
+  EXPECT_EQ(a.name, "admin");
+  EXPECT_EQ(a.label(), "destination 'admin'");
+  ASSERT_EQ(a.destinations.size(), 2u);
+  EXPECT_EQ(a.destinations[1].length, 32);
+  std::string emitted = to_yaml(r.policy);
+  for (size_t at; (at = emitted.find(kHiddenKey)) != std::string::npos;)
+    emitted.replace(at, std::string(kHiddenKey).size(), "0x0102030405060708090a0b0c0d0e0f10a1a2a3a4");
+  const auto again = load_policy_text(emitted, "emitted.yaml");
+  ASSERT_TRUE(again.ok()) << again.message << emitted;
+  EXPECT_EQ(again.policy.authorization.at(0).name, a.name);
+  EXPECT_EQ(again.policy.authorization.at(0).destinations, a.destinations);
+}
+
+TEST(AuthzParser, RefusesDestinationsThatAreAmbiguous) {
+  const auto r = load_policy_text(kBase + R"(authorization:
+  - {service: web, destinations: [10.1.0.0/24]}
+  - {default: deny}
+  - {destinations: [10.1.0.0/24]}
+  - {name: a, destinations: [10.1.0.0/24]}
+  - {name: a, destinations: [10.1.0.0/24, 10.1.1.0/24]}
+  - {service: web, name: w}
+)", "p.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(has(r, 16, "for a service or for destinations, not both"));
+  EXPECT_TRUE(has(r, 17, "needs 'service' (connections to its VIP) or 'destinations'"));
+  EXPECT_TRUE(has(r, 18, "an authorization for destinations needs a 'name'"));
+  EXPECT_TRUE(has(r, 20, "a second authorization is named 'a'"));
+  EXPECT_TRUE(has(r, 20, "destination 10.1.0.0/24 is already authorized by 'a'"));
+  EXPECT_TRUE(has(r, 21, "named by its service: no 'name'"));
+}
+
 }  // namespace
 }  // namespace meshplane::config

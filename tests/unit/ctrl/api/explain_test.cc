@@ -111,6 +111,25 @@ authorization:
   EXPECT_TRUE(says(e, "an identity no rule names (as asked)"));
 }
 
+TEST_F(ExplainTest, ARoutedDestinationsAuthorizationDecidesBeforeTheRoute) {
+  load(std::string(kPolicy) + R"(authorization:
+  - name: lab
+    destinations: [10.9.0.0/16]
+    default: deny
+    rules:
+      - {name: dns, action: allow, from: {prefixes: [10.1.0.0/24]}, to: {ports: [53], protocols: [udp]}}
+)");
+  auto e = ask({"10.1.0.5", "10.9.1.1", "udp", 5000, 53});
+  EXPECT_EQ(e.verdict, "forwarded");
+  EXPECT_TRUE(says(e, "authorization of destination 'lab': no mapped identity; rule 'dns'"));
+  e = ask({"10.1.0.5", "10.9.1.1", "tcp", 5000, 22});
+  EXPECT_EQ(e.verdict, "denied");
+  EXPECT_TRUE(says(e, "authorization of destination 'lab': no mapped identity; no allow or deny rule matches; the "
+                      "default decides: deny"));
+  EXPECT_EQ(ask({"10.1.0.5", "10.9.1.1", "icmp"}).verdict, "denied") << "no ports: the udp rule does not match";
+  EXPECT_EQ(ask({"10.1.0.5", "10.2.0.9", "icmp"}).verdict, "forwarded") << "another destination: not asked";
+}
+
 TEST_F(ExplainTest, BadQuestionsAreRefused) {
   EXPECT_NE(ask({"10.1.0", "10.1.0.11"}).message.find("source '10.1.0' is not an IPv4 address"), std::string::npos);
   EXPECT_NE(ask({"10.1.0.5", "10.1.0.11", "gre"}).message.find("protocol must be"), std::string::npos);

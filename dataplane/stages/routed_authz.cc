@@ -1,0 +1,174 @@
+#include "dataplane/stages/routed_authz.h"
+
+#include <netinet/in.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/net/tcp_flags.h"
+#include "dataplane/stages/authorize.h"
+#include "dataplane/stages/flow_accounting.h"
+#include "dataplane/stages/nat_handoff.h"
+#include "dataplane/worker/tx.h"
+
+namespace meshplane::dataplane {
+namespace {
+
+constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
+
+struct Candidate {
+  rte_mbuf* m;
+  FlowKey key;
+  uint8_t tcp_flags;
+  uint32_t policy;  // of the destination; 0: only the source is on a protected side
+};
+
+FlowKey reversed(const FlowKey& k) { return FlowKey{k.dst_addr, k.src_addr, k.dst_port, k.src_port, k.proto}; }
+
+// A packet that has no connection to keep: decided alone. True: allowed.
+bool packet_allowed(WorkerCtx& w, const Snapshot& s, uint32_t policy, const rte_ipv4_hdr* ip) {
+  return !policy || authorize_routed(w, s, policy, FlowKey{ip->src_addr, ip->dst_addr, 0, 0, ip->next_proto_id});
+}
+
+// A connection without a flow: a packet to the destination is decided, and
+// tracked if allowed; one from it is not asked, and tracked when it opens a
+// connection, so that the replies it gets are known. False: dropped.
+bool open_connection(WorkerCtx& w, const Snapshot& s, const Candidate& c) {
+  if (!c.policy) {
+    if (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)) return true;
+  } else if (!authorize_routed(w, s, c.policy, c.key)) {
+    drop(w, c.m, DropReason::kAuthzDenied);
+    return false;
+  }
+  // A TCP segment that is not a SYN is a connection picked up mid-stream
+  // (the gateway restarted, or its flow expired): it is decided all the same.
+  const FlowState state = c.key.proto != IPPROTO_TCP       ? FlowState::kUdp
+                          : starts_connection(c.tcp_flags) ? FlowState::kSynSent
+                                                           : FlowState::kEstablished;
+  const uint32_t f = w.lb.flows->insert(c.key, reversed(c.key), state, w.lb.now);
+  if (f == FlowTable::kNone) {
+    w.counters->routed_untracked.add();  // allowed; its next packet is decided again
+    return true;
+  }
+  Flow& flow = w.lb.flows->flow(f);
+  flow.endpoint = kRoutedFlow;
+  flow.service = 0;
+  flow.authz_epoch = s.authz.epoch;
+  w.counters->routed_flows.add();
+  return true;
+}
+
+// A packet of a tracked connection. False: dropped (its connection was cut)
+// or the flow was forgotten so that the packet opens a new one (`reopen`).
+bool established(WorkerCtx& w, const Snapshot& s, const Candidate& c, FlowTable::Hit hit, bool& reopen) {
+  Flow& f = w.lb.flows->flow(hit.flow);
+  if (f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) [[unlikely]] {
+    forget_flow(w, hit.flow);
+    drop(w, c.m, DropReason::kAuthzDenied);
+    return false;
+  }
+  // A SYN on a 5-tuple whose connection was closing: the client reused its port; decide it afresh.
+  if (hit.direction == 0 && starts_connection(c.tcp_flags) && !is_open(f.state)) [[unlikely]] {
+    forget_flow(w, hit.flow);
+    reopen = true;
+    return false;
+  }
+  touch_flow(w, hit.flow, hit.direction, c.tcp_flags);
+  return true;
+}
+
+// Fills `c` for a TCP or UDP packet whose header is whole; false when short.
+bool read_ports(const rte_mbuf* m, const rte_ipv4_hdr* ip, Candidate& c) {
+  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
+  const bool tcp = ip->next_proto_id == IPPROTO_TCP;
+  const uint32_t l4_len = tcp ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
+  if (rte_be_to_cpu_16(ip->total_length) < ihl + l4_len || m->data_len < kEthLen + ihl + l4_len) return false;
+  const auto* l4 = reinterpret_cast<const uint8_t*>(ip) + ihl;
+  const auto* ports = reinterpret_cast<const uint16_t*>(l4);
+  c.key = FlowKey{ip->src_addr, ip->dst_addr, ports[0], ports[1], ip->next_proto_id};
+  c.tcp_flags = tcp ? reinterpret_cast<const rte_tcp_hdr*>(l4)->tcp_flags : 0;
+  return true;
+}
+
+}  // namespace
+
+uint32_t routed_owner(const FlowKey& k, uint16_t workers) {
+  // XOR makes it symmetric; the multiplies spread it (murmur3's finaliser).
+  uint32_t h = (k.src_addr ^ k.dst_addr) ^ ((uint32_t{k.src_port} ^ k.dst_port) << 8 | k.proto);
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return static_cast<uint32_t>((uint64_t{h} * workers) >> 32);
+}
+
+uint16_t routed_authz_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
+  const AuthzView& authz = s.authz;
+  if (authz.destinations.empty() || !w.lb.flows) return in.n;
+  rte_mbuf** const pkts = in.pkts;
+  Candidate cand[kRxBurst];
+  const FlowKey* keys[kRxBurst];
+  uint16_t kept = 0, count = 0;
+  for (uint16_t i = 0; i < in.n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+    const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr), src = rte_be_to_cpu_32(ip->src_addr);
+    const uint32_t policy = authz.destination_policy(dst);
+    // Not towards or from a protected destination, or the gateway's own (the local stage's).
+    if ((!policy && !authz.destination_policy(src)) || s.local(dst) || s.local(src) || s.directed_broadcast(dst)) {
+      pkts[kept++] = m;
+      continue;
+    }
+    const uint8_t proto = ip->next_proto_id;
+    if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))) {
+      if (packet_allowed(w, s, policy, ip))
+        pkts[kept++] = m;
+      else
+        drop(w, m, DropReason::kAuthzDenied);
+      continue;
+    }
+    Candidate& c = cand[count];
+    if (!read_ports(m, ip, c)) {
+      drop(w, m, DropReason::kShortFrame);
+      continue;
+    }
+    if (w.lb.workers > 1) {
+      if (const uint32_t owner = routed_owner(c.key, w.lb.workers); owner != w.worker_id) {
+        hand_off(w, in_port, m, owner);
+        continue;
+      }
+    }
+    c.m = m;
+    c.policy = policy;
+    keys[count] = &c.key;
+    ++count;
+  }
+  if (count == 0) return kept;
+
+  FlowTable& flows = *w.lb.flows;
+  FlowTable::Hit hits[kRxBurst];
+  uint32_t hashes[kRxBurst];
+  flows.lookup_burst(keys, count, hits, hashes);
+  const uint32_t size_before = flows.size();
+  bool changed = false;  // a flow of this burst's lookups was forgotten: look the rest up again
+  for (uint16_t i = 0; i < count; ++i) {
+    const Candidate& c = cand[i];
+    FlowTable::Hit hit = hits[i];
+    // A miss may be a flow an earlier packet of this burst created.
+    if (changed || (hit.flow == FlowTable::kNone && flows.size() > size_before)) hit = flows.lookup(c.key, hashes[i]);
+    bool reopen = false;
+    if (hit.flow != FlowTable::kNone) {
+      const bool pass = established(w, s, c, hit, reopen);
+      changed |= !pass;
+      if (pass) pkts[kept++] = c.m;
+      if (!reopen) continue;
+    }
+    if (open_connection(w, s, c)) pkts[kept++] = c.m;
+  }
+  return kept;
+}
+
+}  // namespace meshplane::dataplane
