@@ -13,6 +13,7 @@ import pytest
 
 from testbed import EAL_ARGS, lb_rig
 from testbed.topology import SlowDownload
+from testbed.tunnel import TwoSites, running
 
 BACKEND = "10.10.2.11"
 GUEST = "10.10.1.200"
@@ -126,3 +127,26 @@ def test_two_workers_meet_both_directions_of_each_connection():
         assert len(s["workers"]) == 2
         assert s["handed_off"] > 0, "some packets arrived at the worker that does not keep their connection"
         assert s["drops"]["authz_denied"] == 0
+
+
+def test_a_peer_identity_admits_routed_connections_over_its_sas():
+    gw_a = "spiffe://mesh.example/gateway/gw-a"
+    site_b_hosts = f"""authorization:
+  - name: site-b-hosts
+    destinations: [10.2.0.0/24]
+    default: deny
+    rules:
+      - {{name: from-a, action: allow, from: {{identities: [{gw_a}]}}, to: {{ports: [8080], protocols: [tcp]}}}}
+"""
+    t = TwoSites(prefix="mpx", peer_a_identity=gw_a, extra_b=site_b_hosts)
+    with running(t) as (_, b):
+        r = t.ns(t.site_a, ["curl", "-sS", "--max-time", "10", "--retry", "3", "--retry-connrefused",
+                            f"http://{t.host_b}:8080/"], check=False)
+        assert r.returncode == 0 and r.stdout.strip() == "site-b", r.stderr
+        out = b.meshctl("explain", "--from", t.host_a, "--to", t.host_b, "--port", "8080", check=True).stdout
+        assert f"over peer 'site-a' ({gw_a})" in out and "rule 'from-a'" in out and "verdict: forwarded" in out, out
+        r = t.ns(t.site_a, ["ping", "-c", "1", "-W", "1", t.host_b], check=False)
+        assert r.returncode != 0, "the rule is for tcp 8080: an echo request is refused"
+        r = t.ns(t.site_b, ["curl", "-sS", "--max-time", "10", f"http://{t.host_a}:8080/"], check=False)
+        assert r.returncode == 0 and r.stdout.strip() == "site-a", "site B's own connections are not asked"
+        b.wait_for(lambda s: s["drops"]["authz_denied"] >= 1 and s["routed_flows"] >= 2)
