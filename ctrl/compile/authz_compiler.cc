@@ -113,6 +113,8 @@ config::Status compile_authz(const config::Policy& policy, const config::Policy*
   // Longest prefix first, as workers scan them.
   std::stable_sort(v.destinations.begin(), v.destinations.end(),
                    [](const auto& a, const auto& b) { return a.prefix.mask > b.prefix.mask; });
+  for (const auto& l : s.local_addresses)
+    v.destinations_hold_gateway |= v.destination_policy(l.address) || (l.broadcast && v.destination_policy(l.broadcast));
   return {};
 }
 

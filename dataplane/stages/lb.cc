@@ -143,6 +143,10 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
 [[gnu::always_inline]] inline bool established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c,
                                                 FlowTable::Hit hit) {
   Flow& f = w.lb.flows->flow(hit.flow);
+  if (f.routed()) [[unlikely]] {  // the address became a VIP or the gateway's after the flow was made
+    forget_flow(w, hit.flow);
+    return false;
+  }
   if (f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) [[unlikely]] {
     w.lb.services[f.service].drop(DropReason::kAuthzDenied);
     forget_flow(w, hit.flow);

@@ -36,11 +36,18 @@ bool packet_allowed(WorkerCtx& w, const Snapshot& s, uint32_t policy, const rte_
 // tracked if allowed; one from it is not asked, and tracked when it opens a
 // connection, so that the replies it gets are known. False: dropped.
 bool open_connection(WorkerCtx& w, const Snapshot& s, const Candidate& c) {
+  // A source that is the gateway's own (or a VIP) arrived spoofed: never
+  // tracked, so that no reply to the gateway can meet a routed flow.
+  const uint32_t src = rte_be_to_cpu_32(c.key.src_addr);
+  const bool spoofed = s.local(src) || s.lb.by_vip.find(LbView::vip_key(c.key.src_addr)) != StaticMap::kMissing;
   if (!c.policy) {
+    if (spoofed) return true;
     if (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)) return true;
   } else if (!authorize_routed(w, s, c.policy, c.key)) {
     drop(w, c.m, DropReason::kAuthzDenied);
     return false;
+  } else if (spoofed) {
+    return true;
   }
   // A TCP segment that is not a SYN is a connection picked up mid-stream
   // (the gateway restarted, or its flow expired): it is decided all the same.
@@ -117,8 +124,10 @@ uint16_t routed_authz_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port,
     const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
     const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr), src = rte_be_to_cpu_32(ip->src_addr);
     const uint32_t policy = authz.destination_policy(dst);
-    // Not towards or from a protected destination, or the gateway's own (the local stage's).
-    if ((!policy && !authz.destination_policy(src)) || s.local(dst) || s.local(src) || s.directed_broadcast(dst)) {
+    // Not towards or from a protected destination, or to the gateway itself (the local stage's; never
+    // handed off, or a NAT reply without a flow could go back and forth between workers).
+    if ((!policy && !authz.destination_policy(src)) ||
+        ((!policy || authz.destinations_hold_gateway) && (s.local(dst) || s.directed_broadcast(dst)))) {
       pkts[kept++] = m;
       continue;
     }

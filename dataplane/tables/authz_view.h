@@ -75,6 +75,7 @@ struct AuthzView {
   std::vector<IdentityMapping> mappings;  // longest prefix first
   std::vector<uint32_t> peer_identities;  // by peer index: its identity id, 0 none
   std::vector<AuthzDestination> destinations;  // longest prefix first (at most kMaxAuthzDestinations)
+  bool destinations_hold_gateway = false;      // one holds a gateway address or broadcast (not routed)
 
   // 1 + the policy index for a service slot; 0: connections to it are not checked.
   uint32_t policy_of(uint32_t slot) const { return slot < policy_by_slot.size() ? policy_by_slot[slot] : 0; }

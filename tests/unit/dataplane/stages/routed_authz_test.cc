@@ -73,7 +73,8 @@ class RoutedAuthzTest : public ::testing::Test {
   bool pass(Frame f, uint16_t port) {
     f.dst = port == 0 ? testing::kMacA : testing::kMacB;
     f.src = port == 0 ? kClientMac : kServerMac;
-    rig_->run(build(rig_->pool, f.proto == IPPROTO_ICMP ? f : testing::with_l4_checksum(f)), port);
+    const bool whole = f.frag == 0 && f.l4.size() >= (f.proto == IPPROTO_TCP ? 20u : 8u);  // a header to sum
+    rig_->run(build(rig_->pool, f.proto != IPPROTO_ICMP && whole ? testing::with_l4_checksum(f) : f), port);
     const bool out = rig_->w.tx[1 - port].count == 1;
     rig_->clear_tx();
     return out;
@@ -133,6 +134,20 @@ TEST_F(RoutedAuthzTest, OtherProtocolsAreDecidedPacketByPacket) {
   EXPECT_TRUE(ping(kLab, kServer)) << "the lab's rule has no 'to': any protocol";
   EXPECT_EQ(rig_->flows->size(), 0u);
   EXPECT_TRUE(ping(kGuest, kOpen)) << "a destination without authorization is not asked";
+}
+
+TEST_F(RoutedAuthzTest, ATruncatedHeaderIsDroppedAndLaterFragmentsAreDecidedAlone) {
+  Frame f;
+  f.ip_src = kLab, f.ip_dst = kServer, f.proto = IPPROTO_TCP, f.l4 = std::vector<uint8_t>(8, 0);
+  EXPECT_FALSE(pass(f, 0));
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kShortFrame), 1u);
+  Frame later;
+  later.ip_src = kLab, later.ip_dst = kServer, later.proto = IPPROTO_UDP, later.frag = 185;  // offset 1480
+  later.l4 = std::vector<uint8_t>(40, 0xab);
+  EXPECT_TRUE(pass(later, 0)) << "the lab may send anything";
+  later.ip_src = kOffice;
+  EXPECT_FALSE(pass(later, 0)) << "no ports: office's port rule cannot match";
+  EXPECT_EQ(rig_->flows->size(), 0u);
 }
 
 TEST_F(RoutedAuthzTest, AConnectionPickedUpMidStreamIsDecided) {
