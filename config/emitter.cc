@@ -262,9 +262,14 @@ std::string to_yaml(const Policy& policy) {
   emit_ports(out, policy);
   emit_routes(out, policy);
   emit_settings(out, policy);
-  if (!policy.api.socket.empty())
-    out << YAML::Key << "api" << YAML::Value << YAML::BeginMap << YAML::Key << "socket" << YAML::Value
-        << policy.api.socket << YAML::EndMap;
+  if (!policy.api.socket.empty() || policy.api.metrics_address) {
+    out << YAML::Key << "api" << YAML::Value << YAML::BeginMap;
+    if (!policy.api.socket.empty()) out << YAML::Key << "socket" << YAML::Value << policy.api.socket;
+    if (policy.api.metrics_address)
+      out << YAML::Key << "metrics" << YAML::Value
+          << fmt::format("{}:{}", ipv4_to_string(*policy.api.metrics_address), policy.api.metrics_port);
+    out << YAML::EndMap;
+  }
   if (!policy.services.empty()) {
     out << YAML::Key << "services" << YAML::Value << YAML::BeginSeq;
     for (const auto& s : policy.services) emit_service(out, s);

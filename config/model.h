@@ -357,6 +357,9 @@ struct Authorization {
 
 struct ApiSettings {
   std::string socket;  // empty: --socket, else RUN_DIR/meshplane.sock
+  // Prometheus exposition over HTTP on the control side (GET /metrics).
+  std::optional<uint32_t> metrics_address;  // host order; unset: off
+  uint16_t metrics_port = 0;                // 0: one the kernel picks (logged, and in meshctl status)
 };
 
 struct Policy {

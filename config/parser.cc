@@ -19,6 +19,25 @@
 namespace meshplane::config {
 namespace {
 
+// "127.0.0.1:9469": where Prometheus scrapes GET /metrics.
+void read_metrics_address(const YamlNode& n, Diagnostics& d, ApiSettings& api) {
+  std::string text;
+  if (!read_string(n, "api.metrics", d, text)) return;
+  const auto colon = text.rfind(':');
+  const auto address = colon == std::string::npos ? std::nullopt : parse_ipv4(std::string_view(text).substr(0, colon));
+  uint32_t port = 0;
+  const std::string_view digits = colon == std::string::npos ? "" : std::string_view(text).substr(colon + 1);
+  bool ok = address && !digits.empty() && digits.size() <= 5;
+  for (char c : digits) ok = ok && c >= '0' && c <= '9', port = port * 10 + static_cast<uint32_t>(c - '0');
+  if (!ok || port > 65535) {
+    d.error(n.mark(), fmt::format("api.metrics must be an IPv4 address and a port, such as 127.0.0.1:9469, found '{}'",
+                                  text));
+    return;
+  }
+  api.metrics_address = *address;
+  api.metrics_port = static_cast<uint16_t>(port);
+}
+
 bool read_mac(const YamlNode& n, std::string_view what, Diagnostics& d, MacAddress& out) {
   std::string s;
   if (!read_string(n, what, d, s)) return false;
@@ -158,10 +177,11 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   parse_identities(f.get("identities"), d, policy.identities);
   parse_authorization(f.get("authorization"), d, policy.authorization);
   if (auto v = f.get("api"); v.defined()) {
-    Fields api(v, "api", d, {"socket"});
+    Fields api(v, "api", d, {"socket", "metrics"});
     if (auto s = api.get("socket"); s.defined() && read_string(s, "api.socket", d, policy.api.socket) &&
                                     policy.api.socket.front() != '/')
       d.error(s.mark(), fmt::format("api.socket must be an absolute path, found '{}'", policy.api.socket));
+    if (auto m = api.get("metrics"); m.defined()) read_metrics_address(m, d, policy.api);
   }
 }
 

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fmt/format.h>
 #include <stdexcept>
+#include <thread>
 
 #include "ctrl/api/explain.h"
 #include "config/address.h"
@@ -222,6 +224,7 @@ class ApiServer::Service final : public v1::Meshplane::Service {
       worker->set_flows(w.flows);
     }
     resp->set_services(info.services);
+    resp->set_metrics(info.metrics);
     resp->set_socket(socket);
     return grpc::Status::OK;
   }
@@ -243,6 +246,43 @@ class ApiServer::Service final : public v1::Meshplane::Service {
         seen = e.sequence;
       }
     }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Trace(grpc::ServerContext* context, const v1::TraceRequest* req,
+                     grpc::ServerWriter<v1::TracedPacket>* writer) override {
+    if (!ctx_.trace_start) return {grpc::StatusCode::UNIMPLEMENTED, "packets cannot be traced here"};
+    const TraceQuery q{req->count(), req->source(), req->destination(), req->protocol(),
+                       static_cast<uint16_t>(req->port()), req->ingress()};
+    if (req->port() > 65535) return {grpc::StatusCode::INVALID_ARGUMENT, "--port must be 0 to 65535"};
+    config::Status started;
+    if (!ctx_.queue->call([&] { started = ctx_.trace_start(q); })) return kStopping;
+    if (!started.ok()) return {grpc::StatusCode::INVALID_ARGUMENT, started.message};
+    const double timeout = req->timeout_seconds() > 0 ? req->timeout_seconds() : 10;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+    uint32_t sent = 0;
+    bool open = true;
+    auto send = [&](const std::vector<TracedPacket>& packets) {
+      for (const auto& p : packets) {
+        v1::TracedPacket out;
+        out.set_id(p.id);
+        out.set_worker(p.worker);
+        for (const auto& step : p.steps) out.add_steps(step);
+        out.set_verdict(p.verdict);
+        open = open && writer->Write(out);
+        ++sent;
+      }
+    };
+    while (open && sent < q.count && !context->IsCancelled() && !stopping.load() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::vector<TracedPacket> done;
+      if (!ctx_.queue->call([&] { done = ctx_.trace_take(false); })) return kStopping;
+      send(done);
+    }
+    std::vector<TracedPacket> rest;  // always ends the trace
+    if (!ctx_.queue->call([&] { rest = ctx_.trace_take(true); })) return kStopping;
+    send(rest);
     return grpc::Status::OK;
   }
 

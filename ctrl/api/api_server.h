@@ -11,6 +11,7 @@
 
 #include "config/yaml_tree.h"
 #include "ctrl/api/control_queue.h"
+#include "ctrl/telemetry/trace_session.h"
 #include "ctrl/apply/event_log.h"
 #include "ctrl/apply/policy_manager.h"
 #include "meshplane.pb.h"
@@ -41,6 +42,7 @@ struct StatusInfo {
   std::vector<Port> ports;
   std::vector<Worker> workers;
   uint32_t services = 0;
+  std::string metrics;  // the Prometheus endpoint's URL; empty: off
 };
 
 struct ApiContext {
@@ -51,6 +53,11 @@ struct ApiContext {
   std::function<StatusInfo()> status;              // control thread
   // Detaches (attach false) or attaches a port; the port's state afterwards. Control thread.
   std::function<Outcome(const std::string& port, bool attach, std::string& state)> set_port;
+  // Packet trace (ctrl/telemetry/trace_session.h), control thread: start one
+  // (an error if the filter is wrong or one runs), take the packets done so
+  // far (all of them, and end it, with `last`).
+  std::function<config::Status(const TraceQuery&)> trace_start;
+  std::function<std::vector<TracedPacket>(bool last)> trace_take;
 };
 
 class ApiServer {

@@ -17,22 +17,6 @@ Explanation refuse(std::string message) {
   return e;
 }
 
-// Where a packet to `address` leaves: "on port b (connected)", "via 10.0.2.254 on port b", or the tunnel.
-std::string route_text(const config::Policy& policy, const CompiledSnapshot& s, uint32_t address) {
-  const int32_t nh = s.route(address);
-  if (nh < 0) return "";
-  const dataplane::NextHop& hop = s.next_hops[nh];
-  if (hop.tunnel) {
-    const config::Peer& peer = policy.peers[hop.tunnel - 1];
-    return fmt::format("into the tunnel to peer '{}' ({}): encrypted, then sent to {}", peer.name,
-                       peer.encapsulation == config::Encapsulation::kUdp ? "ESP in UDP 4500" : "ESP",
-                       config::ipv4_to_string(peer.address));
-  }
-  const std::string port = policy.ports[hop.port].name;
-  return hop.gateway ? fmt::format("via {} on port {}", config::ipv4_to_string(hop.gateway), port)
-                     : fmt::format("on port {} (connected)", port);
-}
-
 // Authorization `p` (1-based; 0: none), as a worker decides a new connection; false when it denies.
 bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_t p, uint32_t source,
                 uint8_t protocol, uint16_t port, uint32_t identity, Explanation& e) {
@@ -62,6 +46,21 @@ bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_
 }
 
 }  // namespace
+
+std::string route_text(const config::Policy& policy, const CompiledSnapshot& s, uint32_t address) {
+  const int32_t nh = s.route(address);
+  if (nh < 0) return "";
+  const dataplane::NextHop& hop = s.next_hops[nh];
+  if (hop.tunnel) {
+    const config::Peer& peer = policy.peers[hop.tunnel - 1];
+    return fmt::format("into the tunnel to peer '{}' ({}): encrypted, then sent to {}", peer.name,
+                       peer.encapsulation == config::Encapsulation::kUdp ? "ESP in UDP 4500" : "ESP",
+                       config::ipv4_to_string(peer.address));
+  }
+  const std::string port = policy.ports[hop.port].name;
+  return hop.gateway ? fmt::format("via {} on port {}", config::ipv4_to_string(hop.gateway), port)
+                     : fmt::format("on port {} (connected)", port);
+}
 
 Explanation explain(const ExplainQuery& q, const config::Policy& policy, const CompiledSnapshot& s) {
   const auto src = config::parse_ipv4(q.source), dst = config::parse_ipv4(q.destination);

@@ -32,4 +32,8 @@ struct Explanation : config::Status {
 
 Explanation explain(const ExplainQuery& q, const config::Policy& policy, const CompiledSnapshot& s);
 
+// Where a packet to `address` (host order) leaves: "on port b (connected)",
+// "via 10.0.2.254 on port b", or the tunnel; empty without a route.
+std::string route_text(const config::Policy& policy, const CompiledSnapshot& s, uint32_t address);
+
 }  // namespace meshplane::ctrl

@@ -150,6 +150,62 @@ std::string stats_table(const v1::GetStatsResponse& s) {
   return out;
 }
 
+namespace {
+
+// Per second between two readings of one counter map; 0 when the counter restarted (a new daemon).
+double per_second(const google::protobuf::Map<std::string, uint64_t>& now,
+                  const google::protobuf::Map<std::string, uint64_t>& before, const std::string& name,
+                  double seconds) {
+  const uint64_t a = counter(now, name), b = counter(before, name);
+  return a >= b && seconds > 0 ? static_cast<double>(a - b) / seconds : 0;
+}
+
+template <typename List, typename Item>
+const Item* same_named(const List& list, const Item& item) {
+  for (const auto& x : list)
+    if (x.name() == item.name()) return &x;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string rates_table(const v1::GetStatsResponse& now, const v1::GetStatsResponse& before) {
+  const double dt = now.uptime_seconds() - before.uptime_seconds();
+  std::string out = fmt::format("rates over the last {:.1f} s\n", dt);
+  out += fmt::format("{:<12} {:>12} {:>14} {:>12} {:>14}\n", "PORT", "RX PPS", "RX BIT/S", "TX PPS", "TX BIT/S");
+  for (const auto& p : now.ports()) {
+    const v1::PortStats* b = same_named(before.ports(), p);
+    if (!b) continue;
+    out += fmt::format("{:<12} {:>12.0f} {:>14.0f} {:>12.0f} {:>14.0f}\n", p.name(),
+                       per_second(p.counters(), b->counters(), "rx_packets", dt),
+                       8 * per_second(p.counters(), b->counters(), "rx_bytes", dt),
+                       per_second(p.counters(), b->counters(), "tx_packets", dt),
+                       8 * per_second(p.counters(), b->counters(), "tx_bytes", dt));
+  }
+  out += fmt::format("forwarded {:.0f}/s\n", per_second(now.counters(), before.counters(), "forwarded", dt));
+  std::string drops;
+  std::vector<std::string> reasons;
+  for (const auto& [name, n] : now.drops()) reasons.push_back(name);
+  std::sort(reasons.begin(), reasons.end());
+  for (const auto& name : reasons)
+    if (const double r = per_second(now.drops(), before.drops(), name, dt); r > 0)
+      drops += fmt::format("\n  {:<24} {:>12.1f}/s", name, r);
+  out += "drops:" + (drops.empty() ? std::string(" none") : drops) + "\n";
+  for (int i = 0; i < now.workers_size() && i < before.workers_size(); ++i) {
+    const auto &w = now.workers(i), &b = before.workers(i);
+    const double pps = per_second(w.counters(), b.counters(), "rx_packets", dt);
+    const double cycles = per_second(w.counters(), b.counters(), "busy_cycles", dt);
+    out += fmt::format("worker {}: {:.0f} packets/s, {:.0f} cycles/packet busy\n", w.id(), pps,
+                       pps > 0 ? cycles / pps : 0.0);
+  }
+  for (const auto& svc : now.services())
+    if (const v1::ServiceStats* b = same_named(before.services(), svc))
+      out += fmt::format("service {}: {:.1f} new connections/s, {:.0f} packets/s\n", svc.name(),
+                         per_second(svc.counters(), b->counters(), "new_flows", dt),
+                         per_second(svc.counters(), b->counters(), "packets", dt));
+  return out;
+}
+
 std::string services_table(const v1::GetStatsResponse& s) {
   std::string out = fmt::format("{:<20} {:<15} {:<13} {:>9} {:>12} {:>12} {:>14}\n", "NAME", "VIP", "MODE",
                                 "ENDPOINTS", "NEW FLOWS", "ACTIVE", "PACKETS");

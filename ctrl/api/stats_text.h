@@ -19,6 +19,10 @@ std::string message_json(const google::protobuf::Message& m);
 std::string json_quote(const std::string& s);
 
 std::string stats_table(const v1::GetStatsResponse& s);
+// What changed from `before` to `now`, per second (`meshctl stats --watch`):
+// ports' packets and bits, forwarding, drops by reason, workers' packets
+// and cycles per packet, services' new connections and packets.
+std::string rates_table(const v1::GetStatsResponse& now, const v1::GetStatsResponse& before);
 std::string services_table(const v1::GetStatsResponse& s);
 // Endpoints of `service` (all when empty).
 std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& service);

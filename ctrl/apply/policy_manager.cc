@@ -27,6 +27,8 @@ std::string fixed_part_changed(const config::Policy& a, const config::Policy& b)
     return "the dataplane section changed";
   if (a.neighbour_table.capacity != b.neighbour_table.capacity) return "neighbour_table.capacity changed";
   if (a.api.socket != b.api.socket) return "api.socket changed";
+  if (a.api.metrics_address != b.api.metrics_address || a.api.metrics_port != b.api.metrics_port)
+    return "api.metrics changed";
   if (a.ipsec.max_sas != b.ipsec.max_sas || a.ipsec.sequence_file != b.ipsec.sequence_file)
     return "the ipsec section changed";
   const auto &l = a.load_balancer, &m = b.load_balancer;
@@ -171,6 +173,7 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
     return failure(std::move(status), generation_);
   };
   if (auto s = restart_only_change(policy_, next); !s.ok()) return reject(std::move(s));
+  const auto started = std::chrono::steady_clock::now();
   LbRegistry registry = *registry_;
   if (auto s = registry.update(next.services, now); !s.ok()) return reject(std::move(s));
   SaRegistry sas = *sas_;
@@ -192,6 +195,7 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
   running_ = compiled.snapshot.get();  // current, so alive, until the next publish
   hooks_.publish(std::move(compiled.snapshot));
+  apply_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   policy_ = std::move(next);
   o.generation = ++generation_;
   o.applied = true;

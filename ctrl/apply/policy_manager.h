@@ -16,6 +16,7 @@
 #include "config/model.h"
 #include "config/parser.h"
 #include "config/status.h"
+#include "ctrl/telemetry/duration_histogram.h"
 #include "ctrl/apply/event_log.h"
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/sa_registry.h"
@@ -86,6 +87,8 @@ class PolicyManager {
   const CompiledSnapshot* running() const { return running_; }  // the last one published
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }  // any thread
   EventLog& events() { return events_; }
+  // Seconds from a validated change to its snapshot running (compile and publish), per applied change.
+  const DurationHistogram& apply_seconds() const { return apply_seconds_; }
 
  private:
   Outcome commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
@@ -99,6 +102,7 @@ class PolicyManager {
   std::atomic<uint64_t> generation_{0};  // written by the control thread only
   const CompiledSnapshot* running_ = nullptr;  // the last one published (only we publish)
   EventLog events_;
+  DurationHistogram apply_seconds_;
 };
 
 // Ports, pool sizes and the load_balancer section are fixed while running:

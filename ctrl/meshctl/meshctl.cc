@@ -277,14 +277,20 @@ int sas(const Options& o, const SaArgs& a, bool dry_run) {
   return 0;
 }
 
+// With --watch, tables of totals and, from the second reading on, of rates since the one before.
 int stats(const Options& o, bool watch, double interval) {
-  for (;;) {
+  v1::GetStatsResponse before;
+  for (bool first = true;; first = false) {
     v1::GetStatsResponse s;
     grpc::Status status;
     if (!fetch_stats(o, s, status)) return report(status, o);
-    std::fputs(o.json() ? (mp::message_json(s) + "\n").c_str() : mp::stats_table(s).c_str(), stdout);
+    if (o.json())
+      std::printf("%s\n", mp::message_json(s).c_str());
+    else
+      std::fputs((mp::stats_table(s) + (first ? "" : mp::rates_table(s, before))).c_str(), stdout);
     std::fflush(stdout);
     if (!watch) return 0;
+    before = std::move(s);
     std::this_thread::sleep_for(std::chrono::duration<double>(interval));
     if (!o.json()) std::printf("\n");
   }
@@ -306,6 +312,7 @@ int status(const Options& o) {
                 p.device().c_str());
   for (const auto& w : r.workers())
     std::printf("worker %u on lcore %u: %lu flows\n", w.id(), w.lcore(), w.flows());
+  if (!r.metrics().empty()) std::printf("metrics %s\n", r.metrics().c_str());
   return 0;
 }
 
@@ -362,6 +369,30 @@ int explain(const Options& o, const v1::ExplainRequest& req) {
   }
   for (const auto& step : resp.steps()) std::printf("%s\n", step.c_str());
   std::printf("verdict: %s (generation %lu)\n", resp.verdict().c_str(), resp.generation());
+  return 0;
+}
+
+// Streams each traced packet as it completes; exit 0 once the daemon ends the trace.
+int trace(const Options& o, const v1::TraceRequest& req) {
+  grpc::ClientContext ctx;
+  auto reader = connect(o)->Trace(&ctx, req);
+  v1::TracedPacket p;
+  int seen = 0;
+  while (reader->Read(&p)) {
+    ++seen;
+    if (o.json()) {
+      std::printf("%s\n", mp::message_json(p).c_str());
+    } else {
+      std::printf("packet %u (worker %u)\n", p.id(), p.worker());
+      for (const auto& step : p.steps()) std::printf("  %s\n", step.c_str());
+      std::printf("  verdict: %s\n", p.verdict().c_str());
+    }
+    std::fflush(stdout);
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return report(status, o);
+  if (!o.json() && seen < static_cast<int>(req.count()))
+    std::printf("%d of %u packet(s) traced before the timeout\n", seen, req.count());
   return 0;
 }
 
@@ -460,10 +491,35 @@ int main(int argc, char** argv) {
   events_cmd->add_option("--replay", replay, "first print up to N recent events")->check(CLI::Range(0, 64));
   events_cmd->add_option("--count", count, "stop after N events");
 
+  v1::TraceRequest trace_req;
+  uint32_t trace_count = 10, trace_port = 0;
+  double trace_timeout = 10;
+  std::string trace_from, trace_to, trace_protocol, trace_ingress;
+  auto* trace_cmd = app.add_subcommand("trace", "follow the next N matching packets through the stages, as they pass");
+  trace_cmd->add_option("--count", trace_count, "packets to trace")->check(CLI::Range(1, 1000))->capture_default_str();
+  trace_cmd->add_option("--from", trace_from, "source address or prefix");
+  trace_cmd->add_option("--to", trace_to, "destination address or prefix");
+  trace_cmd->add_option("--protocol", trace_protocol, "tcp, udp, icmp or a number");
+  trace_cmd->add_option("--port", trace_port, "either L4 port")->check(CLI::Range(0, 65535));
+  trace_cmd->add_option("--ingress", trace_ingress, "only packets arriving on this port");
+  trace_cmd->add_option("--timeout", trace_timeout, "seconds to wait for them")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  if (*trace_cmd) {
+    trace_req.set_count(trace_count);
+    trace_req.set_source(trace_from);
+    trace_req.set_destination(trace_to);
+    trace_req.set_protocol(trace_protocol);
+    trace_req.set_port(trace_port);
+    trace_req.set_ingress(trace_ingress);
+    trace_req.set_timeout_seconds(trace_timeout);
+    return trace(o, trace_req);
   }
   if (*apply_cmd) return apply(o, file, dry_run);
   if (*get_cmd) return get(o, what, service);

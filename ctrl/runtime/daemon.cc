@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "config/address.h"
 #include "config/parser.h"
 #include "ctrl/api/api_server.h"
 #include "ctrl/runtime/access_text.h"
@@ -30,6 +31,9 @@
 #include "ctrl/compile/snapshot_compiler.h"
 #include "ctrl/runtime/stats.h"
 #include "ctrl/api/stats_text.h"
+#include "ctrl/telemetry/metrics.h"
+#include "ctrl/telemetry/metrics_server.h"
+#include "ctrl/telemetry/trace_session.h"
 #include "dataplane/ipsec/aes_gcm.h"
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/worker/lb_counters.h"
@@ -82,17 +86,23 @@ class Daemon {
   void control_loop();
   void drain_punts(Clock::time_point now);
   void drain_access_log();
+  void drain_trace();
+  config::Status start_trace(const TraceQuery& q);
+  std::vector<TracedPacket> take_trace(bool last);
   void report_authorization_sweeps();
   uint64_t authz_cut_total() const;
   void transmit(uint16_t port, rte_mbuf* m);
   void reload();
   void write_stats_file();
   StatsSource stats_source() const;
+  void start_metrics();
+  std::vector<prometheus::MetricFamily> collect_metrics() const;
   void stop_workers();
 
   DaemonOptions options_;
   config::Policy policy_;  // as started: fixes ports, pools and table sizes; manager_ has the running one
   Clock::time_point started_ = Clock::now();
+  double started_unix_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   uint16_t worker_count_ = 0;
   std::vector<unsigned> worker_lcores_;
   rte_mempool* pool_ = nullptr;
@@ -109,6 +119,9 @@ class Daemon {
   uint64_t before_event_ = 0;  // last event logged
   ControlQueue api_queue_;
   std::unique_ptr<ApiServer> api_;
+  std::unique_ptr<MetricsServer> metrics_;  // null: api.metrics not set
+  dataplane::TraceControl trace_control_;   // the workers' side of a packet trace
+  std::unique_ptr<TraceSession> trace_;     // null: no trace running
   std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
   std::unique_ptr<dataplane::EndpointCounters[]> endpoint_counters_;  // worker-major, max_endpoints each
@@ -135,6 +148,7 @@ Daemon::~Daemon() {
       rte_ring_free(r);
     }
     rte_ring_free(workers_[w].access_log);  // records, not packets
+    rte_ring_free(workers_[w].trace_ring);
   }
   resolver_.reset();
   snapshots_.reset();
@@ -193,7 +207,10 @@ void Daemon::start() {
                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
     ctx.access_log = rte_ring_create_elem(fmt::format("access_log{}", w).c_str(), sizeof(dataplane::AccessLogRecord),
                                           1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (!ctx.punt_ring || !ctx.inject_ring || !ctx.access_log)
+    ctx.trace_ring = rte_ring_create_elem(fmt::format("trace{}", w).c_str(), sizeof(dataplane::TraceRecord), 4096,
+                                          rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ctx.trace_control = &trace_control_;
+    if (!ctx.punt_ring || !ctx.inject_ring || !ctx.access_log || !ctx.trace_ring)
       throw std::runtime_error(fmt::format("cannot create rings for worker {}: {}", w, rte_strerror(rte_errno)));
     ctx.neighbours = neighbours_.get();
     ctx.snapshots = snapshots_.get();
@@ -226,6 +243,8 @@ void Daemon::start() {
   api.events = &manager_->events();
   api.stats = [this] { return stats_message(stats_source()); };
   api.status = [this] { return status(); };
+  api.trace_start = [this](const TraceQuery& q) { return start_trace(q); };
+  api.trace_take = [this](bool last) { return take_trace(last); };
   api.set_port = [this](const std::string& name, bool attach, std::string& state) {
     const Outcome o = port_control_->set(name, attach, manager_->generation());
     for (size_t i = 0; i < ports_.size(); ++i)
@@ -237,6 +256,7 @@ void Daemon::start() {
                              : !policy_.api.socket.empty() ? policy_.api.socket
                                                            : options_.run_dir + "/meshplane.sock";
   api_ = std::make_unique<ApiServer>(socket, std::move(api));
+  start_metrics();
 
   for (uint16_t w = 0; w < worker_count_; ++w)
     if (int rc = rte_eal_remote_launch(dataplane::worker_main, &workers_[w], worker_lcores_[w]); rc != 0)
@@ -400,6 +420,39 @@ void Daemon::drain_access_log() {
   }
 }
 
+// Trace records: to the running trace, or (one that ended) nowhere.
+void Daemon::drain_trace() {
+  dataplane::TraceRecord records[64];
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    unsigned n;
+    do {
+      n = rte_ring_sc_dequeue_burst_elem(workers_[w].trace_ring, records, sizeof records[0], RTE_DIM(records), nullptr);
+      for (unsigned i = 0; trace_ && i < n; ++i) trace_->add(records[i]);
+    } while (n == RTE_DIM(records));
+  }
+}
+
+config::Status Daemon::start_trace(const TraceQuery& q) {
+  if (trace_) return config::Status::failure(config::Status::Code::kInvalid, "a trace is already running; one at a time");
+  dataplane::TraceFilter filter;
+  if (auto s = trace_filter(q, manager_->policy(), filter); !s.ok()) return s;
+  drain_trace();  // what an earlier trace left behind is not this one's
+  trace_control_.filter = filter;
+  trace_ = std::make_unique<TraceSession>(q.count);
+  trace_control_.remaining.store(static_cast<int32_t>(q.count), std::memory_order_release);
+  log::info("tracing the next {} packet(s)", q.count);
+  return {};
+}
+
+std::vector<TracedPacket> Daemon::take_trace(bool last) {
+  if (!trace_) return {};
+  if (last) trace_control_.remaining.store(0, std::memory_order_relaxed);
+  drain_trace();
+  auto packets = trace_->take(manager_->policy(), *manager_->running(), last);
+  if (last) trace_.reset();
+  return packets;
+}
+
 uint64_t Daemon::authz_cut_total() const {
   const uint32_t max = manager_->registry().max_services();
   uint64_t total = 0;
@@ -450,7 +503,32 @@ StatusInfo Daemon::status() const {
   for (uint16_t w = 0; w < worker_count_; ++w)
     info.workers.push_back({w, worker_lcores_[w], counters_[w].flows.get()});
   info.services = static_cast<uint32_t>(manager_->policy().services.size());
+  if (metrics_)
+    info.metrics = fmt::format("http://{}:{}/metrics", config::ipv4_to_string(*policy_.api.metrics_address),
+                               metrics_->port());
   return info;
+}
+
+void Daemon::start_metrics() {
+  const auto& api = policy_.api;
+  if (!api.metrics_address) return;
+  metrics_ = std::make_unique<MetricsServer>(*api.metrics_address, api.metrics_port, [this] {
+    std::vector<prometheus::MetricFamily> out;
+    api_queue_.call([&] { out = collect_metrics(); });  // false (stopping): nothing
+    return out;
+  });
+  log::info("metrics on http://{}:{}/metrics", config::ipv4_to_string(*api.metrics_address), metrics_->port());
+}
+
+std::vector<prometheus::MetricFamily> Daemon::collect_metrics() const {
+  const v1::GetStatsResponse stats = stats_message(stats_source());
+  MetricsInput in;
+  in.stats = &stats;
+  in.apply_seconds = &manager_->apply_seconds();
+  in.tsc_hz = static_cast<double>(rte_get_tsc_hz());
+  in.start_time_seconds = started_unix_;
+  in.nat_ports_per_worker = workers_[0].lb.nat_port_span;
+  return metric_families(in);
 }
 
 StatsSource Daemon::stats_source() const {
@@ -499,6 +577,7 @@ void Daemon::control_loop() {
     const auto now = Clock::now();
     drain_punts(now);
     drain_access_log();
+    drain_trace();
     refresh_sequences();
     api_queue_.run_pending();
     if (now >= next_links) {
@@ -542,6 +621,7 @@ int Daemon::run() {
   log::info("stopping: closing the API, waiting for workers");
   api_queue_.close();
   api_->stop();
+  metrics_.reset();  // a scrape waiting for the control thread was answered with nothing
   stop_workers();
   drain_punts(Clock::now());
   if (!options_.stats_file.empty()) write_stats_file();

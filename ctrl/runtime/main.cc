@@ -12,6 +12,7 @@
 
 #include "config/parser.h"
 #include "ctrl/runtime/daemon.h"
+#include "ctrl/telemetry/metrics.h"
 #include "ctrl/runtime/log.h"
 
 namespace {
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
                "       meshplane --check FILE"};
   meshplane::ctrl::DaemonOptions options;
   std::string check_path, level = "info";
+  bool metrics_reference = false;
   app.add_option("-c,--config", options.config_path, "policy file (YAML) to run with")->check(CLI::ExistingFile);
   app.add_option("--check", check_path, "validate a policy file, print every error as file:line:column, and exit");
   app.add_option("--stats-file", options.stats_file, "rewrite counters as JSON to this file every --stats-interval");
@@ -68,6 +70,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--socket", options.socket_path, "API socket (default: RUN_DIR/meshplane.sock), mode 0660");
   app.add_option("--log-level", level, "error, warn, info or debug")->capture_default_str();
+  app.add_flag("--metrics-reference", metrics_reference,
+               "print every Prometheus metric (name, type, labels, meaning) as a Markdown table, and exit");
   app.set_version_flag("--version", std::string("meshplane ") + MESHPLANE_VERSION);
   try {
     app.parse(static_cast<int>(app_args.size()), app_args.data());
@@ -81,6 +85,10 @@ int main(int argc, char** argv) {
   }
   meshplane::log::set_level(lvl);
 
+  if (metrics_reference) {
+    std::fputs(meshplane::ctrl::metrics_reference().c_str(), stdout);
+    return 0;
+  }
   if (!check_path.empty()) return check_policy(check_path, false);
   if (options.config_path.empty()) {
     std::fprintf(stderr, "meshplane: --config FILE is required (or --check FILE to validate one); see --help\n");

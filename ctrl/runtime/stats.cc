@@ -51,6 +51,7 @@ void add_workers(const StatsSource& src, v1::GetStatsResponse& out) {
     uint64_t rx = 0;
     for (size_t p = 0; p < src.ports->size(); ++p) rx += wc.ports[p].rx_packets.get();
     counters["rx_packets"] = rx;
+    for (const auto& bucket : wc.rx_bursts) ws->add_rx_bursts(bucket.get());
     ws->set_cycles_per_packet(rx ? static_cast<double>(wc.busy_cycles.get()) / static_cast<double>(rx) : 0.0);
   }
 }

@@ -11,16 +11,23 @@
 
 namespace meshplane::dataplane {
 
+// A full-NAT flow holds one of the worker's NAT ports (its reply key).
+inline bool holds_nat_port(const Flow& flow) { return flow.keys == 2 && !flow.routed(); }
+
+// What a flow's end changes besides the table.
+inline void flow_ended(WorkerCtx& w, const Flow& flow) {
+  if (flow.routed()) return;
+  if (is_open(flow.state)) w.lb.endpoints[flow.endpoint].active_flows.sub();
+  if (holds_nat_port(flow)) w.counters->nat_flows.sub();
+}
+
 inline void forget_flow(WorkerCtx& w, uint32_t f) {
-  const Flow& flow = w.lb.flows->flow(f);
-  if (is_open(flow.state) && !flow.routed()) w.lb.endpoints[flow.endpoint].active_flows.sub();
+  flow_ended(w, w.lb.flows->flow(f));
   w.lb.flows->erase(f);
 }
 
 // FlowTable::ExpireHook: `ctx` is the WorkerCtx.
-inline void on_flow_expire(void* ctx, const Flow& flow) {
-  if (is_open(flow.state) && !flow.routed()) static_cast<WorkerCtx*>(ctx)->lb.endpoints[flow.endpoint].active_flows.sub();
-}
+inline void on_flow_expire(void* ctx, const Flow& flow) { flow_ended(*static_cast<WorkerCtx*>(ctx), flow); }
 
 // Records a packet on a flow and keeps active_flows in step with its state.
 inline void touch_flow(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags) {

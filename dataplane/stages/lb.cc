@@ -286,6 +286,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   flow.service = svc.slot;
   flow.authz_epoch = s.authz.epoch;
   ec.active_flows.add();
+  w.counters->nat_flows.add();
   count_new();
   translate(w, s, in_port, c, flow, 0);
 }

@@ -18,6 +18,7 @@ namespace meshplane::dataplane {
 // Passes `m` to worker `owner`, which takes it in at its load-balancer stage
 // (or drops it, counted, when that worker's ring is full).
 inline void hand_off(WorkerCtx& w, uint16_t in_port, rte_mbuf* m, uint32_t owner) {
+  if (w.traced.n) [[unlikely]] trace_left(w, m, TraceEvent::kHandedOff, static_cast<uint16_t>(owner));
   meta(m).port = static_cast<uint8_t>(in_port);
   if (rte_ring_mp_enqueue(w.lb.handoff[owner], m) != 0)
     drop(w, m, DropReason::kHandoffRingFull);

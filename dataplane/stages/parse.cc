@@ -51,6 +51,7 @@ inline DropReason check_ipv4(rte_mbuf* m) {
 DropReason ipv4_problem(rte_mbuf* m) { return check_ipv4(m); }
 
 void punt(WorkerCtx& w, rte_mbuf* m) {
+  if (w.traced.n) [[unlikely]] trace_left(w, m, TraceEvent::kPunted, 0);
   if (rte_ring_sp_enqueue(w.punt_ring, m) != 0) {
     drop(w, m, DropReason::kPuntRingFull);
     return;

@@ -26,10 +26,12 @@ enum class CounterKind { kCounter, kGauge };
   X(access_logged, "records sent to the control thread: access rules with log, authorization audit rules", kCounter) \
   X(access_log_suppressed, "such records not sent: rate limit or queue full", kCounter) \
   X(flows, "flows in this worker's table", kGauge)                                                \
+  X(nat_flows, "flows holding one of this worker's NAT ports (full-NAT connections)", kGauge)      \
   X(routed_flows, "routed connections tracked: allowed towards a destination with an authorization, or opened from one", kCounter) \
   X(routed_untracked, "routed connections allowed but not tracked (flow table full): decided per packet", kCounter) \
   X(routed_authz_audited, "routed connections an audit rule of a destination's authorization matched", kCounter) \
   X(routed_authz_cut, "open routed connections ended because a changed authorization denies them", kCounter) \
+  X(trace_records_lost, "packet trace records not sent: the trace ring was full", kCounter)         \
   X(busy_cycles, "TSC cycles spent in loop iterations that had packets", kCounter)                \
   X(busy_polls, "loop iterations that had packets", kCounter)                                     \
   X(idle_polls, "loop iterations without packets", kCounter)                                     \

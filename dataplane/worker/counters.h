@@ -6,6 +6,7 @@
 #include <rte_common.h>
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 
 #include "dataplane/worker/counter_list.h"
@@ -29,9 +30,16 @@ struct PortCounters {
   MESHPLANE_PORT_COUNTERS(MESHPLANE_COUNTER_MEMBER)
 };
 
+// Receive bursts by size, a histogram of packets per poll: bucket b holds
+// bursts of at most 2^b packets (1, 2, 4, ..., kRxBurst).
+inline constexpr size_t kRxBurstBuckets = std::bit_width(unsigned{kRxBurst});
+static_assert(std::has_single_bit(unsigned{kRxBurst}), "buckets end at kRxBurst");
+inline size_t rx_burst_bucket(uint16_t n) { return std::bit_width(static_cast<unsigned>(n - 1)); }  // n >= 1
+
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   Counter drops[kDropReasonCount];
   PortCounters ports[kMaxPorts];
+  Counter rx_bursts[kRxBurstBuckets];  // polls that received packets, by rx_burst_bucket()
   MESHPLANE_WORKER_COUNTERS(MESHPLANE_COUNTER_MEMBER)
 
   void drop(DropReason r) { drops[static_cast<size_t>(r)].add(); }

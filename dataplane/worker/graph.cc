@@ -42,10 +42,21 @@ Graph::Graph() {
   for (size_t i = 0; i < kStageCount; ++i) input_[i] = static_cast<uint8_t>(i);
 }
 
+// A traced run (a marked packet in it: dataplane/worker/trace.h) records
+// where marked packets go; a plain one pays nothing for that.
 void Graph::run(WorkerCtx& w, const Snapshot& s, uint16_t in_port) {
+  if (w.traced.n) [[unlikely]]
+    run_stages<true>(w, s, in_port);
+  else
+    run_stages<false>(w, s, in_port);
+}
+
+template <bool kTraced>
+void Graph::run_stages(WorkerCtx& w, const Snapshot& s, uint16_t in_port) {
   for (size_t i = 0; i < kStageCount; ++i) {
     Burst& in = storage_[input_[i]];
     if (in.n == 0) continue;
+    if constexpr (kTraced) trace_stage(w, static_cast<Stage>(i), in);
     const uint16_t kept = stage_[i](w, s, in_port, in);
     in.n = 0;
     if (kept == 0) continue;

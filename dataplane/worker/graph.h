@@ -77,6 +77,9 @@ class Graph {
   void run(WorkerCtx& w, const Snapshot& s, uint16_t in_port);
 
  private:
+  template <bool kTraced>
+  void run_stages(WorkerCtx& w, const Snapshot& s, uint16_t in_port);
+
   StageFn stage_[kStageCount];
   Stage next_[kStageCount];
   uint8_t input_[kStageCount];  // which of storage_ is each stage's input (indices: a graph may be copied)

@@ -33,6 +33,7 @@ inline void discard(WorkerCtx& w, rte_mbuf* m) {
 // Every dropped packet passes here exactly once: one reason, one counter.
 inline void drop(WorkerCtx& w, rte_mbuf* m, DropReason reason) {
   w.counters->drop(reason);
+  if (w.traced.n) [[unlikely]] trace_left(w, m, TraceEvent::kDropped, static_cast<uint16_t>(reason));
   discard(w, m);
 }
 

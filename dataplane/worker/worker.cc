@@ -57,8 +57,12 @@ int worker_main(void* arg) {
       Burst& rx = w.graph.input(Stage::kParse);  // received straight into the first stage's input
       rx.n = rte_eth_rx_burst(w.dpdk_port[p], w.worker_id, rx.pkts, kRxBurst);
       if (rx.n == 0) continue;
+      w.counters->rx_bursts[rx_burst_bucket(rx.n)].add();
       work += rx.n;
+      if (w.trace_control && w.trace_control->remaining.load(std::memory_order_acquire) > 0) [[unlikely]]
+        trace_mark(w, p, rx.pkts, rx.n);
       w.graph.run(w, s, p);
+      w.traced.n = 0;  // marks last one run
     }
     work += inject_process(w, s);
     tx_flush_all(w);

@@ -12,6 +12,7 @@
 #include "dataplane/worker/graph.h"
 #include "dataplane/worker/capacity.h"
 #include "dataplane/worker/token_bucket.h"
+#include "dataplane/worker/trace.h"
 
 struct rte_ring;
 
@@ -82,6 +83,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   uint16_t ip_id = 0;             // identification for packets this worker originates
   uint16_t drop_count = 0;
   rte_mbuf* dropped[kRxBurst * 2];
+  TraceControl* trace_control = nullptr;  // shared; null: packets are never traced
+  rte_ring* trace_ring = nullptr;         // worker -> control: TraceRecord (single producer, single consumer)
+  TraceMarks traced;                      // marked packets of the graph run under way
   TxQueue tx[kMaxPorts];
   Graph graph;  // the stages this worker runs, and their frames
 };

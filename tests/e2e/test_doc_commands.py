@@ -50,7 +50,8 @@ PLACEHOLDERS = [
     (r"--replace (SPI|OLD)\b", "--replace 0x4000"), (r"--direction D\b", "--direction outbound"),
     (r"--algorithm A\b", "--algorithm aes-gcm-256"), (r"--replay-window N\b", "--replay-window 64"),
     (r"--(soft|hard)-seconds T\b", r"--\1-seconds 60"), (r"\bPEER\b", "site-b"),
-    (r"--subset S\b", "--subset v1"), (r"--interval S\b", "--interval 0.5"), (r"--weight N\b", "--weight 2"),
+    (r"--subset S\b", "--subset v1"), (r"--interval S\b", "--interval 0.5"), (r"--timeout S\b", "--timeout 2"),
+    (r"--weight N\b", "--weight 2"),
     (r"--replay N\b", "--replay 2"), (r"--count N\b", "--count 2"), (r"ADDR\[:PORT\]", "10.10.2.12"),
     (r"\bSERVICE\b", "web"), (r"\bFILE\b", "policy.yaml"), (r" N$", " 2"), (r"\bPORT\b", "server"),
 ]
@@ -171,12 +172,12 @@ def run_example(session, cmd):
         session.env[m.group(1)] = session.run(f"echo {m.group(2)}").stdout.strip()
         return
     words = shlex.split(cmd)
-    if words[0] == "meshplane" and "--check" not in words and "--help" not in words:
+    if words[0] == "meshplane" and not {"--check", "--help", "--metrics-reference"} & set(words):
         session.start_daemon(cmd)
         return
     if words[:2] == ["meshctl", "stats"] and ("--watch" in words or "-w" in words):
-        out = session.stream(cmd, until="\npolicy generation ")  # a second table: it repeats
-        assert out.startswith("policy generation "), out
+        out = session.stream(cmd, until="rates over the last")  # a second reading: it repeats, with rates
+        assert out.startswith("policy generation ") and "\npolicy generation " in out, out
         return
     if words[:2] == ["meshctl", "events"] and "--count" not in words:
         # Replays nothing by default: a change made while it watches shows.
