@@ -38,14 +38,19 @@ def main():
     one = (instructions("lb_bench", flows, lb_rounds, 0) - new) / (lb_rounds * BURST)
     many = (instructions("lb_bench", flows, 0, lb_rounds) - new) / (lb_rounds * BURST)
     access = instructions("access_bench", rounds, 10000) / (rounds * BURST)
+    logged_new = instructions("lb_bench", flows, 0, 0, 1, 0, 0, 1)
+    logged_one = (instructions("lb_bench", flows, lb_rounds, 0, 1, 0, 0, 1) - logged_new) / (lb_rounds * BURST)
     elsewhere = instructions("pipeline_bench", rounds, "elsewhere") / (rounds * BURST)
     tracked = instructions("pipeline_bench", rounds, "tracked") / (rounds * BURST)
     results = {"l3_forwarding": l3, "lb_new_flow": new / flows, "lb_established_1_flow": one,
                f"lb_established_random_of_{flows}_flows": many, "l3_forwarding_10000_access_rules": access,
-               "l3_forwarding_authorization_elsewhere": elsewhere, "l3_forwarding_authorized_tracked": tracked}
+               "l3_forwarding_authorization_elsewhere": elsewhere, "l3_forwarding_authorized_tracked": tracked,
+               "lb_new_flow_flow_logs": logged_new / flows, "lb_established_1_flow_flow_logs": logged_one}
     rows = [("IPv4 forwarding (parse, local, route, TTL, neighbour, L2 rewrite)", l3),
             ("load balancer, new flow (SYN: Maglev, flow insert, NAT port search, rewrite)", new / flows),
             ("load balancer, established, 1 flow", one),
+            ("load balancer, new flow, flow logs on (every flow sampled; records past the rate counted)", logged_new / flows),
+            ("load balancer, established, 1 flow, flow logs on", logged_one),
             (f"load balancer, established, random among {flows:,} flows", many),
             ("IPv4 forwarding behind 10,000 access rules", access),
             ("IPv4 forwarding, a destination authorization for other prefixes", elsewhere),

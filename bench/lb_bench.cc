@@ -5,8 +5,10 @@
 //   established, 1   the same flow over and over (hot cache)
 //   established, N   random flows among N tracked (DRAM-bound lookups)
 // Headers are restored between bursts outside the timed region.
-//   build/bench/lb_bench [flows [rounds_one [rounds_many [services [access_rules [authorization]]]]]]
-//     (default 1,000,000 100,000 100,000 1 0 0). With authorization 1, the
+//   build/bench/lb_bench [flows [rounds_one [rounds_many [services [access_rules [authorization [flow_logs]]]]]]]
+//     (default 1,000,000 100,000 100,000 1 0 0 0). With flow_logs N > 0, flow
+//     logs are on and one flow in N is sampled (dataplane/worker/flow_log.h;
+//     records past the ring or the rate are counted as lost, as they would be). With authorization 1, the
 //     service has an authorization that every client passes (a mapped
 //     identity, a deny rule and an allow rule to ask). With access_rules, the
 //     policy has that many random access rules (bench/access_rules.h) that
@@ -22,16 +24,19 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_ring_elem.h>
 #include <rte_tcp.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "bench/access_rules.h"
+#include "dataplane/worker/flow_log.h"
 #include "tests/support/worker_rig.h"
 
 using namespace meshplane;
@@ -94,6 +99,7 @@ int main(int argc, char** argv) {
   const long service_count = argc > 4 ? std::max(1L, std::atol(argv[4])) : 1;
   const long access_rules = argc > 5 ? std::max(0L, std::atol(argv[5])) : 0;
   const bool authorization = argc > 6 && std::atol(argv[6]) != 0;
+  const long flow_log_sample = argc > 7 ? std::max(0L, std::atol(argv[7])) : 0;
 
   std::string endpoints;
   for (int i = 0; i < 16; ++i) endpoints += (i ? ", " : "") + std::string("{address: 10.0.2.") + std::to_string(11 + i) + "}";
@@ -130,6 +136,13 @@ authorization:
     rig.neighbours.set(rig.neighbours.insert(1, 0x0a00020b + i), NeighbourState::kReachable,
                        {{2, 0, 0, 0, 2, uint8_t(11 + i)}});
   WorkerCtx& w = rig.w;
+  std::unique_ptr<FlowLog> flow_log;
+  if (flow_log_sample) {
+    rte_ring* ring = rte_ring_create_elem("bench_flow_log", sizeof(FlowLogRecord), 4096, SOCKET_ID_ANY,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ);
+    flow_log = std::make_unique<FlowLog>(flows + kBurst, ring, static_cast<uint32_t>(flow_log_sample), 10000);
+    w.flow_log = flow_log.get();
+  }
   const FlowTable& flow_table = *rig.flows;
   const WorkerCounters& counters = rig.counters;
   rte_mempool* pool = rig.pool;
@@ -169,9 +182,10 @@ authorization:
   }
 
   const double hz = static_cast<double>(rte_get_tsc_hz());
+  const std::string logs = flow_log_sample ? "flow logs of 1 flow in " + std::to_string(flow_log_sample) : "no flow logs";
   std::printf("load balancer, full NAT, 16 endpoints, 4 NAT addresses, 60 B TCP, bursts of %u, %ld service(s), "
-              "%ld access rule(s), %s, TSC %.2f GHz\n", kBurst, service_count, access_rules,
-              authorization ? "authorization" : "no authorization", hz / 1e9);
+              "%ld access rule(s), %s, %s, TSC %.2f GHz\n", kBurst, service_count, access_rules,
+              authorization ? "authorization" : "no authorization", logs.c_str(), hz / 1e9);
   auto line = [&](const char* what, const Result& r) {
     std::printf("  %-28s %7.1f cycles/packet  %6.1f ns  %5.2f Mpps/core\n", what, r.per_packet(),
                 r.per_packet() / hz * 1e9, hz / r.per_packet() / 1e6);

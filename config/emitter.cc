@@ -283,6 +283,13 @@ std::string to_yaml(const Policy& policy) {
     for (const auto& p : policy.peers) emit_peer(out, p);
     out << YAML::EndSeq;
   }
+  if (const auto& fl = policy.flow_logs) {
+    out << YAML::Key << "flow_logs" << YAML::Value << YAML::BeginMap;
+    if (!fl->path.empty()) out << YAML::Key << "path" << YAML::Value << fl->path;
+    if (!fl->socket.empty()) out << YAML::Key << "socket" << YAML::Value << fl->socket;
+    out << YAML::Key << "sample" << YAML::Value << fl->sample << YAML::Key << "records_per_second" << YAML::Value
+        << fl->records_per_second << YAML::EndMap;
+  }
   emit_access(out, policy.access);
   emit_identities(out, policy.identities);
   emit_authorization(out, policy.authorization);

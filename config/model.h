@@ -355,6 +355,15 @@ struct Authorization {
   bool operator==(const Authorization&) const = default;
 };
 
+// Sampled records of flows starting and ending, as JSON lines (docs/operations.md).
+struct FlowLogSettings {
+  std::string path;    // appended to (a file), or
+  std::string socket;  // written to (a unix stream socket a collector listens on)
+  uint32_t sample = 1;                    // one flow in `sample` is logged (both its records)
+  uint32_t records_per_second = 10000;    // per worker; beyond it records are counted, not written
+  bool operator==(const FlowLogSettings&) const = default;
+};
+
 struct ApiSettings {
   std::string socket;  // empty: --socket, else RUN_DIR/meshplane.sock
   // Prometheus exposition over HTTP on the control side (GET /metrics).
@@ -379,6 +388,7 @@ struct Policy {
   std::vector<Identity> identities;
   std::vector<Authorization> authorization;
   ApiSettings api;
+  std::optional<FlowLogSettings> flow_logs;  // unset: off
 };
 
 }  // namespace meshplane::config

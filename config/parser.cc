@@ -19,6 +19,23 @@
 namespace meshplane::config {
 namespace {
 
+void parse_flow_logs(const YamlNode& n, Diagnostics& d, FlowLogSettings& out) {
+  Fields f(n, "flow_logs", d, {"path", "socket", "sample", "records_per_second"});
+  if (!f.is_map()) return;
+  const YamlNode path = f.get("path"), socket = f.get("socket");
+  if (path.defined() == socket.defined()) {
+    d.error(f.mark(), "flow_logs needs exactly one of 'path' (a file to append to) and 'socket' (a unix socket)");
+  } else {
+    std::string& where = path.defined() ? out.path : out.socket;
+    const YamlNode& node = path.defined() ? path : socket;
+    if (read_string(node, path.defined() ? "flow_logs.path" : "flow_logs.socket", d, where) && where.front() != '/')
+      d.error(node.mark(), fmt::format("flow_logs: '{}' must be an absolute path", where));
+  }
+  if (auto v = f.get("sample"); v.defined()) read_uint_as(v, "flow_logs.sample", d, 1, 1u << 20, out.sample);
+  if (auto v = f.get("records_per_second"); v.defined())
+    read_uint_as(v, "flow_logs.records_per_second", d, 1, 10'000'000, out.records_per_second);
+}
+
 // "127.0.0.1:9469": where Prometheus scrapes GET /metrics.
 void read_metrics_address(const YamlNode& n, Diagnostics& d, ApiSettings& api) {
   std::string text;
@@ -151,7 +168,7 @@ void parse_dataplane(const YamlNode& n, Diagnostics& d, DataplaneSettings& s) {
 void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
-            "services", "ipsec", "peers", "access", "identities", "authorization", "api"});
+            "services", "ipsec", "peers", "access", "identities", "authorization", "api", "flow_logs"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
   std::vector<YamlNode> items;
@@ -183,6 +200,7 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
       d.error(s.mark(), fmt::format("api.socket must be an absolute path, found '{}'", policy.api.socket));
     if (auto m = api.get("metrics"); m.defined()) read_metrics_address(m, d, policy.api);
   }
+  if (auto v = f.get("flow_logs"); v.defined()) parse_flow_logs(v, d, policy.flow_logs.emplace());
 }
 
 }  // namespace

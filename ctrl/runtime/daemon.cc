@@ -31,11 +31,13 @@
 #include "ctrl/compile/snapshot_compiler.h"
 #include "ctrl/runtime/stats.h"
 #include "ctrl/api/stats_text.h"
+#include "ctrl/telemetry/flow_log_writer.h"
 #include "ctrl/telemetry/metrics.h"
 #include "ctrl/telemetry/metrics_server.h"
 #include "ctrl/telemetry/trace_session.h"
 #include "dataplane/ipsec/aes_gcm.h"
 #include "dataplane/tables/flow_table.h"
+#include "dataplane/worker/flow_log.h"
 #include "dataplane/worker/lb_counters.h"
 #include "dataplane/tables/neighbour_table.h"
 #include "dataplane/worker/packet_meta.h"
@@ -87,6 +89,8 @@ class Daemon {
   void drain_punts(Clock::time_point now);
   void drain_access_log();
   void drain_trace();
+  void start_flow_logs();
+  void drain_flow_logs();
   config::Status start_trace(const TraceQuery& q);
   std::vector<TracedPacket> take_trace(bool last);
   void report_authorization_sweeps();
@@ -121,6 +125,8 @@ class Daemon {
   std::unique_ptr<ApiServer> api_;
   std::unique_ptr<MetricsServer> metrics_;  // null: api.metrics not set
   dataplane::TraceControl trace_control_;   // the workers' side of a packet trace
+  std::vector<std::unique_ptr<dataplane::FlowLog>> flow_logs_;  // one per worker; empty: flow logs off
+  std::unique_ptr<FlowLogWriter> flow_log_writer_;
   std::unique_ptr<TraceSession> trace_;     // null: no trace running
   std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
@@ -149,6 +155,7 @@ Daemon::~Daemon() {
     }
     rte_ring_free(workers_[w].access_log);  // records, not packets
     rte_ring_free(workers_[w].trace_ring);
+    if (w < flow_logs_.size()) rte_ring_free(flow_logs_[w]->ring);
   }
   resolver_.reset();
   snapshots_.reset();
@@ -220,6 +227,7 @@ void Daemon::start() {
   }
 
   start_load_balancer();
+  start_flow_logs();
   start_ipsec();
 
   resolver_ = std::make_unique<NeighbourResolver>(
@@ -420,6 +428,49 @@ void Daemon::drain_access_log() {
   }
 }
 
+void Daemon::start_flow_logs() {
+  if (!policy_.flow_logs) return;
+  const auto& settings = *policy_.flow_logs;
+  flow_log_writer_ = std::make_unique<FlowLogWriter>(settings);
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    rte_ring* ring = rte_ring_create_elem(fmt::format("flowlog{}", w).c_str(), sizeof(dataplane::FlowLogRecord), 4096,
+                                          rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!ring) throw std::runtime_error(fmt::format("cannot create flow-log ring {}: {}", w, rte_strerror(rte_errno)));
+    flow_logs_.push_back(std::make_unique<dataplane::FlowLog>(policy_.load_balancer.flow_capacity, ring, settings.sample,
+                                                              settings.records_per_second));
+    workers_[w].flow_log = flow_logs_.back().get();
+  }
+  log::info("flow logs to {}, one flow in {}", settings.path.empty() ? settings.socket : settings.path, settings.sample);
+}
+
+// Flow-log records as JSON lines, services named by their slots.
+void Daemon::drain_flow_logs() {
+  if (!flow_log_writer_) return;
+  const uint64_t ms_per_tick = rte_get_tsc_hz() / 1000;
+  const int64_t offset =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count() -
+      static_cast<int64_t>(rte_rdtsc() / ms_per_tick);
+  std::vector<const std::string*> names;  // by service slot, made when a record needs it
+  dataplane::FlowLogRecord records[64];
+  for (uint16_t w = 0; w < worker_count_; ++w) {
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(flow_logs_[w]->ring, records, sizeof records[0],
+                                                      RTE_DIM(records), nullptr);
+    if (n && names.empty()) {
+      names.assign(manager_->registry().max_services(), nullptr);
+      for (const auto& [name, record] : manager_->registry().services())
+        if (record.slot < names.size()) names[record.slot] = &name;
+    }
+    for (unsigned i = 0; i < n; ++i) {
+      const uint32_t slot = records[i].service;
+      static const std::string kUnknown;
+      const std::string& service = slot < names.size() && names[slot] ? *names[slot] : kUnknown;
+      flow_log_writer_->write(flow_log_json(records[i], w, service, offset));
+    }
+  }
+  flow_log_writer_->flush();  // also what a socket could not take before
+}
+
 // Trace records: to the running trace, or (one that ended) nowhere.
 void Daemon::drain_trace() {
   dataplane::TraceRecord records[64];
@@ -578,6 +629,7 @@ void Daemon::control_loop() {
     drain_punts(now);
     drain_access_log();
     drain_trace();
+    drain_flow_logs();
     refresh_sequences();
     api_queue_.run_pending();
     if (now >= next_links) {

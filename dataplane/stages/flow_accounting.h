@@ -1,11 +1,16 @@
 // What a worker does with its flow table besides lookups, shared by the
 // stages that keep flows (lb.cc for services, routed_authz.cc for routed
-// connections): endpoints' active_flows follow their flows' states; a routed
-// flow has no endpoint to count.
+// connections): endpoints' active_flows follow their flows' states (a routed
+// flow has no endpoint to count), NAT ports in use are counted, and sampled
+// flows are logged when they start and end (dataplane/worker/flow_log.h).
 #pragma once
+
+#include <rte_cycles.h>
+#include <rte_ring_elem.h>
 
 #include "dataplane/net/tcp_flags.h"
 #include "dataplane/tables/flow_table.h"
+#include "dataplane/worker/flow_log.h"
 #include "dataplane/worker/lb_counters.h"
 #include "dataplane/worker/worker_ctx.h"
 
@@ -14,23 +19,60 @@ namespace meshplane::dataplane {
 // A full-NAT flow holds one of the worker's NAT ports (its reply key).
 inline bool holds_nat_port(const Flow& flow) { return flow.keys == 2 && !flow.routed(); }
 
+// A flow-log record to the control thread, within the worker's rate and the ring's room.
+inline void send_flow_log(WorkerCtx& w, const Flow& flow, FlowLogEvent event, FlowEnd reason,
+                          const FlowLog::Counts& c) {
+  FlowLog& log = *w.flow_log;
+  FlowLogRecord r{flow.key[0], flow.key[1], c.start_ms, event == FlowLogEvent::kEnd ? w.lb.now : 0,
+                        c.packets, c.bytes, flow.service, flow.endpoint, event, reason, flow.keys, {}};
+  if (log.bucket.take(rte_rdtsc()) && rte_ring_sp_enqueue_elem(log.ring, &r, sizeof r) == 0)
+    w.counters->flow_logged.add();
+  else
+    w.counters->flow_log_lost.add();
+}
+
+// A flow was just made (and filled in) for a packet of `bytes`.
+inline void flow_started(WorkerCtx& w, uint32_t f, uint32_t bytes) {
+  if (!w.flow_log) [[likely]] return;
+  FlowLog& log = *w.flow_log;
+  FlowLog::Counts& c = log.counts[f];
+  c = {};
+  if (log.seen++ % log.sample != 0) return;
+  c = {w.lb.now | 1, 1, bytes};  // start_ms is never 0 for a sampled flow
+  send_flow_log(w, w.lb.flows->flow(f), FlowLogEvent::kStart, FlowEnd::kNone, c);
+}
+
 // What a flow's end changes besides the table.
-inline void flow_ended(WorkerCtx& w, const Flow& flow) {
+inline void flow_ended(WorkerCtx& w, uint32_t f, FlowEnd reason) {
+  const Flow& flow = w.lb.flows->flow(f);
+  if (w.flow_log) [[unlikely]]
+    if (const FlowLog::Counts& c = w.flow_log->counts[f]; c.start_ms) send_flow_log(w, flow, FlowLogEvent::kEnd, reason, c);
   if (flow.routed()) return;
   if (is_open(flow.state)) w.lb.endpoints[flow.endpoint].active_flows.sub();
   if (holds_nat_port(flow)) w.counters->nat_flows.sub();
 }
 
-inline void forget_flow(WorkerCtx& w, uint32_t f) {
-  flow_ended(w, w.lb.flows->flow(f));
+inline void forget_flow(WorkerCtx& w, uint32_t f, FlowEnd reason) {
+  flow_ended(w, f, reason);
   w.lb.flows->erase(f);
 }
 
 // FlowTable::ExpireHook: `ctx` is the WorkerCtx.
-inline void on_flow_expire(void* ctx, const Flow& flow) { flow_ended(*static_cast<WorkerCtx*>(ctx), flow); }
+inline void on_flow_expire(void* ctx, const Flow& flow) {
+  WorkerCtx& w = *static_cast<WorkerCtx*>(ctx);
+  const FlowEnd reason = flow.state == FlowState::kClosing ? FlowEnd::kClosed
+                         : flow.state == FlowState::kReset ? FlowEnd::kReset
+                                                           : FlowEnd::kIdle;
+  flow_ended(w, static_cast<uint32_t>(&flow - &w.lb.flows->flow(0)), reason);
+}
 
-// Records a packet on a flow and keeps active_flows in step with its state.
-inline void touch_flow(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags) {
+// Records a packet of `bytes` on a flow and keeps active_flows in step with its state.
+inline void touch_flow(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags, uint32_t bytes) {
+  if (w.flow_log) [[unlikely]]
+    if (FlowLog::Counts& c = w.flow_log->counts[f]; c.start_ms) {
+      ++c.packets;
+      c.bytes += bytes;
+    }
   if (!(tcp_flags & (kTcpSyn | kTcpRst | kTcpFin))) {  // UDP, or a segment that keeps the flow open or closed
     w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
     return;

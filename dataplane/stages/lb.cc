@@ -144,19 +144,19 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
                                                 FlowTable::Hit hit) {
   Flow& f = w.lb.flows->flow(hit.flow);
   if (f.routed()) [[unlikely]] {  // the address became a VIP or the gateway's after the flow was made
-    forget_flow(w, hit.flow);
+    forget_flow(w, hit.flow, FlowEnd::kReplaced);
     return false;
   }
   if (f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) [[unlikely]] {
     w.lb.services[f.service].drop(DropReason::kAuthzDenied);
-    forget_flow(w, hit.flow);
+    forget_flow(w, hit.flow, FlowEnd::kCut);
     drop(w, c.m, DropReason::kAuthzDenied);
     return true;
   }
   const bool live = s.lb.live(f.endpoint);
   if ((c.tcp_flags & kTcpSyn || !live) && reopens(c, hit, f, live)) {
     w.lb.services[f.service].rescheduled.add();
-    forget_flow(w, hit.flow);  // both keys: its NAT tuple cannot catch the new connection's replies
+    forget_flow(w, hit.flow, FlowEnd::kReplaced);  // both keys: its NAT tuple cannot catch the new connection's replies
     return false;
   }
   if (hit.direction == 0) {
@@ -167,7 +167,7 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
   }
   if (!live) {
     w.lb.services[f.service].drop(DropReason::kEndpointGone);
-    forget_flow(w, hit.flow);
+    forget_flow(w, hit.flow, FlowEnd::kEndpointGone);
     drop(w, c.m, DropReason::kEndpointGone);
     return true;
   }
@@ -175,12 +175,12 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
   if (f.keys == 1) {
     // One-way (direct return) flow: the client's ACK is the evidence that the endpoint answered.
     const bool answered = (c.tcp_flags & (kTcpAck | kTcpSyn)) == kTcpAck;
-    touch_flow(w, hit.flow, answered ? 1 : 0, c.tcp_flags);
+    touch_flow(w, hit.flow, answered ? 1 : 0, c.tcp_flags, c.m->pkt_len);
     const TunnelPath tunnel = f.tunnel();
     encapsulate(w, s, in_port, c, tunnel.outer_source, tunnel.endpoint, tunnel.egress_mtu);
     return true;
   }
-  touch_flow(w, hit.flow, hit.direction, c.tcp_flags);
+  touch_flow(w, hit.flow, hit.direction, c.tcp_flags, c.m->pkt_len);
   translate(w, s, in_port, c, f, hit.direction);
   return true;
 }
@@ -268,6 +268,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
       flow.authz_epoch = s.authz.epoch;
       flow.set_tunnel({ep->outer_source, ep->address, ep->egress_mtu});
       ec.active_flows.add();
+      flow_started(w, f, c.m->pkt_len);
     }
     count_new();
     encapsulate(w, s, in_port, c, ep->outer_source, ep->address, ep->egress_mtu);
@@ -287,6 +288,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   flow.authz_epoch = s.authz.epoch;
   ec.active_flows.add();
   w.counters->nat_flows.add();
+  flow_started(w, f, c.m->pkt_len);
   count_new();
   translate(w, s, in_port, c, flow, 0);
 }
@@ -422,7 +424,7 @@ void lb_sweep_authorization(WorkerCtx& w, const Snapshot& s, uint32_t budget) {
   FlowTable& table = *w.lb.flows;
   for (uint32_t n = 0; n < budget && w.lb.authz_cursor < table.capacity(); ++n, ++w.lb.authz_cursor) {
     Flow& f = table.flow(w.lb.authz_cursor);
-    if (f.in_use && f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) forget_flow(w, w.lb.authz_cursor);
+    if (f.in_use && f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) forget_flow(w, w.lb.authz_cursor, FlowEnd::kCut);
   }
   if (w.lb.authz_cursor == table.capacity()) {
     w.lb.authz_cursor = 0;

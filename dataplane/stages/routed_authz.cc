@@ -64,6 +64,7 @@ bool open_connection(WorkerCtx& w, const Snapshot& s, const Candidate& c) {
   flow.service = 0;
   flow.authz_epoch = s.authz.epoch;
   w.counters->routed_flows.add();
+  flow_started(w, f, c.m->pkt_len);
   return true;
 }
 
@@ -72,17 +73,17 @@ bool open_connection(WorkerCtx& w, const Snapshot& s, const Candidate& c) {
 bool established(WorkerCtx& w, const Snapshot& s, const Candidate& c, FlowTable::Hit hit, bool& reopen) {
   Flow& f = w.lb.flows->flow(hit.flow);
   if (f.authz_epoch != s.authz.epoch && !reauthorize(w, s, f)) [[unlikely]] {
-    forget_flow(w, hit.flow);
+    forget_flow(w, hit.flow, FlowEnd::kCut);
     drop(w, c.m, DropReason::kAuthzDenied);
     return false;
   }
   // A SYN on a 5-tuple whose connection was closing: the client reused its port; decide it afresh.
   if (hit.direction == 0 && starts_connection(c.tcp_flags) && !is_open(f.state)) [[unlikely]] {
-    forget_flow(w, hit.flow);
+    forget_flow(w, hit.flow, FlowEnd::kReplaced);
     reopen = true;
     return false;
   }
-  touch_flow(w, hit.flow, hit.direction, c.tcp_flags);
+  touch_flow(w, hit.flow, hit.direction, c.tcp_flags, c.m->pkt_len);
   return true;
 }
 

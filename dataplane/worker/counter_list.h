@@ -31,6 +31,8 @@ enum class CounterKind { kCounter, kGauge };
   X(routed_untracked, "routed connections allowed but not tracked (flow table full): decided per packet", kCounter) \
   X(routed_authz_audited, "routed connections an audit rule of a destination's authorization matched", kCounter) \
   X(routed_authz_cut, "open routed connections ended because a changed authorization denies them", kCounter) \
+  X(flow_logged, "flow-log records sent to the control thread (flow starts and ends)", kCounter)    \
+  X(flow_log_lost, "flow-log records not sent: over records_per_second, or the ring was full", kCounter) \
   X(trace_records_lost, "packet trace records not sent: the trace ring was full", kCounter)         \
   X(busy_cycles, "TSC cycles spent in loop iterations that had packets", kCounter)                \
   X(busy_polls, "loop iterations that had packets", kCounter)                                     \

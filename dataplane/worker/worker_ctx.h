@@ -19,6 +19,7 @@ struct rte_ring;
 namespace meshplane::dataplane {
 
 class FlowTable;
+struct FlowLog;
 class RateLimitState;
 class GcmEngine;
 struct SaCounters;
@@ -83,6 +84,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   uint16_t ip_id = 0;             // identification for packets this worker originates
   uint16_t drop_count = 0;
   rte_mbuf* dropped[kRxBurst * 2];
+  FlowLog* flow_log = nullptr;  // null: flows are not logged
   TraceControl* trace_control = nullptr;  // shared; null: packets are never traced
   rte_ring* trace_ring = nullptr;         // worker -> control: TraceRecord (single producer, single consumer)
   TraceMarks traced;                      // marked packets of the graph run under way

@@ -10,6 +10,7 @@
 
 #include "tests/support/packet_builder.h"
 #include "tests/support/worker_rig.h"
+#include "tests/unit/ctrl/telemetry/web_rig.h"
 
 namespace meshplane::ctrl {
 namespace {
@@ -18,17 +19,13 @@ using dataplane::TraceRecord;
 using testing::build;
 using testing::Frame;
 
-constexpr uint32_t kClient = 0x0a000102;    // 10.0.1.2
-constexpr uint32_t kEndpoint = 0x0a00020b;  // 10.0.2.11
-constexpr uint32_t kVip = 0x0a1e000a;       // 10.30.0.10
-constexpr rte_ether_addr kClientMac{{2, 0, 0, 0, 1, 2}}, kEndpointMac{{2, 0, 0, 0, 2, 11}};
+using testing::kWebClient;
+using testing::kWebClientMac;
+using testing::kWebEndpoint;
+using testing::kWebVip;
 
-const char* kPolicy = R"(ports:
-  - {name: a, device: net_null0, addresses: [10.0.1.1/24]}
-  - {name: b, device: net_null1, addresses: [10.0.2.1/24]}
-services:
-  - {name: web, vip: 10.30.0.10, ports: [{protocol: tcp, port: 80, target_port: 8080}], endpoints: [{address: 10.0.2.11}]}
-access:
+// An access rule to drop something with.
+const char* kNoTelnet = R"(access:
   rules:
     - {name: no-telnet, action: deny, protocol: tcp, destination_ports: 23}
 )";
@@ -36,10 +33,8 @@ access:
 class TraceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    rig_ = std::make_unique<testing::WorkerRig>(kPolicy);
+    rig_ = testing::web_rig(kNoTelnet);
     ASSERT_TRUE(rig_->ok()) << rig_->error;
-    rig_->neighbours.set(rig_->neighbours.insert(0, kClient), dataplane::NeighbourState::kReachable, kClientMac);
-    rig_->neighbours.set(rig_->neighbours.insert(1, kEndpoint), dataplane::NeighbourState::kReachable, kEndpointMac);
     ring_ = rte_ring_create_elem("trace_test", sizeof(TraceRecord), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     rig_->w.trace_ring = ring_;
     rig_->w.trace_control = &control_;
@@ -55,7 +50,7 @@ class TraceTest : public ::testing::Test {
   // A TCP segment from the client, received as the worker loop receives a burst.
   void receive(uint32_t dst, uint16_t dport) {
     Frame f;
-    f.dst = testing::kMacA, f.src = kClientMac, f.ip_src = kClient, f.ip_dst = dst, f.proto = IPPROTO_TCP;
+    f.dst = testing::kMacA, f.src = kWebClientMac, f.ip_src = kWebClient, f.ip_dst = dst, f.proto = IPPROTO_TCP;
     f.l4 = testing::tcp(40000, dport, 1000, 0, 0x02, 0);
     rte_mbuf* m = build(rig_->pool, testing::with_l4_checksum(f));
     dataplane::trace_mark(rig_->w, 0, &m, 1);
@@ -82,7 +77,7 @@ class TraceTest : public ::testing::Test {
 
 TEST_F(TraceTest, ANattedPacketShowsEachStageAndItsRewrite) {
   arm({1, "", "10.30.0.10"});
-  receive(kVip, 80);
+  receive(kWebVip, 80);
   const auto got = packets();
   ASSERT_EQ(got.size(), 1u);
   const TracedPacket& p = got[0];
@@ -97,8 +92,8 @@ TEST_F(TraceTest, ANattedPacketShowsEachStageAndItsRewrite) {
 
 TEST_F(TraceTest, ADroppedPacketSaysWhereAndWhy) {
   arm({1, "10.0.1.0/24", "", "tcp", 23});
-  receive(kVip, 80);  // not port 23: not marked
-  receive(kEndpoint, 23);
+  receive(kWebVip, 80);  // not port 23: not marked
+  receive(kWebEndpoint, 23);
   const auto got = packets();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(has(got[0], "access: rule 'no-telnet' (line 8): deny")) << ::testing::PrintToString(got[0].steps);
@@ -109,7 +104,7 @@ TEST_F(TraceTest, ADroppedPacketSaysWhereAndWhy) {
 
 TEST_F(TraceTest, TheCountIsTheMostMarked) {
   arm({2, "", "10.30.0.10"});
-  for (int i = 0; i < 5; ++i) receive(kVip, 80);
+  for (int i = 0; i < 5; ++i) receive(kWebVip, 80);
   EXPECT_EQ(packets().size(), 2u);
   EXPECT_EQ(control_.remaining.load(), 0);
 }
