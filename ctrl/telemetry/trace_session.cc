@@ -144,18 +144,10 @@ config::Status trace_filter(const TraceQuery& q, const config::Policy& policy, d
   auto bad = [](std::string m) { return config::Status::failure(config::Status::Code::kInvalid, std::move(m)); };
   auto prefix = [](const std::string& text, uint32_t& address, uint32_t& mask) {
     if (text.empty()) return true;
-    const auto slash = text.find('/');
-    const auto a = config::parse_ipv4(text.substr(0, slash));
-    int length = 32;
-    if (slash != std::string::npos) {
-      const std::string digits = text.substr(slash + 1);
-      if (digits.empty() || digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string::npos)
-        return false;
-      length = std::stoi(digits);
-    }
-    if (!a || length > 32) return false;
-    mask = config::prefix_mask(static_cast<uint8_t>(length));
-    address = *a & mask;
+    const auto p = config::parse_ipv4_prefix(text);
+    if (!p) return false;
+    mask = config::prefix_mask(p->length);
+    address = p->address & mask;
     return true;
   };
   if (q.count == 0 || q.count > 1000) return bad(fmt::format("--count must be 1 to 1000, found {}", q.count));

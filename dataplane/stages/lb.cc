@@ -9,6 +9,7 @@
 
 #include "dataplane/stages/authorize.h"
 #include "dataplane/stages/flow_accounting.h"
+#include "dataplane/stages/l4_header.h"
 #include "dataplane/stages/icmp_error.h"
 #include "dataplane/net/icmp_types.h"
 #include "dataplane/net/ipip.h"
@@ -332,15 +333,13 @@ bool l4_candidate(rte_mbuf* m, rte_ipv4_hdr* ip, Candidate& c) {
   const uint8_t proto = ip->next_proto_id;
   if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) return false;
   if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) return false;
-  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
-  const uint32_t l4_len = proto == IPPROTO_TCP ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
-  if (rte_be_to_cpu_16(ip->total_length) < ihl + l4_len || m->data_len < kEthLen + ihl + l4_len) return false;
+  uint8_t* l4 = whole_l4_header(m, ip);
+  if (!l4) return false;
   c.m = m;
   c.ip = ip;
-  c.l4 = reinterpret_cast<uint8_t*>(ip) + ihl;
-  const auto* ports = static_cast<const uint16_t*>(c.l4);
-  c.key = FlowKey{ip->src_addr, ip->dst_addr, ports[0], ports[1], proto};
-  c.tcp_flags = proto == IPPROTO_TCP ? static_cast<const rte_tcp_hdr*>(c.l4)->tcp_flags : 0;
+  c.l4 = l4;
+  c.key = flow_key_of(ip, l4);
+  c.tcp_flags = tcp_flags_of(ip, l4);
   return true;
 }
 

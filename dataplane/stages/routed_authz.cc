@@ -4,12 +4,11 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <rte_tcp.h>
-#include <rte_udp.h>
 
 #include "dataplane/net/tcp_flags.h"
 #include "dataplane/stages/authorize.h"
 #include "dataplane/stages/flow_accounting.h"
+#include "dataplane/stages/l4_header.h"
 #include "dataplane/stages/nat_handoff.h"
 #include "dataplane/worker/tx.h"
 
@@ -36,19 +35,17 @@ bool packet_allowed(WorkerCtx& w, const Snapshot& s, uint32_t policy, const rte_
 // tracked if allowed; one from it is not asked, and tracked when it opens a
 // connection, so that the replies it gets are known. False: dropped.
 bool open_connection(WorkerCtx& w, const Snapshot& s, const Candidate& c) {
-  // A source that is the gateway's own (or a VIP) arrived spoofed: never
-  // tracked, so that no reply to the gateway can meet a routed flow.
-  const uint32_t src = rte_be_to_cpu_32(c.key.src_addr);
-  const bool spoofed = s.local(src) || s.lb.by_vip.find(LbView::vip_key(c.key.src_addr)) != StaticMap::kMissing;
-  if (!c.policy) {
-    if (spoofed) return true;
-    if (c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)) return true;
-  } else if (!authorize_routed(w, s, c.policy, c.key)) {
+  if (c.policy && !authorize_routed(w, s, c.policy, c.key)) {
     drop(w, c.m, DropReason::kAuthzDenied);
     return false;
-  } else if (spoofed) {
-    return true;
   }
+  // From the destination's side, only a connection's start is worth tracking.
+  if (!c.policy && c.key.proto == IPPROTO_TCP && !starts_connection(c.tcp_flags)) return true;
+  // A source that is the gateway's own (or a VIP) arrived spoofed: never
+  // tracked, so that no reply to the gateway can meet a routed flow.
+  if (s.local(rte_be_to_cpu_32(c.key.src_addr)) ||
+      s.lb.by_vip.find(LbView::vip_key(c.key.src_addr)) != StaticMap::kMissing)
+    return true;
   // A TCP segment that is not a SYN is a connection picked up mid-stream
   // (the gateway restarted, or its flow expired): it is decided all the same.
   const FlowState state = c.key.proto != IPPROTO_TCP       ? FlowState::kUdp
@@ -87,19 +84,6 @@ bool established(WorkerCtx& w, const Snapshot& s, const Candidate& c, FlowTable:
   return true;
 }
 
-// Fills `c` for a TCP or UDP packet whose header is whole; false when short.
-bool read_ports(const rte_mbuf* m, const rte_ipv4_hdr* ip, Candidate& c) {
-  const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
-  const bool tcp = ip->next_proto_id == IPPROTO_TCP;
-  const uint32_t l4_len = tcp ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
-  if (rte_be_to_cpu_16(ip->total_length) < ihl + l4_len || m->data_len < kEthLen + ihl + l4_len) return false;
-  const auto* l4 = reinterpret_cast<const uint8_t*>(ip) + ihl;
-  const auto* ports = reinterpret_cast<const uint16_t*>(l4);
-  c.key = FlowKey{ip->src_addr, ip->dst_addr, ports[0], ports[1], ip->next_proto_id};
-  c.tcp_flags = tcp ? reinterpret_cast<const rte_tcp_hdr*>(l4)->tcp_flags : 0;
-  return true;
-}
-
 }  // namespace
 
 uint32_t routed_owner(const FlowKey& k, uint16_t workers) {
@@ -122,7 +106,7 @@ uint16_t routed_authz_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port,
   uint16_t kept = 0, count = 0;
   for (uint16_t i = 0; i < in.n; ++i) {
     rte_mbuf* m = pkts[i];
-    const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, kEthLen);
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
     const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr), src = rte_be_to_cpu_32(ip->src_addr);
     const uint32_t policy = authz.destination_policy(dst);
     // Not towards or from a protected destination, or to the gateway itself (the local stage's; never
@@ -140,11 +124,14 @@ uint16_t routed_authz_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port,
         drop(w, m, DropReason::kAuthzDenied);
       continue;
     }
-    Candidate& c = cand[count];
-    if (!read_ports(m, ip, c)) {
+    const uint8_t* l4 = whole_l4_header(m, ip);
+    if (!l4) {
       drop(w, m, DropReason::kShortFrame);
       continue;
     }
+    Candidate& c = cand[count];
+    c.key = flow_key_of(ip, l4);
+    c.tcp_flags = tcp_flags_of(ip, l4);
     if (w.lb.workers > 1) {
       if (const uint32_t owner = routed_owner(c.key, w.lb.workers); owner != w.worker_id) {
         hand_off(w, in_port, m, owner);
