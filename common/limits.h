@@ -16,6 +16,16 @@ inline constexpr uint16_t kMaxMtu = 9000;
 // for every routed packet (longest first), so they stay few.
 inline constexpr uint32_t kMaxAuthzDestinations = 256;
 
+// Payload matching: pattern sets and patterns in a policy (each pattern
+// has a counter slot in every worker), and the Hyperscan stream state one
+// inspected direction may need (each worker reserves this much per
+// direction of every connection it can inspect at once).
+inline constexpr uint32_t kMaxPatternSets = 64;
+inline constexpr uint32_t kMaxPatterns = 16384;
+inline constexpr uint32_t kMaxPatternLength = 8192;
+inline constexpr uint32_t kMaxInspectBytes = 1u << 20;
+inline constexpr uint32_t kStreamStateBytes = 1024;
+
 // Maglev lookup table of a service unless its policy says otherwise: a prime
 // about 100 x its endpoints keeps each share within 1% (NSDI 2016).
 inline constexpr uint32_t kDefaultMaglevTableSize = 65537;

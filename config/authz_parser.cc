@@ -49,7 +49,7 @@ void parse_identity(const YamlNode& n, Diagnostics& d, std::vector<Identity>& ou
 }
 
 void parse_rule(const YamlNode& n, Diagnostics& d, Authorization& a) {
-  Fields f(n, "an authorization rule", d, {"name", "action", "from", "to"});
+  Fields f(n, "an authorization rule", d, {"name", "action", "from", "to", "inspect"});
   if (!f.is_map()) return;
   AuthzRule r;
   r.mark = f.mark();
@@ -73,11 +73,15 @@ void parse_rule(const YamlNode& n, Diagnostics& d, Authorization& a) {
         if (c >= 0) r.protocols.push_back(c == 0 ? Protocol::kTcp : Protocol::kUdp);
       }
   }
+  if (auto v = f.get("inspect"); v.defined()) {
+    read_string(v, "rule inspect", d, r.inspect);
+    r.inspect_mark = v.mark();
+  }
   a.rules.push_back(std::move(r));
 }
 
 void parse_one(const YamlNode& n, Diagnostics& d, std::vector<Authorization>& out) {
-  Fields f(n, "an authorization", d, {"service", "name", "destinations", "default", "on_change", "rules"});
+  Fields f(n, "an authorization", d, {"service", "name", "destinations", "default", "on_change", "rules", "inspect"});
   if (!f.is_map()) return;
   Authorization a;
   a.mark = a.service_mark = f.mark();
@@ -106,6 +110,10 @@ void parse_one(const YamlNode& n, Diagnostics& d, std::vector<Authorization>& ou
   if (auto v = f.get("on_change"); v.defined()) {
     const int c = read_choice(v, "authorization on_change", d, {"cut", "keep"});
     if (c >= 0) a.keep_existing = c == 1;
+  }
+  if (auto v = f.get("inspect"); v.defined()) {
+    read_string(v, "authorization inspect", d, a.inspect);
+    a.inspect_mark = v.mark();
   }
   std::vector<YamlNode> items;
   if (read_list(f.get("rules"), "authorization rules", d, items))

@@ -7,6 +7,7 @@
 #include "config/access_parser.h"
 #include "config/address.h"
 #include "config/authz_parser.h"
+#include "config/pattern_parser.h"
 #include "config/peer_parser.h"
 
 namespace meshplane::config {
@@ -92,6 +93,7 @@ void emit_service(YAML::Emitter& out, const Service& s) {
           << r.source_connections_per_second << YAML::EndMap;
     out << YAML::Key << "action" << YAML::Value << (r.reject ? "reject" : "drop") << YAML::EndMap;
   }
+  if (!s.inspect.empty()) out << YAML::Key << "inspect" << YAML::Value << s.inspect;
   out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
   for (const auto& p : s.ports)
     out << YAML::Flow << YAML::BeginMap << YAML::Key << "protocol" << YAML::Value
@@ -228,6 +230,7 @@ void emit_authz_rule(YAML::Emitter& out, const AuthzRule& r) {
     }
     out << YAML::EndMap;
   }
+  if (!r.inspect.empty()) out << YAML::Key << "inspect" << YAML::Value << r.inspect;
   out << YAML::EndMap;
 }
 
@@ -246,8 +249,40 @@ void emit_authorization(YAML::Emitter& out, const std::vector<Authorization>& li
     }
     out << YAML::Key << "default"
         << YAML::Value << authz_action_name(a.default_action) << YAML::Key << "on_change" << YAML::Value
-        << (a.keep_existing ? "keep" : "cut") << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+        << (a.keep_existing ? "keep" : "cut");
+    if (!a.inspect.empty()) out << YAML::Key << "inspect" << YAML::Value << a.inspect;
+    out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
     for (const auto& r : a.rules) emit_authz_rule(out, r);
+    out << YAML::EndSeq << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
+void emit_pattern_sets(YAML::Emitter& out, const Policy& policy) {
+  out << YAML::Key << "inspection" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "flows_per_worker"
+      << YAML::Value << policy.inspection.flows_per_worker << YAML::Key << "events_per_second" << YAML::Value
+      << policy.inspection.events_per_second << YAML::EndMap;
+  if (policy.pattern_sets.empty()) return;
+  out << YAML::Key << "pattern_sets" << YAML::Value << YAML::BeginSeq;
+  for (const auto& set : policy.pattern_sets) {
+    out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << set.name << YAML::Key << "inspect_bytes"
+        << YAML::Value << set.inspect_bytes << YAML::Key << "directions" << YAML::Value
+        << (set.client && set.server ? "both" : set.client ? "client" : "server") << YAML::Key << "out_of_order"
+        << YAML::Value << (set.hold_out_of_order ? "hold" : "stop") << YAML::Key << "on_failure" << YAML::Value
+        << (set.fail_closed ? "block" : "allow") << YAML::Key << "patterns" << YAML::Value << YAML::BeginSeq;
+    for (const auto& p : set.patterns) {
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << p.name << YAML::Key
+          << (p.literal ? "literal" : "regex") << YAML::Value << YAML::DoubleQuoted << p.expression;
+      std::vector<std::string> flags;
+      if (p.caseless) flags.emplace_back("caseless");
+      if (p.dotall) flags.emplace_back("dotall");
+      if (p.multiline) flags.emplace_back("multiline");
+      if (p.single_match) flags.emplace_back("single_match");
+      if (!flags.empty()) out << YAML::Key << "flags" << YAML::Value << flags;
+      out << YAML::Key << "action" << YAML::Value << pattern_action_name(p.action);
+      if (p.action == PatternAction::kTag) out << YAML::Key << "tag" << YAML::Value << p.tag;
+      out << YAML::EndMap;
+    }
     out << YAML::EndSeq << YAML::EndMap;
   }
   out << YAML::EndSeq;
@@ -293,6 +328,7 @@ std::string to_yaml(const Policy& policy) {
   emit_access(out, policy.access);
   emit_identities(out, policy.identities);
   emit_authorization(out, policy.authorization);
+  emit_pattern_sets(out, policy);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

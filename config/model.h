@@ -142,9 +142,11 @@ struct Service {
   uint32_t table_size = kDefaultMaglevTableSize;  // Maglev lookup table size, a prime
   uint32_t drain_seconds = 30;    // a removed endpoint keeps its flows this long
   RateLimit rate_limit;
+  std::string inspect;  // a pattern set every connection to it is inspected with; empty: none
   Mark mark;
   Mark vip_mark;
   Mark table_size_mark;
+  Mark inspect_mark;
   bool operator==(const Service&) const = default;
 };
 
@@ -332,8 +334,10 @@ struct AuthzRule {
   // to: the service's ports and protocols as clients address them; empty: any.
   std::vector<PortRange> ports;
   std::vector<Protocol> protocols;
+  std::string inspect;  // allow rules: the pattern set connections it admits are inspected with
   Mark mark;
   std::vector<Mark> identity_marks;
+  Mark inspect_mark;
   bool operator==(const AuthzRule&) const = default;
 };
 
@@ -346,13 +350,52 @@ struct Authorization {
   AuthzAction default_action = AuthzAction::kAllow;  // kAllow or kDeny: what no allow or deny rule matches gets
   bool keep_existing = false;  // after a change, connections it now denies go on (true) or are cut (false)
   std::vector<AuthzRule> rules;
+  std::string inspect;  // the pattern set of connections it allows whose rule names none
   Mark mark;
   Mark service_mark;
+  Mark inspect_mark;
   std::vector<Mark> destination_marks;
   bool for_service() const { return destinations.empty(); }
   // "service 'web'", "destination 'admin'".
   std::string label() const { return (for_service() ? "service '" + service : "destination '" + name) + "'"; }
   bool operator==(const Authorization&) const = default;
+};
+
+// Payload matching (docs/config.md, "pattern sets"): Hyperscan patterns
+// over the first bytes of each direction of a TCP connection, across
+// segments, in the workers.
+enum class PatternAction : uint8_t {
+  kBlock,  // the connection is reset both ways, the packet dropped
+  kAlert,  // an event and a counter; traffic goes on
+  kTag,    // counted under its tag; traffic goes on
+};
+
+struct Pattern {
+  std::string name;
+  std::string expression;  // a regular expression, or the literal's bytes
+  bool literal = false;
+  bool caseless = false, dotall = false, multiline = false, single_match = false;
+  PatternAction action = PatternAction::kAlert;
+  std::string tag;  // kTag: what it counts under (default: its name)
+  Mark mark;
+  Mark expression_mark;
+  bool operator==(const Pattern&) const = default;
+};
+
+struct PatternSet {
+  std::string name;
+  uint32_t inspect_bytes = 4096;  // of each inspected direction
+  bool client = true, server = true;  // directions inspected: client to server, server to client
+  bool hold_out_of_order = true;  // hold a few segments past a hole (else stop inspecting at the first)
+  bool fail_closed = false;  // inspection that cannot go on (a gap, no state left) resets the connection
+  std::vector<Pattern> patterns;
+  Mark mark;
+  bool operator==(const PatternSet&) const = default;
+};
+
+struct InspectionSettings {
+  uint32_t flows_per_worker = 4096;  // connections under inspection at once, per worker (fixed while running)
+  uint32_t events_per_second = 100;  // block and alert events per worker; the rest are counted
 };
 
 // Sampled records of flows starting and ending, as JSON lines (docs/operations.md).
@@ -389,6 +432,8 @@ struct Policy {
   std::vector<Authorization> authorization;
   ApiSettings api;
   std::optional<FlowLogSettings> flow_logs;  // unset: off
+  std::vector<PatternSet> pattern_sets;
+  InspectionSettings inspection;
 };
 
 }  // namespace meshplane::config

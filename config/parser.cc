@@ -11,6 +11,7 @@
 #include "config/access_parser.h"
 #include "config/address.h"
 #include "config/authz_parser.h"
+#include "config/pattern_parser.h"
 #include "config/peer_parser.h"
 #include "config/service_parser.h"
 #include "config/validate.h"
@@ -168,7 +169,8 @@ void parse_dataplane(const YamlNode& n, Diagnostics& d, DataplaneSettings& s) {
 void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
-            "services", "ipsec", "peers", "access", "identities", "authorization", "api", "flow_logs"});
+            "services", "ipsec", "peers", "access", "identities", "authorization", "api", "flow_logs",
+            "pattern_sets", "inspection"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
   std::vector<YamlNode> items;
@@ -201,6 +203,8 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
     if (auto m = api.get("metrics"); m.defined()) read_metrics_address(m, d, policy.api);
   }
   if (auto v = f.get("flow_logs"); v.defined()) parse_flow_logs(v, d, policy.flow_logs.emplace());
+  parse_pattern_sets(f.get("pattern_sets"), d, policy.pattern_sets);
+  if (auto v = f.get("inspection"); v.defined()) parse_inspection(v, d, policy.inspection);
 }
 
 }  // namespace

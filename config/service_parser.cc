@@ -95,7 +95,7 @@ void parse_subset(const YamlNode& n, Diagnostics& d, Service& s) {
 void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& services) {
   Fields f(n, "a service", d,
            {"name", "vip", "ports", "endpoints", "subsets", "mode", "unknown_port", "table_size", "drain_seconds",
-            "rate_limit"});
+            "rate_limit", "inspect"});
   if (!f.is_map()) return;
   Service s;
   s.mark = f.mark();
@@ -130,6 +130,10 @@ void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& serv
   if (auto v = f.get("drain_seconds"); v.defined())
     read_uint_as(v, "service drain_seconds", d, 0, 86'400, s.drain_seconds);
   if (auto v = f.get("rate_limit"); v.defined()) parse_rate_limit(v, d, s.rate_limit);
+  if (auto v = f.get("inspect"); v.defined()) {
+    read_string(v, "service inspect", d, s.inspect);
+    s.inspect_mark = v.mark();
+  }
   services.push_back(std::move(s));
 }
 

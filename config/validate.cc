@@ -6,6 +6,7 @@
 #include "config/access_validate.h"
 #include "config/address.h"
 #include "config/authz_validate.h"
+#include "config/pattern_validate.h"
 #include "config/peer_validate.h"
 #include "config/service_validate.h"
 
@@ -139,6 +140,7 @@ void validate(const Policy& policy, Diagnostics& d) {
   validate_peers(policy, d);
   validate_access(policy, d);
   validate_authorization(policy, d);
+  validate_pattern_sets(policy, d);
 }
 
 }  // namespace meshplane::config

@@ -282,4 +282,32 @@ std::string access_table(const v1::GetStatsResponse& s) {
   return out;
 }
 
+std::string patterns_table(const v1::GetStatsResponse& s) {
+  if (s.pattern_sets().empty()) return "no pattern sets\n";
+  std::string out;
+  for (const auto& set : s.pattern_sets()) {
+    const auto& c = set.counters();
+    out += fmt::format("pattern set {}: first {} bytes, {} direction(s), out of order: {}, on failure: {}; used by {}\n",
+                       set.name(), set.inspect_bytes(), set.directions(), set.out_of_order(), set.on_failure(),
+                       set.used_by().empty() ? "nothing" : fmt::format("{}", fmt::join(set.used_by(), ", ")));
+    out += fmt::format("  {} connections ({} now), {} bytes scanned, {} blocked, {} gaps, {} failed closed, {} without "
+                       "state, {} switched; database {} bytes, {} bytes of stream state per direction\n",
+                       counter(c, "connections"), counter(c, "active"), counter(c, "bytes"), counter(c, "blocked"),
+                       counter(c, "gaps"), counter(c, "failed_closed"), counter(c, "no_state"), counter(c, "switched"),
+                       set.database_bytes(), set.stream_bytes());
+    size_t width = 7;
+    for (const auto& p : set.patterns()) width = std::max(width, p.name().size());
+    out += fmt::format("  {:<{}} {:<6} {:>12}  {}\n", "PATTERN", width, "ACTION", "MATCHES", "EXPRESSION");
+    for (const auto& p : set.patterns()) {
+      std::string expression = (p.literal() ? "literal " : "regex ") + p.expression();
+      if (!p.flags().empty()) expression += fmt::format(" ({})", fmt::join(p.flags(), ", "));
+      if (p.action() == "tag") expression += " -> tag " + p.tag();
+      out += fmt::format("  {:<{}} {:<6} {:>12}  {}\n", p.name(), width, p.action(), p.matches(), expression);
+    }
+  }
+  out += fmt::format("each worker inspects up to {} connections at once, {} bytes each\n",
+                     s.inspect_capacity_per_worker(), s.inspect_record_bytes());
+  return out;
+}
+
 }  // namespace meshplane::ctrl

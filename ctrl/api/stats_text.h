@@ -24,6 +24,8 @@ std::string stats_table(const v1::GetStatsResponse& s);
 // and cycles per packet, services' new connections and packets.
 std::string rates_table(const v1::GetStatsResponse& now, const v1::GetStatsResponse& before);
 std::string services_table(const v1::GetStatsResponse& s);
+// `meshctl get patterns`: each pattern set with its counters, then its patterns with their matches.
+std::string patterns_table(const v1::GetStatsResponse& s);
 // Endpoints of `service` (all when empty).
 std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& service);
 // One row per SA: peer, direction, SPI, algorithm, age, sequence number,

@@ -88,7 +88,7 @@ config::Status compile_authz(const config::Policy& policy, const config::Policy*
     dataplane::AuthzPolicyView pv{static_cast<uint32_t>(v.rules.size()), 0,
                                   a.default_action == config::AuthzAction::kDeny ? AuthzVerdict::kDeny
                                                                                  : AuthzVerdict::kAllow,
-                                  a.keep_existing};
+                                  a.keep_existing, s.patterns ? s.patterns->slot1(a.inspect) : 0};
     for (auto action : {config::AuthzAction::kDeny, config::AuthzAction::kAllow, config::AuthzAction::kAudit})
       for (const auto& r : a.rules) {
         if (r.action != action) continue;
@@ -104,6 +104,7 @@ config::Status compile_authz(const config::Policy& policy, const config::Policy*
         for (const auto& p : r.ports) v.rule_ports.push_back({p.first, p.last});
         rv.ports_count = static_cast<uint32_t>(r.ports.size());
         for (auto p : r.protocols) rv.protocols |= p == config::Protocol::kTcp ? 1 : 2;
+        rv.inspect = s.patterns ? s.patterns->slot1(r.inspect) : 0;
         v.rules.push_back(rv);
         s.authz_rules.push_back({r.name, r.mark.line});
         ++pv.rule_count;

@@ -11,6 +11,7 @@
 #include "config/model.h"
 #include "ctrl/compile/access_compiler.h"
 #include "ctrl/compile/maglev_builder.h"
+#include "ctrl/compile/pattern_compiler.h"
 #include "dataplane/tables/snapshot.h"
 
 struct rte_lpm;
@@ -28,6 +29,8 @@ struct CompiledSnapshot final : dataplane::Snapshot {
   std::vector<std::string> subset_keys;
   // The access rules' classifier and hit counters (rebuilt only when the rules or port names change).
   std::shared_ptr<const AccessTable> access_table;
+  // The pattern sets' databases and scratch (inspect points into them), and their names' slots.
+  std::shared_ptr<const PatternLibrary> patterns;
   // What authz.rules stand for, by the same index (events, explain).
   struct AuthzRuleName {
     std::string name;

@@ -10,10 +10,12 @@
 #include <fmt/format.h>
 
 #include "config/address.h"
+#include "config/pattern_validate.h"
 #include "config/validate.h"
 #include "ctrl/compile/access_compiler.h"
 #include "ctrl/compile/authz_compiler.h"
 #include "ctrl/compile/lb_compiler.h"
+#include "ctrl/compile/pattern_compiler.h"
 #include "ctrl/compile/peer_compiler.h"
 #include "dataplane/ipsec/esp.h"
 
@@ -48,6 +50,27 @@ void compile_rate_limits(const config::Policy& policy, dataplane::Snapshot& s) {
                            gcra(r.source_connections_per_second), config::prefix_mask(r.source_prefix_length),
                            r.reject};
   }
+}
+
+void fill_inspect_view(const config::Policy& policy, CompiledSnapshot& s) {
+  const PatternLibrary& lib = *s.patterns;
+  dataplane::InspectView& v = s.inspect;
+  v.events_per_second = lib.events_per_second;
+  v.scratch = lib.scratch;
+  v.sets.resize(lib.sets.size());
+  for (size_t slot = 0; slot < lib.sets.size(); ++slot) {
+    if (!lib.sets[slot]) continue;
+    const CompiledPatternSet& c = *lib.sets[slot];
+    const config::PatternSet& set = c.definition;
+    v.sets[slot] = {c.db, c.id, set.inspect_bytes, static_cast<uint32_t>(v.patterns.size()),
+                    static_cast<uint32_t>(set.patterns.size()), set.client, set.server, set.hold_out_of_order,
+                    set.fail_closed};
+    for (const auto& p : set.patterns)
+      v.patterns.push_back({lib.pattern_slots.at(set.name + "/" + p.name), static_cast<dataplane::PatternAction>(p.action),
+                            config::start_anchored(p)});
+  }
+  for (size_t i = 0; i < policy.services.size() && i < s.lb.services.size(); ++i)
+    s.lb.services[i].inspect = lib.slot1(policy.services[i].inspect);
 }
 
 }  // namespace
@@ -192,6 +215,15 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
     if (!s->access_table) return out;
   }
   s->access = s->access_table->view();
+  const PatternLibrary* old_patterns = previous.snapshot ? previous.snapshot->patterns.get() : nullptr;
+  if (old_patterns && previous.policy->pattern_sets == policy.pattern_sets &&
+      old_patterns->events_per_second == policy.inspection.events_per_second) {
+    s->patterns = previous.snapshot->patterns;
+  } else {
+    out.status() = compile_patterns(policy, old_patterns, rte_lcore_count(), s->patterns);
+    if (!out.ok()) return out;
+  }
+  fill_inspect_view(policy, *s);
   out.status() = compile_authz(policy, previous.policy, previous.snapshot ? previous.snapshot->authz.epoch : 0, *s);
   if (!out.ok()) return out;
   compile_rate_limits(policy, *s);

@@ -150,6 +150,13 @@ int get(const Options& o, const std::string& what, const std::string& service) {
       std::fputs(mp::access_table(stats).c_str(), stdout);
     return 0;
   }
+  if (what == "patterns") {
+    if (o.json())
+      print_json_list(stats.pattern_sets());
+    else
+      std::fputs(mp::patterns_table(stats).c_str(), stdout);
+    return 0;
+  }
   if (what == "sas" || what == "services") {
     if (!o.json())
       std::fputs((what == "sas" ? mp::sas_table(stats) : mp::services_table(stats)).c_str(), stdout);
@@ -418,10 +425,10 @@ int main(int argc, char** argv) {
   apply_cmd->add_flag("--dry-run", dry_run, "validate and compile only; change nothing");
 
   std::string what, service;
-  auto* get_cmd = app.add_subcommand("get", "show the running policy, access rules, services, endpoints or SAs");
-  get_cmd->add_option("what", what, "policy, policies (access rules with hits), services, endpoints or sas")
+  auto* get_cmd = app.add_subcommand("get", "show the running policy, access rules, services, endpoints, SAs or pattern sets");
+  get_cmd->add_option("what", what, "policy, policies (access rules with hits), services, endpoints, sas or patterns")
       ->required()
-      ->check(CLI::IsMember({"policy", "policies", "services", "endpoints", "sas"}));
+      ->check(CLI::IsMember({"policy", "policies", "services", "endpoints", "sas", "patterns"}));
   get_cmd->add_option("service", service, "endpoints: only this service");
 
   std::string action, endpoint;

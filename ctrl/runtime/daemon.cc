@@ -22,6 +22,7 @@
 #include "ctrl/runtime/access_text.h"
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/policy_manager.h"
+#include "ctrl/runtime/inspect_runtime.h"
 #include "ctrl/runtime/log.h"
 #include "ctrl/runtime/neighbour_resolver.h"
 #include "ctrl/runtime/port_control.h"
@@ -88,6 +89,7 @@ class Daemon {
   void control_loop();
   void drain_punts(Clock::time_point now);
   void drain_access_log();
+  void drain_inspect_events();
   void drain_trace();
   void start_flow_logs();
   void drain_flow_logs();
@@ -127,6 +129,7 @@ class Daemon {
   dataplane::TraceControl trace_control_;   // the workers' side of a packet trace
   std::vector<std::unique_ptr<dataplane::FlowLog>> flow_logs_;  // one per worker; empty: flow logs off
   std::unique_ptr<FlowLogWriter> flow_log_writer_;
+  std::unique_ptr<InspectRuntime> inspect_;  // per-worker payload inspection state
   std::unique_ptr<TraceSession> trace_;     // null: no trace running
   std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
@@ -227,6 +230,8 @@ void Daemon::start() {
   }
 
   start_load_balancer();
+  inspect_ = std::make_unique<InspectRuntime>(worker_count_, policy_.load_balancer.flow_capacity, policy_.inspection);
+  for (uint16_t w = 0; w < worker_count_; ++w) inspect_->attach(workers_[w]);
   start_flow_logs();
   start_ipsec();
 
@@ -428,6 +433,13 @@ void Daemon::drain_access_log() {
   }
 }
 
+void Daemon::drain_inspect_events() {
+  for (auto& e : inspect_->drain(manager_->running()->patterns.get(), &manager_->registry())) {
+    log::info("inspection: {}", e.message);
+    manager_->events().add(std::move(e.kind), manager_->generation(), std::move(e.message));
+  }
+}
+
 void Daemon::start_flow_logs() {
   if (!policy_.flow_logs) return;
   const auto& settings = *policy_.flow_logs;
@@ -599,6 +611,8 @@ StatsSource Daemon::stats_source() const {
   src.sa_table = sa_table_.get();
   src.sa_counters = sa_counters_.get();
   src.access = manager_->running()->access_table.get();
+  src.patterns = manager_->running()->patterns.get();
+  src.inspect = inspect_->states();
   src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   return src;
 }
@@ -628,6 +642,7 @@ void Daemon::control_loop() {
     const auto now = Clock::now();
     drain_punts(now);
     drain_access_log();
+    drain_inspect_events();
     drain_trace();
     drain_flow_logs();
     refresh_sequences();

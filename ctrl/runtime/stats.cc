@@ -94,6 +94,7 @@ v1::GetStatsResponse stats_message(const StatsSource& src) {
   add_sas(src, out);
   add_access_rules(src, out);
   add_authorizations(src, out);
+  add_pattern_sets(src, out);
   return out;
 }
 

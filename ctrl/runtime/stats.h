@@ -12,8 +12,10 @@
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/sa_registry.h"
 #include "ctrl/compile/access_compiler.h"
+#include "ctrl/compile/pattern_compiler.h"
 #include "ctrl/runtime/sa_table.h"
 #include "ctrl/runtime/port_setup.h"
+#include "dataplane/inspect/inspect_state.h"
 #include "dataplane/worker/counters.h"
 #include "dataplane/worker/lb_counters.h"
 #include "dataplane/tables/neighbour_table.h"
@@ -36,6 +38,8 @@ struct StatsSource {
   const SaTable* sa_table = nullptr;
   const dataplane::SaCounters* sa_counters = nullptr;  // worker-major, max_sas each
   const AccessTable* access = nullptr;  // the running access rules and their hits
+  const PatternLibrary* patterns = nullptr;  // the running pattern sets
+  std::vector<const dataplane::InspectState*> inspect;  // by worker; empty: nothing inspected
   uint64_t generation = 0;
   double uptime_seconds = 0;
 };
@@ -49,5 +53,7 @@ void add_sas(const StatsSource& src, v1::GetStatsResponse& out);
 void add_access_rules(const StatsSource& src, v1::GetStatsResponse& out);
 // The services' authorization with their counters (after add_services).
 void add_authorizations(const StatsSource& src, v1::GetStatsResponse& out);
+// The pattern sets with their counters and their patterns' matches.
+void add_pattern_sets(const StatsSource& src, v1::GetStatsResponse& out);
 
 }  // namespace meshplane::ctrl

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string_view>
 
+#include "dataplane/inspect/inspect_state.h"
 #include "dataplane/ipsec/sa.h"
 #include "dataplane/worker/counters.h"
 #include "dataplane/worker/lb_counters.h"
@@ -184,6 +185,19 @@ void sas(Families& f, const v1::GetStatsResponse* s, double tsc_hz) {
     f.sample(sequence, {sa.peer(), sa.direction(), sa.spi()}, static_cast<double>(sa.sequence()));
 }
 
+void pattern_sets(Families& f, const v1::GetStatsResponse* s, double tsc_hz) {
+  counter_families(f, "pattern_set", dataplane::kPatternSetCounters, {"set"}, tsc_hz, [&](auto emit) {
+    if (s)
+      for (const auto& set : s->pattern_sets()) emit({set.name()}, set.counters());
+  });
+  const size_t matches = f.declare("meshplane_pattern_matches_total", MetricType::Counter, {"set", "pattern", "action"},
+                                   "matches of the pattern (block, alert or tag) in inspected connections");
+  if (!s) return;
+  for (const auto& set : s->pattern_sets())
+    for (const auto& p : set.patterns())
+      f.sample(matches, {set.name(), p.name(), p.action()}, static_cast<double>(p.matches()));
+}
+
 void policy(Families& f, const MetricsInput& in) {
   const v1::GetStatsResponse* s = in.stats;
   const size_t hits = f.declare("meshplane_access_rule_hits_total", MetricType::Counter, {"rule"},
@@ -216,6 +230,7 @@ std::vector<Families::Declared> build(const MetricsInput& in) {
   workers(f, in);
   services(f, in.stats, in.tsc_hz);
   sas(f, in.stats, in.tsc_hz);
+  pattern_sets(f, in.stats, in.tsc_hz);
   policy(f, in);
   return std::move(f.all());
 }

@@ -15,7 +15,7 @@ using dataplane::Stage;
 using dataplane::TraceEvent;
 using dataplane::TraceRecord;
 
-constexpr const char* kStageNames[] = {"parse", "decrypt", "access", "lb", "routed-authz", "local", "route",
+constexpr const char* kStageNames[] = {"parse", "decrypt", "access", "lb", "routed-authz", "inspect", "local", "route",
                                        "route-originated", "encrypt", "route-encrypted", "egress"};
 static_assert(std::size(kStageNames) == dataplane::kStageCount);
 

@@ -36,6 +36,14 @@ class SegmentOrderer {
 
   // The direction's first payload byte has sequence number `first`.
   SegmentOrderer(uint32_t first, uint32_t depth) : next_(first), left_(depth) {}
+  SegmentOrderer() = default;  // inspects nothing until reset
+  // Starts afresh (a pooled orderer taken for another connection).
+  void reset(uint32_t first, uint32_t depth) {
+    next_ = first;
+    left_ = depth;
+    state_ = depth ? State::kInspecting : State::kDone;
+    held_count_ = held_bytes_ = 0;
+  }
 
   // A segment's payload (`seq`: its first byte's sequence number): gives the
   // sink every byte that is now in order and new, held bytes included.
@@ -56,8 +64,8 @@ class SegmentOrderer {
   void hold(uint32_t seq, const uint8_t* data, uint32_t length);
   void release(Sink sink, void* ctx);
 
-  uint32_t next_;
-  uint32_t left_;  // bytes still to inspect
+  uint32_t next_ = 0;
+  uint32_t left_ = 0;  // bytes still to inspect
   State state_ = State::kInspecting;
   uint32_t held_count_ = 0;
   uint32_t held_bytes_ = 0;

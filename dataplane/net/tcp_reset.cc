@@ -4,6 +4,8 @@
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
+#include <netinet/in.h>
+
 #include <cstring>
 
 #include "dataplane/net/tcp_flags.h"
@@ -53,6 +55,43 @@ bool make_tcp_reset(rte_mbuf* m, uint16_t id) {
   ip->hdr_checksum = 0;
   ip->hdr_checksum = rte_ipv4_cksum(ip);
   out->cksum = rte_ipv4_udptcp_cksum(ip, out);
+  return true;
+}
+
+bool write_tcp_reset(rte_mbuf* m, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
+                     uint16_t id) {
+  constexpr uint16_t kLen = kEthLen + kIpLen + sizeof(rte_tcp_hdr);
+  if (rte_pktmbuf_data_room_size(m->pool) < RTE_PKTMBUF_HEADROOM + kLen) return false;
+  if (m->next) {
+    rte_pktmbuf_free(m->next);
+    m->next = nullptr;
+    m->nb_segs = 1;
+  }
+  if (rte_pktmbuf_tailroom(m) + m->data_len < kLen) rte_pktmbuf_reset_headroom(m);
+  m->data_len = m->pkt_len = kLen;
+  m->ol_flags = 0;
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  std::memset(eth, 0, kEthLen);
+  eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  *ip = {};
+  ip->version_ihl = RTE_IPV4_VHL_DEF;
+  ip->total_length = RTE_BE16(kIpLen + sizeof(rte_tcp_hdr));
+  ip->packet_id = rte_cpu_to_be_16(id);
+  ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_TCP;
+  ip->src_addr = src;
+  ip->dst_addr = dst;
+  auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
+  *tcp = {};
+  tcp->src_port = sport;
+  tcp->dst_port = dport;
+  tcp->sent_seq = seq;
+  tcp->data_off = 5 << 4;
+  tcp->tcp_flags = kTcpRst;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
   return true;
 }
 

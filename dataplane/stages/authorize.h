@@ -17,13 +17,17 @@ namespace meshplane::dataplane {
 
 // A new connection (its original 5-tuple, network order) to the service in
 // `slot`, which has authorization `policy` (AuthzView::policy_of): true if
-// allowed; an audit rule's match is counted and reported either way.
-bool authorize(WorkerCtx& w, const Snapshot& s, uint32_t policy, uint32_t slot, const FlowKey& key);
+// allowed; an audit rule's match is counted and reported either way. With
+// `inspect`, an allowed connection's pattern set is left there (1 + its slot,
+// the deciding rule's or the authorization's; 0: none given).
+bool authorize(WorkerCtx& w, const Snapshot& s, uint32_t policy, uint32_t slot, const FlowKey& key,
+               uint32_t* inspect = nullptr);
 
 // A routed connection (or, for protocols without ports, a packet) to a
 // destination that policy `policy` (AuthzView::destination_policy) decides:
 // true if allowed; an audit rule's match is counted and reported either way.
-bool authorize_routed(WorkerCtx& w, const Snapshot& s, uint32_t policy, const FlowKey& key);
+bool authorize_routed(WorkerCtx& w, const Snapshot& s, uint32_t policy, const FlowKey& key,
+                      uint32_t* inspect = nullptr);
 
 // A flow decided in an older epoch: true if still allowed, or if its
 // service's (or destination's) authorization keeps existing connections (its epoch is brought

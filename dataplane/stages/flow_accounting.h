@@ -9,6 +9,7 @@
 #include <rte_ring_elem.h>
 
 #include "dataplane/net/tcp_flags.h"
+#include "dataplane/stages/inspect.h"
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/worker/flow_log.h"
 #include "dataplane/worker/lb_counters.h"
@@ -45,6 +46,7 @@ inline void flow_started(WorkerCtx& w, uint32_t f, uint32_t bytes) {
 // What a flow's end changes besides the table.
 inline void flow_ended(WorkerCtx& w, uint32_t f, FlowEnd reason) {
   const Flow& flow = w.lb.flows->flow(f);
+  if (flow.inspected) [[unlikely]] inspect_flow_ended(w, f);
   if (w.flow_log) [[unlikely]]
     if (const FlowLog::Counts& c = w.flow_log->counts[f]; c.start_ms) send_flow_log(w, flow, FlowLogEvent::kEnd, reason, c);
   if (flow.routed()) return;

@@ -11,6 +11,7 @@
 #include "dataplane/stages/flow_accounting.h"
 #include "dataplane/stages/l4_header.h"
 #include "dataplane/stages/icmp_error.h"
+#include "dataplane/stages/inspect.h"
 #include "dataplane/net/icmp_types.h"
 #include "dataplane/net/ipip.h"
 #include "dataplane/net/l4_rewrite.h"
@@ -116,7 +117,10 @@ void translate(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidat
   else
     rewrite_tuple(c.ip, c.l4, c.key.proto, original.dst_addr, original.dst_port, original.src_addr,
                   original.src_port);
-  w.graph.to(Stage::kRoute, c.m);
+  if (f.inspected) [[unlikely]]
+    to_inspect(w, c.m, static_cast<uint32_t>(&f - &w.lb.flows->flow(0)), direction);
+  else
+    w.graph.to(Stage::kRoute, c.m);
 }
 
 void count_packet(WorkerCtx& w, uint32_t service_slot, uint32_t endpoint_slot, const rte_mbuf* m) {
@@ -234,8 +238,14 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
     count_drop(w, &svc, c.m, DropReason::kNoFlowState);
     return;
   }
-  if (const uint32_t policy = s.authz.policy_of(svc.slot); policy && !authorize(w, s, policy, svc.slot, c.key)) {
+  uint32_t inspect = svc.inspect;  // an authorization's rule may name another set
+  if (const uint32_t policy = s.authz.policy_of(svc.slot);
+      policy && !authorize(w, s, policy, svc.slot, c.key, &inspect)) {
     count_drop(w, &svc, c.m, DropReason::kAuthzDenied);
+    return;
+  }
+  if (inspect && tcp && !inspect_admits(w, s, inspect)) [[unlikely]] {
+    count_drop(w, &svc, c.m, DropReason::kInspectFailed);
     return;
   }
   if (const RateLimitView* limit = s.rate_limit(svc.slot);
@@ -290,6 +300,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   ec.active_flows.add();
   w.counters->nat_flows.add();
   flow_started(w, f, c.m->pkt_len);
+  if (inspect && tcp) [[unlikely]] inspect_begin(w, s, f, inspect);
   count_new();
   translate(w, s, in_port, c, flow, 0);
 }

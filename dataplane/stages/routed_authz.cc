@@ -7,6 +7,7 @@
 
 #include "dataplane/net/tcp_flags.h"
 #include "dataplane/stages/authorize.h"
+#include "dataplane/stages/inspect.h"
 #include "dataplane/stages/flow_accounting.h"
 #include "dataplane/stages/l4_header.h"
 #include "dataplane/stages/nat_handoff.h"
@@ -33,10 +34,17 @@ bool packet_allowed(WorkerCtx& w, const Snapshot& s, uint32_t policy, const rte_
 
 // A connection without a flow: a packet to the destination is decided, and
 // tracked if allowed; one from it is not asked, and tracked when it opens a
-// connection, so that the replies it gets are known. False: dropped.
+// connection, so that the replies it gets are known. False: dropped, or
+// sent to the inspect stage (its authorization names a pattern set).
 bool open_connection(WorkerCtx& w, const Snapshot& s, const Candidate& c) {
-  if (c.policy && !authorize_routed(w, s, c.policy, c.key)) {
+  uint32_t inspect = 0;
+  if (c.policy && !authorize_routed(w, s, c.policy, c.key, &inspect)) {
     drop(w, c.m, DropReason::kAuthzDenied);
+    return false;
+  }
+  if (c.key.proto != IPPROTO_TCP) inspect = 0;  // payload inspection is TCP's
+  if (inspect && !inspect_admits(w, s, inspect)) [[unlikely]] {
+    drop(w, c.m, DropReason::kInspectFailed);
     return false;
   }
   // From the destination's side, only a connection's start is worth tracking.
@@ -62,6 +70,13 @@ bool open_connection(WorkerCtx& w, const Snapshot& s, const Candidate& c) {
   flow.authz_epoch = s.authz.epoch;
   w.counters->routed_flows.add();
   flow_started(w, f, c.m->pkt_len);
+  if (inspect) [[unlikely]] {
+    inspect_begin(w, s, f, inspect);
+    if (flow.inspected) {
+      to_inspect(w, c.m, f, 0);
+      return false;
+    }
+  }
   return true;
 }
 
@@ -160,7 +175,10 @@ uint16_t routed_authz_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port,
     if (hit.flow != FlowTable::kNone) {
       const bool pass = established(w, s, c, hit, reopen);
       changed |= !pass;
-      if (pass) pkts[kept++] = c.m;
+      if (pass && flows.flow(hit.flow).inspected) [[unlikely]]
+        to_inspect(w, c.m, hit.flow, hit.direction);
+      else if (pass)
+        pkts[kept++] = c.m;
       if (!reopen) continue;
     }
     if (open_connection(w, s, c)) pkts[kept++] = c.m;

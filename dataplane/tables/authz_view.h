@@ -28,12 +28,14 @@ struct AuthzRuleView {
   uint32_t first_ports, ports_count;        // AuthzView::rule_ports
   uint8_t protocols;                        // bit 0: TCP, bit 1: UDP; 0: any
   AuthzVerdict action;
+  uint32_t inspect = 0;                     // allow rules: 1 + the pattern set slot of what they admit; 0: none
 };
 
 struct AuthzPolicyView {
   uint32_t first_rule, rule_count;  // deny rules first, then allow, then audit (the order they are asked in)
   AuthzVerdict default_verdict;     // kAllow or kDeny
   bool keep_existing;               // a change leaves established connections alone
+  uint32_t inspect = 0;             // 1 + the pattern set slot of connections it allows (rules may name their own)
 };
 
 // A source prefix mapped to an identity, believed only over `peer`'s SAs

@@ -22,8 +22,16 @@ class HugeArray {
  public:
   static constexpr size_t kHugePage = size_t{2} << 20;
 
+  // For a T whose value-initialised state is all zero bytes: the fresh
+  // mapping already is an array of them, so no page is touched (committed)
+  // until an element is first used.
+  struct ZeroPages {};
+
   HugeArray() = default;
-  explicit HugeArray(size_t n) : n_(n) {
+  explicit HugeArray(size_t n) : HugeArray(n, ZeroPages{}) {
+    for (size_t i = 0; i < n; ++i) new (&data_[i]) T();
+  }
+  HugeArray(size_t n, ZeroPages) : n_(n) {
     if (n == 0) return;
     // 2 MiB aligned: map a huge page more and trim the ends.
     const size_t bytes = (n * sizeof(T) + kHugePage - 1) & ~(kHugePage - 1);
@@ -37,7 +45,6 @@ class HugeArray {
     bytes_ = bytes;
     data_ = reinterpret_cast<T*>(aligned);
     madvise(data_, bytes_, MADV_HUGEPAGE);  // a hint: without THP it is an ordinary mapping
-    for (size_t i = 0; i < n; ++i) new (&data_[i]) T();
   }
   HugeArray(HugeArray&& o) noexcept { swap(o); }
   HugeArray& operator=(HugeArray&& o) noexcept {

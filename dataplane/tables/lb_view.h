@@ -49,8 +49,9 @@ struct LbService {
   uint16_t subset_count;
   bool direct_return;
   bool reject_unknown_port;
+  uint32_t inspect;  // 1 + the pattern set slot its connections are inspected with (dataplane/stages/inspect.cc); 0: none
 };
-static_assert(sizeof(LbService) == 24);
+static_assert(sizeof(LbService) == 28);
 
 struct LbListener {
   uint32_t service;      // index into LbView::services

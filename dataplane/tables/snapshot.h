@@ -14,6 +14,7 @@
 #include "dataplane/ipsec/sa.h"
 #include "dataplane/tables/access_view.h"
 #include "dataplane/tables/authz_view.h"
+#include "dataplane/tables/inspect_view.h"
 #include "dataplane/tables/lb_view.h"
 #include "dataplane/tables/rate_limit.h"
 #include "dataplane/worker/capacity.h"
@@ -83,6 +84,8 @@ struct Snapshot {
   AccessView access;
   // Authorization of new connections to services (dataplane/stages/lb.cc).
   AuthzView authz;
+  // Payload matching (dataplane/stages/inspect.cc).
+  InspectView inspect;
   // Services' rate limits, by service slot (empty when no service has one).
   std::vector<RateLimitView> rate_limits;
   const RateLimitView* rate_limit(uint32_t slot) const {

@@ -33,6 +33,8 @@ enum class CounterKind { kCounter, kGauge };
   X(routed_authz_cut, "open routed connections ended because a changed authorization denies them", kCounter) \
   X(flow_logged, "flow-log records sent to the control thread (flow starts and ends)", kCounter)    \
   X(flow_log_lost, "flow-log records not sent: over records_per_second, or the ring was full", kCounter) \
+  X(inspect_events, "pattern block and alert events sent to the control thread", kCounter)          \
+  X(inspect_events_lost, "pattern events not sent: over events_per_second, or the ring was full", kCounter) \
   X(trace_records_lost, "packet trace records not sent: the trace ring was full", kCounter)         \
   X(busy_cycles, "TSC cycles spent in loop iterations that had packets", kCounter)                \
   X(busy_polls, "loop iterations that had packets", kCounter)                                     \
@@ -72,6 +74,18 @@ enum class CounterKind { kCounter, kGauge };
   X(replayed, "inbound packets whose sequence number was already received", kCounter)             \
   X(outside_window, "inbound packets left of the replay window", kCounter)                        \
   X(exhausted, "outbound packets dropped: no sequence number left before a rekey", kCounter)
+
+// Per pattern set (by its slot), in each worker that inspects.
+#define MESHPLANE_PATTERN_SET_COUNTERS(X)                                                                  \
+  X(connections, "connections whose payload was inspected with the set", kCounter)                      \
+  X(bytes, "payload bytes scanned", kCounter)                                                            \
+  X(completed, "directions inspected up to inspect_bytes (or to their end)", kCounter)                  \
+  X(gaps, "directions whose inspection stopped at a hole in the byte stream", kCounter)                  \
+  X(no_state, "connections not inspected: the worker had no inspection state left", kCounter)           \
+  X(failed_closed, "connections reset because inspection could not go on (on_failure: block)", kCounter) \
+  X(blocked, "connections reset by a block pattern", kCounter)                                           \
+  X(switched, "connections moved to a changed version of the set mid-stream", kCounter)                  \
+  X(active, "connections being inspected now", kGauge)
 
 // What the control side knows of one counter of struct T.
 template <typename T, typename C>

@@ -7,6 +7,7 @@
 #include "dataplane/stages/esp_decrypt.h"
 #include "dataplane/stages/esp_encrypt.h"
 #include "dataplane/stages/forward.h"
+#include "dataplane/stages/inspect.h"
 #include "dataplane/stages/lb.h"
 #include "dataplane/stages/local.h"
 #include "dataplane/stages/parse.h"
@@ -33,6 +34,7 @@ Graph::Graph() {
   slot(Stage::kAccess, access_process, Stage::kLb);
   slot(Stage::kLb, lb_process, Stage::kRoutedAuthz);
   slot(Stage::kRoutedAuthz, routed_authz_process, Stage::kLocal);
+  slot(Stage::kInspect, inspect_process, Stage::kRoute);
   slot(Stage::kLocal, local_process, Stage::kRoute);
   slot(Stage::kRoute, route_process, Stage::kEgress);
   slot(Stage::kRouteOriginated, route_originated_process, Stage::kEgress);

@@ -10,10 +10,14 @@
 // routed by kRouteOriginated, never TTL-decremented).
 //
 //   rx -> parse -> decrypt -> access -> lb -> routed-authz -> local -> route ---------------> egress -> tx
-//                               |         |                   |       |  \-> route-originated ----^
-//                               \---------+-------------------+-------+----------^   |             |
+//                               |         |  \         |  \             |       |  \-> route-originated ----^
+//                               |         |   \--> inspect --> route   |       |          ^   |             |
+//                               \---------+-------------------+-------+----------/   |             |
 //                                 (errors, resets, replies)            \-> encrypt -> route-encrypted
 //                                                          (both route stages send tunnel traffic to encrypt)
+//
+// Packets of connections under payload inspection go from lb (after NAT) or
+// routed-authz to inspect, and from there to route.
 //
 // Packets the control thread injects (ARP, packets held while their next hop
 // was resolved) enter at egress. Kept packets move on by handing the burst
@@ -37,6 +41,7 @@ enum class Stage : uint8_t {
   kAccess,           // access rules: allow, deny or reject (dataplane/stages/access.cc)
   kLb,               // load balancing and NAT (dataplane/stages/lb.cc)
   kRoutedAuthz,      // routed connections to destinations with an authorization (dataplane/stages/routed_authz.cc)
+  kInspect,          // payload of connections with a pattern set: Hyperscan streams (dataplane/stages/inspect.cc)
   kLocal,            // to the gateway itself (dataplane/stages/local.cc)
   kRoute,            // transit: TTL, route, MTU, neighbour, L2 rewrite (dataplane/stages/forward.cc)
   kRouteOriginated,  // packets the gateway originates: routed without TTL handling or ICMP errors

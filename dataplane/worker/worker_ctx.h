@@ -19,6 +19,7 @@ struct rte_ring;
 namespace meshplane::dataplane {
 
 class FlowTable;
+class InspectState;
 struct FlowLog;
 class RateLimitState;
 class GcmEngine;
@@ -57,6 +58,14 @@ struct IpsecWorker {
   SaCounters* sas = nullptr;  // this worker's, by SA slot
 };
 
+// Payload inspection's per-worker state (dataplane/stages/inspect.cc).
+struct InspectWorker {
+  InspectState* state = nullptr;  // null: this worker inspects nothing
+  rte_ring* events = nullptr;     // worker -> control: InspectEventRecord (single producer, single consumer)
+  TokenBucket bucket;             // events per second
+  uint64_t bucket_rate = 0;       // rate the bucket was configured with
+};
+
 struct TxQueue {
   uint16_t count = 0;
   rte_mbuf* pkts[kTxBurst];
@@ -76,6 +85,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   WorkerCounters* counters = nullptr;
   LbWorker lb;
   IpsecWorker ipsec;
+  InspectWorker inspect;
   rte_ring* access_log = nullptr;  // worker -> control: AccessLogRecord (single producer, single consumer)
   TokenBucket access_log_bucket;
   uint64_t access_log_rate = 0;  // rate the bucket was configured with
