@@ -16,6 +16,13 @@ void check_expression(const PatternSet& set, const Pattern& p, Diagnostics& d) {
                                            p.expression.size(), kMaxPatternLength));
     return;
   }
+  if (p.literal && p.expression.find('\x7f') != std::string::npos) {
+    // YAML has no printable form for it that survives being emitted again (meshctl get policy).
+    d.error(p.expression_mark, fmt::format("pattern '{}' of set '{}': a literal cannot hold the byte 0x7f; write "
+                                           "it as a regex with \\x7f",
+                                           p.name, set.name));
+    return;
+  }
   hs_expr_info_t* info = nullptr;
   hs_compile_error_t* error = nullptr;
   if (hs_expression_info(hyperscan_expression(p).c_str(), hyperscan_flags(p), &info, &error) != HS_SUCCESS) {
@@ -24,7 +31,7 @@ void check_expression(const PatternSet& set, const Pattern& p, Diagnostics& d) {
     hs_free_compile_error(error);
     return;
   }
-  if (info->max_width == 0 && info->min_width == 0)
+  if (info->min_width == 0)
     d.error(p.expression_mark, fmt::format("pattern '{}' of set '{}' matches the empty string (it would match "
                                            "every connection); make it match at least one byte",
                                            p.name, set.name));

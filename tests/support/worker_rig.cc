@@ -1,7 +1,10 @@
 #include "tests/support/worker_rig.h"
 
+#include <rte_ring_elem.h>
+
 #include "config/parser.h"
 #include "ctrl/compile/snapshot_compiler.h"
+#include "dataplane/stages/inspect.h"
 #include "dataplane/worker/packet_meta.h"
 #include "dataplane/worker/pipeline.h"
 #include "dataplane/worker/tx.h"
@@ -69,6 +72,13 @@ WorkerRig::WorkerRig(const std::string& policy_text, Options options) {
   w.lb.nat_port_base = lb.nat_port_min;
   w.lb.nat_port_span = static_cast<uint16_t>((lb.nat_port_max - lb.nat_port_min + 1) / options.workers);
   w.lb.now = 1000;
+  if (policy.pattern_sets.empty()) return;
+  dataplane::InspectState::install_allocator();
+  inspect = std::make_unique<dataplane::InspectState>(lb.flow_capacity, policy.inspection.flows_per_worker);
+  inspect_events = rte_ring_create_elem(("rig_inspect" + id).c_str(), sizeof(dataplane::InspectEventRecord), 256, SOCKET_ID_ANY,
+                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
+  w.inspect.state = inspect.get();
+  w.inspect.events = inspect_events;
 }
 
 WorkerRig::~WorkerRig() {
@@ -80,6 +90,7 @@ WorkerRig::~WorkerRig() {
   if (punt) drain(punt);
   dataplane::free_dropped(w);
   rte_ring_free(punt);
+  rte_ring_free(inspect_events);
   rte_mempool_free(pool);
 }
 

@@ -17,6 +17,7 @@
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/sa_registry.h"
 #include "ctrl/runtime/sa_table.h"
+#include "dataplane/inspect/inspect_state.h"
 #include "dataplane/ipsec/aes_gcm.h"
 #include "ctrl/compile/compiled_snapshot.h"
 #include "dataplane/tables/flow_table.h"
@@ -67,6 +68,8 @@ class WorkerRig {
   std::unique_ptr<dataplane::ServiceCounters[]> services;    // by service slot
   std::unique_ptr<dataplane::EndpointCounters[]> endpoints;  // by endpoint slot
   std::unique_ptr<dataplane::RateLimitState> limits;         // the workers' shared buckets
+  std::unique_ptr<dataplane::InspectState> inspect;          // with pattern sets
+  rte_ring* inspect_events = nullptr;                         // InspectEventRecord
   dataplane::WorkerCtx w;
 
  private:
