@@ -42,10 +42,17 @@ def main():
     logged_one = (instructions("lb_bench", flows, lb_rounds, 0, 1, 0, 0, 1) - logged_new) / (lb_rounds * BURST)
     elsewhere = instructions("pipeline_bench", rounds, "elsewhere") / (rounds * BURST)
     tracked = instructions("pipeline_bench", rounds, "tracked") / (rounds * BURST)
+    # Payload inspection: 1400-byte TCP segments of 32 connections to a NAT service, by difference of two runs.
+    def inspect(mode):
+        return (instructions("inspect_bench", 100, 1400, 300, mode) -
+                instructions("inspect_bench", 100, 1400, 100, mode)) / (200 * BURST)
+    plain_1400, inspected_1400, past_1400 = inspect("plain"), inspect("inspected"), inspect("past")
     results = {"l3_forwarding": l3, "lb_new_flow": new / flows, "lb_established_1_flow": one,
                f"lb_established_random_of_{flows}_flows": many, "l3_forwarding_10000_access_rules": access,
                "l3_forwarding_authorization_elsewhere": elsewhere, "l3_forwarding_authorized_tracked": tracked,
-               "lb_new_flow_flow_logs": logged_new / flows, "lb_established_1_flow_flow_logs": logged_one}
+               "lb_new_flow_flow_logs": logged_new / flows, "lb_established_1_flow_flow_logs": logged_one,
+               "lb_tcp_1400": plain_1400, "lb_tcp_1400_inspected_100_patterns": inspected_1400,
+               "lb_tcp_1400_past_inspect_bytes": past_1400}
     rows = [("IPv4 forwarding (parse, local, route, TTL, neighbour, L2 rewrite)", l3),
             ("load balancer, new flow (SYN: Maglev, flow insert, NAT port search, rewrite)", new / flows),
             ("load balancer, established, 1 flow", one),
@@ -54,7 +61,10 @@ def main():
             (f"load balancer, established, random among {flows:,} flows", many),
             ("IPv4 forwarding behind 10,000 access rules", access),
             ("IPv4 forwarding, a destination authorization for other prefixes", elsewhere),
-            ("IPv4 forwarding to an authorized destination, tracked (32 established connections)", tracked)]
+            ("IPv4 forwarding to an authorized destination, tracked (32 established connections)", tracked),
+            ("load balancer, established, 1400-byte TCP segments (32 connections)", plain_1400),
+            ("the same, payload inspected by 100 patterns (1,346 bytes scanned each)", inspected_1400),
+            ("the same, connections past their inspect_bytes", past_1400)]
     for name, v in rows:
         print(f"{name:80} {v:7.0f} instructions/packet")
     save_json("instructions.json", results)

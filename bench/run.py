@@ -184,12 +184,29 @@ dataplane: {{mbufs: 32767}}
 """
 
 
-def lb_services(capacity):
+def pattern_set(n):
+    """A set of n patterns shaped like bench/inspect_bench.cc's (paths, SQL, tokens,
+    traversal), none of which occurs in the generator's payload."""
+    shapes = ["/admin{}/", "select\\s+\\w+\\s+from\\s+t{}", "token=[a-f0-9]{{8}}-{}", "\\.\\./etc/{}[a-z]{{2,6}}"]
+    lines = "".join(f"      - {{regex: '{shapes[i % 4].format(7919 * i % 100000)}', flags: [caseless], action: block}}\n"
+                    for i in range(n))
+    return f"""inspection: {{flows_per_worker: 65536}}
+pattern_sets:
+  - name: guard
+    inspect_bytes: 65536
+    directions: client
+    patterns:
+{lines}"""
+
+
+def lb_services(capacity, inspect=False):
     eps = [f"10.2.0.{11 + i}" for i in range(16)]
     neighbours = "\n".join(f"  - {{address: 10.2.0.{11 + i}, mac: {GEN_MAC_B}, port: b}}" for i in range(16))
     nat = [f"10.2.1.{i}" for i in range(1, 9)]
-    web = service("web", "10.30.0.10", eps, ports=[("udp", 80, 8080), ("tcp", 80, 8080)])
-    return f"neighbours:\n{neighbours}" + lb_policy(web, flow_capacity=capacity, nat_addresses=nat)
+    web = service("web", "10.30.0.10", eps, ports=[("udp", 80, 8080), ("tcp", 80, 8080)],
+                  **({"inspect": "guard"} if inspect else {}))
+    text = f"neighbours:\n{neighbours}" + lb_policy(web, flow_capacity=capacity, nat_addresses=nat)
+    return text + (pattern_set(100) if inspect else "")
 
 
 SCENARIOS = [
@@ -211,6 +228,14 @@ SCENARIOS = [
                                         "100000000", "--new-flows", "--packets-per-flow", "4", "--warmup", "0",
                                         "--seconds", "1"],
      "LB full NAT, TCP connections of 4 packets: SYN, 2 data, FIN (70-byte frames)"),
+    ("lb_tcp_1400", "meshplane", None, ["--dst-ip", "10.30.0.10", "--proto", "tcp", "--size", "1400", "--flows",
+                                        "100000000", "--new-flows", "--packets-per-flow", "8", "--warmup", "0",
+                                        "--seconds", "1"],
+     "LB full NAT, TCP connections of 8 packets of 1400 bytes (SYN, 6 data, FIN)"),
+    ("lb_inspect_1400", "meshplane", "inspect", ["--dst-ip", "10.30.0.10", "--proto", "tcp", "--size", "1400",
+                                                 "--flows", "100000000", "--new-flows", "--packets-per-flow", "8",
+                                                 "--warmup", "0", "--seconds", "1"],
+     "as lb_tcp_1400, every connection's payload inspected by 100 patterns"),
 ]
 
 
@@ -218,10 +243,10 @@ def policy_for(name, policy):
     """The DUT's policy, made when the scenario runs (it names this run's memif sockets)."""
     if policy == "l3":
         return meshplane_policy()
-    if policy is not None or not name.startswith("lb"):
+    if (policy is not None and policy != "inspect") or not name.startswith("lb"):
         return policy
     base = meshplane_policy()
-    extra = lb_services(4_194_304)
+    extra = lb_services(4_194_304, inspect=policy == "inspect")
     # Merge the endpoints' static neighbours into the one neighbours list.
     neigh = "\n".join(line for line in extra.splitlines() if line.startswith("  - {address: 10.2.0."))
     base = base.replace(f"  - {{address: 10.2.0.2, mac: {GEN_MAC_B}, port: b}}\n",
@@ -251,6 +276,9 @@ def run(names, seconds):
             w = s["workers"][0]
             r["cycles_per_packet"] = w["cycles_per_packet"]
             r["drops"] = {k: v for k, v in s["drops"].items() if v}
+            for ps in s.get("pattern_sets", []):  # what inspection did: connections, bytes scanned, ...
+                r["inspection"] = {k: ps[k] for k in ("connections", "bytes", "completed", "gaps", "no_state")
+                                   if k in ps}
         results.append(r)
         save_json(f"{name}.json", r, RESULTS)
         print(f"{name:12} {g['rx_mpps']:6.2f} Mpps, loss {g['loss_percent']:.3f}%, "

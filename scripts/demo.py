@@ -3,7 +3,8 @@
 joined through meshplane (veth + net_af_packet). Real kernel traffic crosses
 it (ARP, ping, traceroute-style TTL expiry, an HTTP download checked end to
 end, hundreds of connections load-balanced over three backends, an access
-rule refusing a direct connection to a backend while the VIP serves), then the
+rule refusing a direct connection to a backend while the VIP serves, a
+request for /admin reset by payload matching while / is answered), then the
 gateway's counters are printed; then two sites, each behind its own
 meshplane, talk through an ESP tunnel while tshark watches the link between
 the gateways. Everything is cleaned up."""
@@ -19,7 +20,15 @@ from testbed import Daemon, Topology, lb_policy, service  # noqa: E402
 from testbed.tunnel import TwoSites, running  # noqa: E402
 from testbed.wire import capture  # noqa: E402
 
-SERVICES = lb_policy(service("web", "10.30.0.10", ["10.10.2.11", "10.10.2.12", "10.10.2.13"]))
+SERVICES = lb_policy(service("web", "10.30.0.10", ["10.10.2.11", "10.10.2.12", "10.10.2.13"], inspect="http-guard"))
+# Payload matching on the service's connections: the request line, across segments.
+PATTERNS = """pattern_sets:
+  - name: http-guard
+    inspect_bytes: 4096
+    patterns:
+      - {name: admin-path, regex: '^(GET|POST) /admin', action: block}
+      - {name: curl, literal: 'User-Agent: curl/', flags: [caseless], action: tag, tag: curl}
+"""
 # The backends (10.10.2.8/29) answer clients only through the VIP.
 ACCESS = """access:
   rules:
@@ -73,7 +82,7 @@ def main():
     try:
         step("topology: client 10.10.1.2 -> [10.10.1.1 meshplane 10.10.2.1] -> server 10.10.2.2 (+10.20.0.1 behind it)")
         topo.up()
-        gateway = Daemon(topo.policy(SERVICES + ACCESS), name="demo").start()
+        gateway = Daemon(topo.policy(SERVICES + ACCESS + PATTERNS), name="demo").start()
         print(f"   meshplane pid {gateway.proc.pid}, policy {gateway.config}")
 
         step("ping the gateway, then the server through it (TTL 64 -> 63: one routed hop)")
@@ -115,11 +124,19 @@ def main():
         show(gateway.meshctl("get", "policies"))
         denied = not direct and len(refused) == 1 and "ConnectionRefused" in refused[0]
 
+        step("payload matching: GET /admin through the VIP is reset by the gateway (Hyperscan); GET / is answered")
+        vip = "http://10.30.0.10"
+        admin = topo.ns(topo.client, ["curl", "-sS", "--max-time", "5", f"{vip}/admin"], check=False)
+        home = topo.ns(topo.client, ["curl", "-sS", "--max-time", "5", f"{vip}/"], check=False)
+        print(f"   /admin: curl exit {admin.returncode} ({admin.stderr.strip()}); /: {home.stdout.strip()}")
+        show(gateway.meshctl("get", "patterns"))
+        inspected = admin.returncode == 56 and home.returncode == 0
+
         step("meshplane's counters (SIGTERM: workers stop, ports close, final counters printed)")
         gateway.stop()
         print("   " + gateway.output().strip().replace("\n", "\n   "))
         encrypted = tunnel_demo()
-        ok = same and balanced and denied and encrypted and gateway.proc.returncode == 0
+        ok = same and balanced and denied and inspected and encrypted and gateway.proc.returncode == 0
         print(f"\ndemo {'succeeded' if ok else 'FAILED'}")
         return 0 if ok else 1
     finally:

@@ -156,13 +156,15 @@ int main(int argc, char** argv) {
         for (uint32_t i = 0; i < n; ++i) {
           uint32_t flow = static_cast<uint32_t>(seq % (flows ? flows : 1));
           uint8_t flags = 0x10;  // ACK: established traffic
+          uint32_t tcp_seq = static_cast<uint32_t>(seq * 1000);
           if (new_flows) {
             const uint64_t position = seq % packets_per_flow;
             flow = static_cast<uint32_t>(seq / packets_per_flow);
             flags = position == 0 ? 0x02 : position + 1 == packets_per_flow ? 0x11 : 0x18;  // SYN, FIN|ACK, PSH|ACK
+            tcp_seq = connection_seq(1000, position, size);
           }
           char* p = rte_pktmbuf_append(pkts[i], static_cast<uint16_t>(size));
-          build_packet(reinterpret_cast<uint8_t*>(p), size, spec, flow, seq, now, flags);
+          build_packet(reinterpret_cast<uint8_t*>(p), size, spec, flow, seq, now, flags, tcp_seq);
           ++seq;
         }
         const uint16_t sent = rte_eth_tx_burst(tx_port, 0, pkts, static_cast<uint16_t>(n));

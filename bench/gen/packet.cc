@@ -24,7 +24,7 @@ void put32(uint8_t* p, uint32_t v) { put16(p, v >> 16), put16(p + 2, v & 0xffff)
 }  // namespace
 
 size_t build_packet(uint8_t* buf, size_t frame_len, const FlowSpec& spec, uint32_t flow, uint64_t sequence,
-                    uint64_t tx_tsc, uint8_t tcp_flags) {
+                    uint64_t tx_tsc, uint8_t tcp_flags, uint32_t tcp_seq) {
   const bool tcp = spec.proto == 6;
   if (frame_len < (tcp ? kMinTcpFrame : kMinUdpFrame) || frame_len > 9000) return 0;
   const size_t l4_len = frame_len - 14 - 20;
@@ -52,7 +52,7 @@ size_t build_packet(uint8_t* buf, size_t frame_len, const FlowSpec& spec, uint32
   put16(l4, sport);
   put16(l4 + 2, spec.dst_port);
   if (tcp) {
-    put32(l4 + 4, static_cast<uint32_t>(sequence * 1000));
+    put32(l4 + 4, tcp_seq);
     put32(l4 + 8, 1);
     l4[12] = 5 << 4;
     l4[13] = tcp_flags;

@@ -35,10 +35,19 @@ constexpr size_t kMinUdpFrame = 14 + 20 + 8 + sizeof(Stamp);   // 58: fits the 6
 constexpr size_t kMinTcpFrame = 14 + 20 + 20 + sizeof(Stamp);  // 70
 
 // Writes a `frame_len`-byte frame (without FCS) for flow `flow` into `buf`.
-// TCP packets carry `tcp_flags`. Returns the length written, or 0 when
-// `frame_len` is below kMinUdpFrame / kMinTcpFrame or above 9000.
+// TCP packets carry `tcp_flags` and sequence number `tcp_seq`. Returns the
+// length written, or 0 when `frame_len` is below kMinUdpFrame / kMinTcpFrame
+// or above 9000.
 size_t build_packet(uint8_t* buf, size_t frame_len, const FlowSpec& spec, uint32_t flow, uint64_t sequence,
-                    uint64_t tx_tsc, uint8_t tcp_flags = 0x10);
+                    uint64_t tx_tsc, uint8_t tcp_flags = 0x10, uint32_t tcp_seq = 0);
+
+// The sequence number of packet `position` of a connection whose SYN is
+// packet 0 with number `first`, each later packet `frame_len` bytes: the
+// numbers a real sender uses, so payload inspection sees an in-order stream.
+inline uint32_t connection_seq(uint32_t first, uint64_t position, size_t frame_len) {
+  const uint32_t payload = static_cast<uint32_t>(frame_len - 14 - 20 - 20);
+  return position == 0 ? first : first + 1 + static_cast<uint32_t>(position - 1) * payload;
+}
 
 // Finds the stamp in a received frame (any header rewrites on the way are
 // fine: it sits at a fixed distance from the end of the L4 header).

@@ -34,7 +34,7 @@ TEST(Generator, PacketsHaveValidHeadersAndChecksums) {
     for (size_t size : {proto == 6 ? kMinTcpFrame : kMinUdpFrame, size_t{60}, size_t{74}, size_t{1514}}) {
       if (size < (proto == 6 ? kMinTcpFrame : kMinUdpFrame)) continue;
       std::vector<uint8_t> buf(size);
-      ASSERT_EQ(build_packet(buf.data(), size, spec(proto), 2345, 77, 123456789, 0x02), size);
+      ASSERT_EQ(build_packet(buf.data(), size, spec(proto), 2345, 77, 123456789, 0x02, 4242), size);
       const uint8_t* ip = buf.data() + 14;
       EXPECT_EQ(be16(buf.data() + 12), 0x0800);
       EXPECT_EQ(be16(ip + 2), size - 14);
@@ -44,6 +44,7 @@ TEST(Generator, PacketsHaveValidHeadersAndChecksums) {
       EXPECT_EQ(testing::l4_sum(be32(ip + 12), be32(ip + 16), proto, ip + 20, size - 34), 0) << "L4 checksum";
       if (proto == 6) {
         EXPECT_EQ(ip[20 + 13], 0x02) << "TCP flags";
+        EXPECT_EQ(be32(ip + 24), 4242u) << "TCP sequence number";
       }
       Stamp s{};
       ASSERT_TRUE(read_stamp(buf.data(), size, s));
@@ -125,6 +126,14 @@ TEST(Generator, HistogramPercentilesWithinOneAndAHalfPercent) {
       EXPECT_LT(LatencyHistogram::upper_edge(b - 1), v) << v;
     }
   }
+}
+
+TEST(Generator, ConnectionsNumberTheirBytesAsARealSenderDoes) {
+  // SYN at 1000 takes one number; each 1400-byte frame carries 1346 bytes after it.
+  EXPECT_EQ(connection_seq(1000, 0, 1400), 1000u);
+  EXPECT_EQ(connection_seq(1000, 1, 1400), 1001u);
+  EXPECT_EQ(connection_seq(1000, 2, 1400), 1001u + 1346);
+  EXPECT_EQ(connection_seq(1000, 5, 70), 1001u + 4 * 16);
 }
 
 }  // namespace
