@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/*_fuzz.cc) with clang,
 # AddressSanitizer and UBSan, and runs each for SECONDS (default 60), keeping
-# its corpus in build-fuzz/ between runs. Exits non-zero on any crash; the
+# its corpus in build-fuzz/ between runs. A target names the code under test
+# on a "// fuzz-sources:" line and any further libraries on "// fuzz-libs:". Exits non-zero on any crash; the
 # reproducer is left in build-fuzz/. The test suite runs it for 30 seconds
 # (meson test suite "fuzz"). Usage: scripts/fuzz.sh [SECONDS]
 set -euo pipefail
@@ -16,7 +17,8 @@ for target in tests/fuzz/*_fuzz.cc; do
   name=$(basename "$target" .cc)
   # The code under test: the target's "// fuzz-sources:" line.
   sources=($(sed -n 's|^// fuzz-sources: ||p' "$target"))
-  clang++ "${flags[@]}" "$target" "${sources[@]}" -o "$out/$name" "${libs[@]}"
+  extra=($(sed -n 's|^// fuzz-libs: ||p' "$target"))  # libraries it needs besides DPDK and ipsec-mb
+  clang++ "${flags[@]}" "$target" "${sources[@]}" -o "$out/$name" "${libs[@]}" "${extra[@]}"
   corpus="$out/corpus-$name"
   mkdir -p "$corpus"
   echo "fuzzing $name for ${seconds}s"

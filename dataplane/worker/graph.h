@@ -9,15 +9,16 @@
 // stages originate (ICMP errors, TCP resets, echo replies, tunnelled packets:
 // routed by kRouteOriginated, never TTL-decremented).
 //
-//   rx -> parse -> decrypt -> access -> lb -> routed-authz -> local -> route ---------------> egress -> tx
-//                               |         |  \         |  \             |       |  \-> route-originated ----^
-//                               |         |   \--> inspect --> route   |       |          ^   |             |
-//                               \---------+-------------------+-------+----------/   |             |
-//                                 (errors, resets, replies)            \-> encrypt -> route-encrypted
+//   rx -> parse -> decrypt -> access -> lb -> routed-authz -> inspect -> local -> route --------> egress -> tx
+//                               |         |         |              ^         |        |  \-> route-originated -^
+//                               |         \---------+--------------/         |        |          ^   |
+//                               |        (connections with a pattern set)    |        |          |   |
+//                               \---------+---------+-------------------------+--------+----------/   |
+//                                 (errors, resets, replies)                           \-> encrypt -> route-encrypted
 //                                                          (both route stages send tunnel traffic to encrypt)
 //
 // Packets of connections under payload inspection go from lb (after NAT) or
-// routed-authz to inspect, and from there to route.
+// routed-authz to inspect, and from there to route (inspect's default next).
 //
 // Packets the control thread injects (ARP, packets held while their next hop
 // was resolved) enter at egress. Kept packets move on by handing the burst

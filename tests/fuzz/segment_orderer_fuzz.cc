@@ -11,8 +11,11 @@
 #include <vector>
 
 #include "dataplane/inspect/segment_orderer.h"
+#include "tests/fuzz/fuzz_input.h"
 
 using meshplane::dataplane::SegmentOrderer;
+
+using meshplane::fuzz::take32;
 
 namespace {
 
@@ -29,15 +32,6 @@ void check(void* ctx, SegmentOrderer::Piece p) {
   for (uint32_t i = 0; i < p.length; ++i)
     if (p.data[i] != byte_at(g->first + g->count + i)) __builtin_trap();  // a byte out of place
   g->count += p.length;
-}
-
-uint32_t take32(const uint8_t*& data, size_t& size) {
-  uint32_t v = 0;
-  const size_t n = size < 4 ? size : 4;
-  std::memcpy(&v, data, n);
-  data += n;
-  size -= n;
-  return v;
 }
 
 }  // namespace

@@ -257,5 +257,53 @@ TEST_F(InspectTest, ClosingBothDirectionsGivesTheStateBack) {
   EXPECT_EQ(set().completed.get(), 2u);
 }
 
+// A routed connection (no NAT) admitted by a destination authorization's rule
+// with a set: blocked the same way, each end hearing the other's address.
+TEST(InspectRouted, ARuleOfADestinationAuthorizationInspectsWhatItAdmits) {
+  testing::WorkerRig rig(R"(ports:
+  - {name: a, device: net_null0, addresses: [10.0.1.1/24]}
+  - {name: b, device: net_null1, addresses: [10.0.2.1/24]}
+load_balancer: {flow_capacity: 1024}
+authorization:
+  - name: servers
+    destinations: [10.0.2.0/24]
+    default: deny
+    rules:
+      - {name: web, action: allow, to: {ports: [80]}, inspect: guard}
+      - {name: ssh, action: allow, to: {ports: [22]}}
+pattern_sets:
+  - name: guard
+    patterns: [{name: admin, regex: '/admin', action: block}]
+)");
+  ASSERT_TRUE(rig.ok()) << rig.error;
+  rig.neighbours.set(rig.neighbours.insert(0, kClient), NeighbourState::kReachable, kClientMac);
+  rig.neighbours.set(rig.neighbours.insert(1, kEndpoint), NeighbourState::kReachable, kEndpointMac);
+  auto send = [&](uint16_t dport, uint32_t seq, uint8_t flags, const std::string& payload) {
+    Frame f;
+    f.proto = IPPROTO_TCP;
+    f.ip_src = kClient;
+    f.ip_dst = kEndpoint;
+    f.dst = testing::kMacA;
+    f.src = kClientMac;
+    f.l4 = testing::tcp(40000, dport, seq, 7001, flags, payload.size());
+    std::copy(payload.begin(), payload.end(), f.l4.begin() + 20);
+    rig.run(testing::build(rig.pool, testing::with_l4_checksum(f)), 0);
+    std::pair<int, int> out{rig.w.tx[0].count, rig.w.tx[1].count};
+    uint32_t rst_source = 0;
+    if (rig.w.tx[0].count)
+      rst_source = rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(rig.w.tx[0].pkts[0], const rte_ipv4_hdr*, 14)->src_addr);
+    rig.clear_tx();
+    return std::pair{out, rst_source};
+  };
+  EXPECT_EQ(send(22, 100, kTcpSyn, "").first, std::pair(0, 1));
+  EXPECT_EQ(send(22, 101, kTcpAck, "GET /admin").first, std::pair(0, 1)) << "the ssh rule names no set";
+  EXPECT_EQ(send(80, 100, kTcpSyn, "").first, std::pair(0, 1));
+  const auto [out, rst_source] = send(80, 101, kTcpAck, "GET /admin");
+  EXPECT_EQ(out, std::pair(1, 1)) << "a RST each way";
+  EXPECT_EQ(rst_source, kEndpoint) << "the client hears the server's address";
+  EXPECT_EQ(rig.counters.dropped(DropReason::kPatternBlocked), 1u);
+  EXPECT_EQ(rig.inspect->sets[0].connections.get(), 1u);
+}
+
 }  // namespace
 }  // namespace meshplane::dataplane
