@@ -65,9 +65,10 @@ class ApiServer::Service final : public v1::Meshplane::Service {
   explicit Service(ApiContext ctx) : ctx_(std::move(ctx)) {}
   std::atomic<bool> stopping{false};
 
-  // The document is read here, on gRPC's thread: reading needs no daemon
-  // state, and the control thread (ARP, status, stats, drains) must not wait
-  // on a large or hostile document. Work whose caller gave up stops.
+  // The document is read here, on gRPC's thread, and its pattern sets
+  // compiled: neither needs daemon state, and the control thread (ARP,
+  // status, stats, drains) must not wait on a large or hostile document.
+  // Work whose caller gave up stops.
   grpc::Status Apply(grpc::ServerContext* context, const v1::ApplyRequest* req, v1::ApplyResponse* resp) override {
     const auto abandoned = [context] {
       return context->IsCancelled() || std::chrono::system_clock::now() > context->deadline();
@@ -80,6 +81,9 @@ class ApiServer::Service final : public v1::Meshplane::Service {
     if (!loaded.ok()) {
       o = ctx_.manager->refuse(std::move(loaded), source, req->dry_run());
     } else {
+      // Hyperscan's compile is the slow part of a document with pattern sets: done here too.
+      ctx_.manager->pattern_cache().prepare(loaded.policy);
+      if (abandoned()) return kAbandoned;
       bool ran = false;
       const bool called = ctx_.queue->call(
           [&] {

@@ -80,7 +80,7 @@ PolicyManager::PolicyManager(config::Policy initial, std::vector<PortBinding> po
   if (auto s = registry_->update(policy_.services, now); !s.ok()) throw std::runtime_error(s.message);
   sas_ = std::make_unique<SaRegistry>(policy_.ipsec.max_sas);
   if (auto s = sas_->update(policy_.peers); !s.ok()) throw std::runtime_error(s.message);
-  auto compiled = compile_snapshot(policy_, ports_, 1, registry_.get(), {}, sas_.get());
+  auto compiled = compile_snapshot(policy_, ports_, 1, registry_.get(), {}, sas_.get(), &patterns_);
   if (!compiled.ok()) throw std::runtime_error(compiled.message);
   if (hooks_.prepare_sas)
     if (auto s = hooks_.prepare_sas(policy_, *sas_); !s.ok()) throw std::runtime_error(s.message);
@@ -180,7 +180,7 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   if (auto s = registry.update(next.services, now); !s.ok()) return reject(std::move(s));
   SaRegistry sas = *sas_;
   if (auto s = sas.update(next.peers); !s.ok()) return reject(std::move(s));
-  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, {running_, &policy_}, &sas);
+  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, {running_, &policy_}, &sas, &patterns_);
   if (!compiled.ok()) return reject(std::move(compiled.status()));
   Outcome o;
   o.generation = generation_;
@@ -211,7 +211,8 @@ void PolicyManager::end_drains(Clock::time_point now) {
   LbRegistry registry = *registry_;
   const auto finished = registry.expire(now);
   if (finished.empty()) return;
-  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, {running_, &policy_}, sas_.get());
+  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, {running_, &policy_}, sas_.get(),
+                                   &patterns_);
   if (!compiled.ok()) {
     events_.add("policy_rejected", generation_, "the end of a drain cannot be published: " + compiled.message);
     return;  // retried on the next tick

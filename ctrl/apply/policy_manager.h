@@ -87,6 +87,8 @@ class PolicyManager {
   const CompiledSnapshot* running() const { return running_; }  // the last one published
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }  // any thread
   EventLog& events() { return events_; }
+  // Any thread: compiled pattern sets the next compile takes instead of compiling them.
+  PatternCache& pattern_cache() { return patterns_; }
   // Seconds from a validated change to its snapshot running (compile and publish), per applied change.
   const DurationHistogram& apply_seconds() const { return apply_seconds_; }
 
@@ -102,6 +104,7 @@ class PolicyManager {
   std::atomic<uint64_t> generation_{0};  // written by the control thread only
   const CompiledSnapshot* running_ = nullptr;  // the last one published (only we publish)
   EventLog events_;
+  PatternCache patterns_;  // filled by the API thread before it queues a document
   DurationHistogram apply_seconds_;
 };
 

@@ -71,8 +71,26 @@ uint32_t PatternLibrary::slot1(const std::string& name) const {
   return at != set_slots.end() && at->second < sets.size() && sets[at->second] ? at->second + 1 : 0;
 }
 
+void PatternCache::prepare(const config::Policy& policy) {
+  for (const auto& set : policy.pattern_sets) {
+    if (find(set)) continue;
+    std::shared_ptr<const CompiledPatternSet> compiled;
+    if (!compile_set(policy, set, compiled).ok()) continue;  // the control thread reports it
+    std::lock_guard lock(mutex_);
+    sets_.push_back(std::move(compiled));
+    if (sets_.size() > 2 * kMaxPatternSets) sets_.pop_front();
+  }
+}
+
+std::shared_ptr<const CompiledPatternSet> PatternCache::find(const config::PatternSet& set) const {
+  std::lock_guard lock(mutex_);
+  for (auto it = sets_.rbegin(); it != sets_.rend(); ++it)
+    if ((*it)->definition == set) return *it;
+  return nullptr;
+}
+
 config::Status compile_patterns(const config::Policy& policy, const PatternLibrary* previous, unsigned workers,
-                                std::shared_ptr<const PatternLibrary>& out) {
+                                std::shared_ptr<const PatternLibrary>& out, const PatternCache* cache) {
   auto lib = std::make_shared<PatternLibrary>();
   lib->events_per_second = policy.inspection.events_per_second;
   if (previous) {
@@ -101,6 +119,8 @@ config::Status compile_patterns(const config::Policy& policy, const PatternLibra
                            previous->sets[slot]->definition == set;
     if (unchanged) {
       lib->sets[slot] = previous->sets[slot];
+    } else if (auto cached = cache ? cache->find(set) : nullptr) {
+      lib->sets[slot] = std::move(cached);
     } else if (auto status = compile_set(policy, set, lib->sets[slot]); !status.ok()) {
       return status;
     }

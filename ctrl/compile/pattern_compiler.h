@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -53,12 +55,29 @@ struct PatternLibrary {
   uint32_t slot1(const std::string& name) const;
 };
 
+// Compiled sets by definition, for any thread: the API thread compiles a
+// document's sets before it queues the document (Hyperscan takes seconds for
+// a thousand patterns, and the control thread answers ARP and the API
+// meanwhile), and the control thread's compile finds them here. Keeps the
+// newest 2 x kMaxPatternSets.
+class PatternCache {
+ public:
+  // Compiles the sets of `policy` not here yet; what Hyperscan refuses is
+  // left for the control thread's compile to report.
+  void prepare(const config::Policy& policy);
+  std::shared_ptr<const CompiledPatternSet> find(const config::PatternSet& set) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::deque<std::shared_ptr<const CompiledPatternSet>> sets_;  // newest last
+};
+
 // Compiles `policy`'s pattern sets for `workers` workers, reusing `previous`
-// (may be null): its unchanged sets, its name slots. A pattern Hyperscan
-// refuses within its set is reported at its line and column with
-// Hyperscan's reason (kInvalid); so is a set whose stream state would not
-// fit a worker's per-connection room (kStreamStateBytes).
+// (may be null): its unchanged sets, its name slots; and `cache`'s sets (may
+// be null). A pattern Hyperscan refuses within its set is reported at its
+// line and column with Hyperscan's reason (kInvalid); so is a set whose
+// stream state would not fit a worker's per-connection room (kStreamStateBytes).
 config::Status compile_patterns(const config::Policy& policy, const PatternLibrary* previous, unsigned workers,
-                                std::shared_ptr<const PatternLibrary>& out);
+                                std::shared_ptr<const PatternLibrary>& out, const PatternCache* cache = nullptr);
 
 }  // namespace meshplane::ctrl

@@ -77,7 +77,7 @@ void fill_inspect_view(const config::Policy& policy, CompiledSnapshot& s) {
 
 CompileResult compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
                                   uint64_t generation, const LbRegistry* lb, const Previous& previous,
-                                  const SaRegistry* sas) {
+                                  const SaRegistry* sas, const PatternCache* patterns) {
   CompileResult out;
   if (ports.size() != policy.ports.size()) {
     out.status() = invalid(fmt::format("policy has {} ports but {} are running", policy.ports.size(), ports.size()));
@@ -220,7 +220,7 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
       old_patterns->events_per_second == policy.inspection.events_per_second) {
     s->patterns = previous.snapshot->patterns;
   } else {
-    out.status() = compile_patterns(policy, old_patterns, rte_lcore_count(), s->patterns);
+    out.status() = compile_patterns(policy, old_patterns, rte_lcore_count(), s->patterns, patterns);
     if (!out.ok()) return out;
   }
   fill_inspect_view(policy, *s);

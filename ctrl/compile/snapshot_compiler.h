@@ -33,9 +33,10 @@ struct CompileResult : config::Status {
 // `lb` gives services and endpoints their slots, `sas` the SAs theirs;
 // without them (tests, --check) slots are assigned afresh in policy order. With `previous` (the running
 // snapshot and its policy), its route table is shared when the routes are
-// unchanged, and its unchanged services are copied (compile_lb).
+// unchanged, and its unchanged services are copied (compile_lb). Pattern sets
+// already compiled by another thread are taken from `patterns`.
 CompileResult compile_snapshot(const config::Policy& policy, const std::vector<PortBinding>& ports,
                                   uint64_t generation, const LbRegistry* lb = nullptr, const Previous& previous = {},
-                                  const SaRegistry* sas = nullptr);
+                                  const SaRegistry* sas = nullptr, const PatternCache* patterns = nullptr);
 
 }  // namespace meshplane::ctrl

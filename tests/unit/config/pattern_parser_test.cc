@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 
 #include "config/emitter.h"
 #include "config/parser.h"
@@ -165,6 +166,22 @@ TEST(PatternCompiler, UnchangedSetsKeepTheirDatabaseAndNamesKeepTheirSlots) {
   EXPECT_EQ(c->slot1("guard"), 0u) << "gone from the policy";
   EXPECT_EQ(c->slot1("other"), 2u) << "other keeps its slot";
   EXPECT_EQ(c->set_slots.at("guard"), 0u) << "and guard's slot stays reserved for its name";
+}
+
+TEST(PatternCompiler, SetsCompiledAheadByAnotherThreadAreTakenFromTheCache) {
+  const auto r = load_policy_text(kBase + kGuard, "p.yaml");
+  ASSERT_TRUE(r.ok()) << r.message;
+  ctrl::PatternCache cache;
+  std::thread api([&] { cache.prepare(r.policy); });  // as the API thread does before queueing a document
+  api.join();
+  const auto ahead = cache.find(r.policy.pattern_sets[0]);
+  ASSERT_NE(ahead, nullptr);
+  std::shared_ptr<const ctrl::PatternLibrary> lib;
+  ASSERT_TRUE(ctrl::compile_patterns(r.policy, nullptr, 1, lib, &cache).ok());
+  EXPECT_EQ(lib->sets[0], ahead) << "not compiled again";
+  Policy other = r.policy;
+  other.pattern_sets[0].patterns[0].expression = "^POST /admin";
+  EXPECT_EQ(cache.find(other.pattern_sets[0]), nullptr) << "a different definition is not a hit";
 }
 
 }  // namespace
