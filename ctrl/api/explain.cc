@@ -18,8 +18,9 @@ Explanation refuse(std::string message) {
 }
 
 // Authorization `p` (1-based; 0: none), as a worker decides a new connection; false when it denies.
+// An allowed connection's pattern set (1 + its slot), when its rule or authorization names one, goes to `inspect`.
 bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_t p, uint32_t source,
-                uint8_t protocol, uint16_t port, uint32_t identity, Explanation& e) {
+                uint8_t protocol, uint16_t port, uint32_t identity, Explanation& e, uint32_t& inspect) {
   if (!p) return true;
   const uint16_t peer = s.tunnel_of(source);
   dataplane::Client client = s.authz.client(source, peer);
@@ -42,7 +43,22 @@ bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_
   if (d.audit_rule >= 0)
     e.steps.push_back(fmt::format("authorization: audit rule '{}' (line {}) matches: the connection is reported",
                                   s.authz_rules[d.audit_rule].name, s.authz_rules[d.audit_rule].line));
+  if (const uint32_t set = d.rule >= 0 && s.authz.rules[d.rule].inspect ? s.authz.rules[d.rule].inspect
+                                                                          : s.authz.policies[p - 1].inspect;
+      d.allowed && set)
+    inspect = set;
   return d.allowed;
+}
+
+// A TCP connection's payload inspection by the set in slot `set1 - 1` (0: none), as a step.
+void inspection(const CompiledSnapshot& s, uint8_t protocol, uint32_t set1, Explanation& e) {
+  if (protocol != 6 || !set1 || !s.patterns || set1 > s.patterns->sets.size() || !s.patterns->sets[set1 - 1]) return;
+  const config::PatternSet& set = s.patterns->sets[set1 - 1]->definition;
+  e.steps.push_back(fmt::format("payload: inspected with pattern set '{}' ({} patterns) over the first {} bytes of {}",
+                                set.name, set.patterns.size(), set.inspect_bytes,
+                                set.client && set.server ? "each direction"
+                                : set.client             ? "the client's direction"
+                                                         : "the server's direction"));
 }
 
 }  // namespace
@@ -126,14 +142,16 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
     if (svc.vip != *dst) continue;
     for (const auto& p : svc.ports)
       if (static_cast<uint8_t>(p.protocol) == *protocol && p.port == q.destination_port) {
+        uint32_t inspect = s.lb.services[i].inspect;
         if (!authorized(policy, s, s.authz.policy_of(s.lb.services[i].slot), *src, *protocol, q.destination_port,
-                        identity, e)) {
+                        identity, e, inspect)) {
           e.verdict = "denied";
           return e;
         }
         step(fmt::format("load balancing: service '{}' port {} -> one of {} endpoints, target port {} ({})", svc.name,
                          p.port, svc.endpoints.size(), p.target_port ? p.target_port : p.port,
                          svc.mode == config::LbMode::kNat ? "NAT" : "direct return"));
+        inspection(s, *protocol, inspect, e);
         e.verdict = "balanced";
         return e;
       }
@@ -156,11 +174,13 @@ Explanation explain(const ExplainQuery& q, const config::Policy& policy, const C
     return e;
   }
   // A routed connection to a destination with an authorization (TCP and UDP per connection, others per packet).
+  uint32_t inspect = 0;
   if (!authorized(policy, s, s.authz.destination_policy(*dst), *src, *protocol, ports ? q.destination_port : 0,
-                  identity, e)) {
+                  identity, e, inspect)) {
     e.verdict = "denied";
     return e;
   }
+  inspection(s, *protocol, inspect, e);
   step("route: " + route);
   e.verdict = "forwarded";
   return e;

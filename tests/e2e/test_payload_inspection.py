@@ -5,7 +5,8 @@ in two segments, and one byte per segment, is still caught (each piece is
 acknowledged before the next is sent, so the gateway sees separate
 segments, counted by the service); an alert leaves the request alone and
 raises an event naming the pattern; a set changed under a running download
-loses nothing; a pattern Hyperscan refuses is reported at its line and
+loses nothing (the download under inspection moves to the new database);
+a pattern Hyperscan refuses is reported at its line and
 column, and the running policy stays."""
 import json
 
@@ -18,7 +19,7 @@ WEB = "10.30.0.10"
 GUARD = """
 pattern_sets:
   - name: http-guard
-    inspect_bytes: 2048
+    inspect_bytes: 1048576
     patterns:
       - name: admin-path
         regex: '^(GET|POST) /admin'
@@ -144,5 +145,7 @@ def test_a_set_changed_under_a_download_loses_nothing(rig, tmp_path):
     d.meshctl("apply", "-f", str(path), check=True)
     rc, digest, err = download.finish()
     assert rc == 0 and digest == download.expected_digest(), err
+    # The download was under inspection (its first MiB) when the set changed: it moved to the new database.
+    d.wait_for(lambda s: pattern_set(s)["switched"] >= 1)
     assert curl(topo, "/admin").returncode == 0, "the new set no longer blocks /admin"
     assert curl(topo, "/private").returncode == 56, "it blocks /private"

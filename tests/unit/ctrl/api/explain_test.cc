@@ -130,6 +130,27 @@ TEST_F(ExplainTest, ARoutedDestinationsAuthorizationDecidesBeforeTheRoute) {
   EXPECT_EQ(ask({"10.1.0.5", "10.2.0.9", "icmp"}).verdict, "forwarded") << "another destination: not asked";
 }
 
+TEST_F(ExplainTest, AConnectionsPatternSetIsTheRulesElseTheServices) {
+  std::string text = kPolicy;
+  text.replace(text.find("{name: web, vip: 10.30.0.10,"), 29, "{name: web, vip: 10.30.0.10, inspect: guard,");
+  load(text + R"(identities:
+  - {name: lab, prefixes: [10.1.0.64/26]}
+authorization:
+  - service: web
+    rules:
+      - {name: lab, action: allow, from: {identities: [lab]}, inspect: strict}
+pattern_sets:
+  - {name: guard, patterns: [{regex: 'a', action: alert}]}
+  - {name: strict, inspect_bytes: 99, directions: client, patterns: [{regex: 'b', action: block}, {regex: 'c', action: tag}]}
+)");
+  auto e = ask({"10.1.0.5", "10.30.0.10", "tcp", 40000, 80});
+  EXPECT_TRUE(says(e, "payload: inspected with pattern set 'guard' (1 patterns) over the first 4096 bytes of each "
+                      "direction"));
+  e = ask({"10.1.0.70", "10.30.0.10", "tcp", 40000, 80});
+  EXPECT_TRUE(says(e, "pattern set 'strict' (2 patterns) over the first 99 bytes of the client's direction"));
+  EXPECT_FALSE(says(ask({"10.1.0.5", "10.9.1.1", "tcp", 40000, 80}), "payload")) << "routed, no set";
+}
+
 TEST_F(ExplainTest, BadQuestionsAreRefused) {
   EXPECT_NE(ask({"10.1.0", "10.1.0.11"}).message.find("source '10.1.0' is not an IPv4 address"), std::string::npos);
   EXPECT_NE(ask({"10.1.0.5", "10.1.0.11", "gre"}).message.find("protocol must be"), std::string::npos);
