@@ -20,24 +20,6 @@ bool parse_port(std::string_view s, uint16_t& out) {
 }
 
 // "80" or "1024-65535".
-bool read_port_range(const YamlNode& n, std::string_view what, Diagnostics& d, PortRange& out) {
-  std::string s;
-  if (!read_string(n, what, d, s)) return false;
-  const auto dash = s.find('-');
-  const bool ok = dash == std::string::npos
-                      ? parse_port(s, out.first) && (out.last = out.first, true)
-                      : parse_port(std::string_view(s).substr(0, dash), out.first) &&
-                            parse_port(std::string_view(s).substr(dash + 1), out.last);
-  if (!ok) {
-    d.error(n.mark(), fmt::format("{} must be a port (0-65535) or a range such as 1024-65535, found '{}'", what, s));
-    return false;
-  }
-  if (out.first > out.last) {
-    d.error(n.mark(), fmt::format("{} '{}' runs backwards", what, s));
-    return false;
-  }
-  return true;
-}
 
 // tcp, udp, icmp, any, or an IP protocol number.
 void read_protocol(const YamlNode& n, Diagnostics& d, std::optional<uint8_t>& out) {
@@ -80,6 +62,25 @@ void parse_rule(const YamlNode& n, Diagnostics& d, AccessPolicy& access) {
 }
 
 }  // namespace
+
+bool read_port_range(const YamlNode& n, std::string_view what, Diagnostics& d, PortRange& out) {
+  std::string s;
+  if (!read_string(n, what, d, s)) return false;
+  const auto dash = s.find('-');
+  const bool ok = dash == std::string::npos
+                      ? parse_port(s, out.first) && (out.last = out.first, true)
+                      : parse_port(std::string_view(s).substr(0, dash), out.first) &&
+                            parse_port(std::string_view(s).substr(dash + 1), out.last);
+  if (!ok) {
+    d.error(n.mark(), fmt::format("{} must be a port (0-65535) or a range such as 1024-65535, found '{}'", what, s));
+    return false;
+  }
+  if (out.first > out.last) {
+    d.error(n.mark(), fmt::format("{} '{}' runs backwards", what, s));
+    return false;
+  }
+  return true;
+}
 
 // One value or a list of them.
 std::vector<YamlNode> one_or_many(const YamlNode& n, std::string_view what, Diagnostics& d) {

@@ -25,6 +25,8 @@ std::optional<uint8_t> parse_protocol(std::string_view s);
 // bare address is its /32), or of ports and ranges ("80", "1024-65535").
 void read_prefixes(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<Ipv4Prefix>& out);
 void read_ports(const YamlNode& n, std::string_view what, Diagnostics& d, std::vector<PortRange>& out);
+// One port or range ("80", "61000-65535").
+bool read_port_range(const YamlNode& n, std::string_view what, Diagnostics& d, PortRange& out);
 // One value or a list of them.
 std::vector<YamlNode> one_or_many(const YamlNode& n, std::string_view what, Diagnostics& d);
 

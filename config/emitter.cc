@@ -329,6 +329,11 @@ std::string to_yaml(const Policy& policy) {
   emit_identities(out, policy.identities);
   emit_authorization(out, policy.authorization);
   emit_pattern_sets(out, policy);
+  if (const auto& e = policy.exception_path)
+    out << YAML::Key << "exception_path" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "netns"
+        << YAML::Value << e->netns << YAML::Key << "packets_per_second" << YAML::Value << e->packets_per_second
+        << YAML::Key << "local_ports" << YAML::Value << fmt::format("{}-{}", e->local_port_min, e->local_port_max)
+        << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

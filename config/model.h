@@ -398,6 +398,18 @@ struct InspectionSettings {
   uint32_t events_per_second = 100;  // block and alert events per worker; the rest are counted
 };
 
+// The host exception path (docs/config.md, "exception_path"): a TAP per port
+// in a network namespace, for traffic to the gateway's addresses that the
+// data plane does not serve itself.
+struct ExceptionPathSettings {
+  std::string netns;                     // the namespace the TAPs live in (created if absent)
+  uint32_t packets_per_second = 10000;   // per worker, towards the host; the rest are dropped, counted
+  uint16_t local_port_min = 61000;       // the namespace's ephemeral ports, kept apart from NAT ports
+  uint16_t local_port_max = 65535;
+  Mark mark;
+  bool operator==(const ExceptionPathSettings&) const = default;
+};
+
 // Sampled records of flows starting and ending, as JSON lines (docs/operations.md).
 struct FlowLogSettings {
   std::string path;    // appended to (a file), or
@@ -434,6 +446,7 @@ struct Policy {
   std::optional<FlowLogSettings> flow_logs;  // unset: off
   std::vector<PatternSet> pattern_sets;
   InspectionSettings inspection;
+  std::optional<ExceptionPathSettings> exception_path;  // unset: off
 };
 
 }  // namespace meshplane::config

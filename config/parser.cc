@@ -166,11 +166,35 @@ void parse_dataplane(const YamlNode& n, Diagnostics& d, DataplaneSettings& s) {
   }
 }
 
+void parse_exception_path(const YamlNode& n, Diagnostics& d, ExceptionPathSettings& out) {
+  Fields f(n, "exception_path", d, {"netns", "packets_per_second", "local_ports"});
+  out.mark = f.mark();
+  if (auto v = f.require("netns"); v.defined() && read_string(v, "exception_path.netns", d, out.netns) &&
+                                   (out.netns.size() > 64 || out.netns.find_first_not_of(
+                                                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                 "0123456789_.-") != std::string::npos ||
+                                    out.netns.front() == '.'))
+    d.error(v.mark(), fmt::format("exception_path.netns '{}' is not a namespace name (letters, digits, _ . -; at "
+                                  "most 64)",
+                                  out.netns));
+  if (auto v = f.get("packets_per_second"); v.defined())
+    read_uint_as(v, "exception_path.packets_per_second", d, 1, 10'000'000, out.packets_per_second);
+  if (auto v = f.get("local_ports"); v.defined()) {
+    PortRange r;
+    if (read_port_range(v, "exception_path.local_ports", d, r)) {
+      if (r.last - r.first < 1023)
+        d.error(v.mark(), "exception_path.local_ports needs at least 1024 ports (the host's ephemeral ports)");
+      out.local_port_min = r.first;
+      out.local_port_max = r.last;
+    }
+  }
+}
+
 void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
             "services", "ipsec", "peers", "access", "identities", "authorization", "api", "flow_logs",
-            "pattern_sets", "inspection"});
+            "pattern_sets", "inspection", "exception_path"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
   std::vector<YamlNode> items;
@@ -205,6 +229,7 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   if (auto v = f.get("flow_logs"); v.defined()) parse_flow_logs(v, d, policy.flow_logs.emplace());
   parse_pattern_sets(f.get("pattern_sets"), d, policy.pattern_sets);
   if (auto v = f.get("inspection"); v.defined()) parse_inspection(v, d, policy.inspection);
+  if (auto v = f.get("exception_path"); v.defined()) parse_exception_path(v, d, policy.exception_path.emplace());
 }
 
 }  // namespace

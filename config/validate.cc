@@ -107,6 +107,20 @@ void validate_neighbours(const Policy& policy, Diagnostics& d) {
   }
 }
 
+// The host's own connections through the exception path use the gateway's
+// addresses too: its ephemeral ports must not be NAT ports, or a reply could
+// meet the other's connection.
+void validate_exception_path(const Policy& policy, Diagnostics& d) {
+  if (!policy.exception_path) return;
+  const auto& e = *policy.exception_path;
+  const auto& lb = policy.load_balancer;
+  if (!policy.services.empty() && e.local_port_min <= lb.nat_port_max && lb.nat_port_min <= e.local_port_max)
+    d.error(e.mark, fmt::format("exception_path.local_ports {}-{} overlap the NAT ports {}-{}: the host's connections "
+                                "and NAT'd ones would share ports; set load_balancer.nat_port_max below {}",
+                                e.local_port_min, e.local_port_max, lb.nat_port_min, lb.nat_port_max,
+                                e.local_port_min));
+}
+
 }  // namespace
 
 int connected_port(const Policy& policy, uint32_t address) {
@@ -141,6 +155,7 @@ void validate(const Policy& policy, Diagnostics& d) {
   validate_access(policy, d);
   validate_authorization(policy, d);
   validate_pattern_sets(policy, d);
+  validate_exception_path(policy, d);
 }
 
 }  // namespace meshplane::config

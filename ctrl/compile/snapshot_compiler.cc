@@ -88,6 +88,7 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
   s->port_count = static_cast<uint16_t>(ports.size());
   s->icmp_errors_per_second = policy.icmp.errors_per_second;
   s->icmp_errors_burst = policy.icmp.errors_burst;
+  s->host_packets_per_second = policy.exception_path ? policy.exception_path->packets_per_second : 0;
 
   struct RouteEntry {
     uint32_t prefix;

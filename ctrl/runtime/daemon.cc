@@ -1,5 +1,6 @@
 #include "ctrl/runtime/daemon.h"
 
+#include <rte_arp.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -22,6 +23,7 @@
 #include "ctrl/runtime/access_text.h"
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/policy_manager.h"
+#include "ctrl/runtime/exception_path.h"
 #include "ctrl/runtime/inspect_runtime.h"
 #include "ctrl/runtime/log.h"
 #include "ctrl/runtime/neighbour_resolver.h"
@@ -37,6 +39,7 @@
 #include "ctrl/telemetry/metrics_server.h"
 #include "ctrl/telemetry/trace_session.h"
 #include "dataplane/ipsec/aes_gcm.h"
+#include "dataplane/net/arp.h"
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/worker/flow_log.h"
 #include "dataplane/worker/lb_counters.h"
@@ -130,6 +133,7 @@ class Daemon {
   std::vector<std::unique_ptr<dataplane::FlowLog>> flow_logs_;  // one per worker; empty: flow logs off
   std::unique_ptr<FlowLogWriter> flow_log_writer_;
   std::unique_ptr<InspectRuntime> inspect_;  // per-worker payload inspection state
+  std::unique_ptr<ExceptionPath> exception_;  // null: no exception_path in the policy
   std::unique_ptr<TraceSession> trace_;     // null: no trace running
   std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
@@ -235,6 +239,13 @@ void Daemon::start() {
   start_flow_logs();
   start_ipsec();
 
+  if (policy_.exception_path) {
+    std::vector<rte_ether_addr> macs;
+    for (const auto& b : bindings_) macs.push_back(b.mac);
+    exception_ = std::make_unique<ExceptionPath>(
+        policy_, macs, pool_, [this](uint16_t port, rte_mbuf* m) { transmit(port, m); }, counters_[worker_count_]);
+    log::info("exception path: {} TAP(s) in network namespace {}", policy_.ports.size(), exception_->netns());
+  }
   resolver_ = std::make_unique<NeighbourResolver>(
       *neighbours_, pool_, [this](uint16_t port, rte_mbuf* m) { transmit(port, m); }, counters_[worker_count_]);
   PolicyManager::Hooks hooks;
@@ -409,10 +420,23 @@ void Daemon::drain_punts(Clock::time_point now) {
     const unsigned n =
         rte_ring_sc_dequeue_burst(workers_[w].punt_ring, reinterpret_cast<void**>(pkts), RTE_DIM(pkts), nullptr);
     for (unsigned i = 0; i < n; ++i) {
-      if (dataplane::meta(pkts[i]).reason == dataplane::PuntReason::kArp)
-        resolver_->on_arp(pkts[i], s, now);
-      else
-        resolver_->on_unresolved(pkts[i], s, now);
+      const dataplane::PacketMeta& pm = dataplane::meta(pkts[i]);
+      switch (pm.reason) {
+        case dataplane::PuntReason::kArp:
+          // The host's kernel resolves its own next hops: it hears the replies too.
+          if (exception_)
+            if (const auto arp = dataplane::arp_parse(pkts[i]); arp && arp->op == RTE_ARP_OP_REPLY)
+              exception_->to_host(pm.port, pkts[i]);
+          resolver_->on_arp(pkts[i], s, now);
+          break;
+        case dataplane::PuntReason::kHost:
+          if (exception_) exception_->to_host(pm.port, pkts[i]);
+          rte_pktmbuf_free(pkts[i]);
+          break;
+        case dataplane::PuntReason::kResolve:
+          resolver_->on_unresolved(pkts[i], s, now);
+          break;
+      }
     }
   }
 }
@@ -643,6 +667,7 @@ void Daemon::control_loop() {
     drain_punts(now);
     drain_access_log();
     drain_inspect_events();
+    if (exception_) exception_->from_host();
     drain_trace();
     drain_flow_logs();
     refresh_sequences();

@@ -37,6 +37,9 @@ void add_ports(const StatsSource& src, v1::GetStatsResponse& out) {
 
 void add_workers(const StatsSource& src, v1::GetStatsResponse& out) {
   auto& totals = *out.mutable_counters();
+  // The control thread counts in the same list what it does on the workers' behalf (the exception path).
+  if (src.control)
+    for (const auto& c : dataplane::kWorkerCounters) totals[c.name] += (src.control->*c.member).get();
   for (size_t w = 0; w < src.worker_lcores.size(); ++w) {
     const WorkerCounters& wc = src.workers[w];
     auto* ws = out.add_workers();

@@ -3,10 +3,15 @@
 #include <netinet/in.h>
 #include <rte_ether.h>
 #include <rte_icmp.h>
+#include <rte_cycles.h>
 #include <rte_ip.h>
+
+#include <algorithm>
 
 #include "dataplane/net/checksum.h"
 #include "dataplane/stages/icmp_error.h"
+#include "dataplane/stages/parse.h"
+#include "dataplane/worker/packet_meta.h"
 #include "dataplane/net/icmp_types.h"
 #include "dataplane/worker/tx.h"
 
@@ -38,11 +43,33 @@ void echo_reply(WorkerCtx& w, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t ihl) {
   w.graph.to(Stage::kRouteOriginated, m);
 }
 
+// With an exception path, a packet the gateway does not serve goes to the
+// host's kernel (punted to the control thread, which owns the TAPs), within
+// the per-worker rate. False: there is none, the caller handles it.
+bool to_host(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
+  if (!s.host_packets_per_second) return false;
+  if (w.host_bucket_rate != s.host_packets_per_second) {
+    w.host_bucket.configure(s.host_packets_per_second, std::max<uint32_t>(s.host_packets_per_second / 10, 32),
+                            rte_get_tsc_hz());
+    w.host_bucket_rate = s.host_packets_per_second;
+  }
+  if (!w.host_bucket.take(rte_rdtsc())) {
+    drop(w, m, DropReason::kExceptionLimited);
+    return true;
+  }
+  PacketMeta& pm = meta(m);
+  pm.reason = PuntReason::kHost;
+  pm.port = static_cast<uint8_t>(in_port);
+  punt(w, m);
+  return true;
+}
+
 void deliver_local(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, kEthLen);
   const uint32_t ihl = (ip->version_ihl & 0xf) * 4u;
   if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
-    drop(w, m, DropReason::kLocalNotServed);  // no local reassembly: nothing local needs it
+    if (!to_host(w, s, in_port, m))  // the host's kernel reassembles; the gateway does not
+      drop(w, m, DropReason::kLocalNotServed);
     return;
   }
   switch (ip->next_proto_id) {
@@ -52,13 +79,15 @@ void deliver_local(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* 
         echo_reply(w, m, ip, ihl);
         return;
       }
-      drop(w, m, DropReason::kLocalNotServed);
+      if (!to_host(w, s, in_port, m))  // echo replies and errors for the host's own pings and connections
+        drop(w, m, DropReason::kLocalNotServed);
       return;
     }
     case IPPROTO_TCP:
-      drop(w, m, DropReason::kLocalNotServed);
+      if (!to_host(w, s, in_port, m)) drop(w, m, DropReason::kLocalNotServed);
       return;
     default: {
+      if (to_host(w, s, in_port, m)) return;
       const uint8_t code = ip->next_proto_id == IPPROTO_UDP ? kIcmpPortUnreachable : kIcmpProtocolUnreachable;
       drop_with_icmp_error(w, s, in_port, m, DropReason::kLocalNotServed, kIcmpDestUnreachable, code);
       return;

@@ -72,6 +72,8 @@ struct Snapshot {
   int32_t default_route = -1;  // next-hop index for 0.0.0.0/0 (rte_lpm takes depths 1..32 only)
   uint32_t icmp_errors_per_second = 1000;
   uint32_t icmp_errors_burst = 50;
+  // Packets per second per worker to the host's exception path; 0: none (unserved traffic is dropped).
+  uint32_t host_packets_per_second = 0;
   LbView lb;
 
   // Encryption between gateways (dataplane/stages/esp_*.cc).

@@ -33,6 +33,8 @@ enum class CounterKind { kCounter, kGauge };
   X(routed_authz_cut, "open routed connections ended because a changed authorization denies them", kCounter) \
   X(flow_logged, "flow-log records sent to the control thread (flow starts and ends)", kCounter)    \
   X(flow_log_lost, "flow-log records not sent: over records_per_second, or the ring was full", kCounter) \
+  X(exception_to_host, "packets for the gateway's addresses written to the host kernel (exception path)", kCounter) \
+  X(exception_from_host, "frames the host kernel sent out through the exception path", kCounter) \
   X(inspect_events, "pattern block and alert events sent to the control thread", kCounter)          \
   X(inspect_events_lost, "pattern events not sent: over events_per_second, or the ring was full", kCounter) \
   X(trace_records_lost, "packet trace records not sent: the trace ring was full", kCounter)         \

@@ -50,6 +50,8 @@ namespace meshplane::dataplane {
   X(kEspCleartextFromPeer, "esp_cleartext_from_peer", "cleartext from a source behind a peer: it must arrive encrypted") \
   X(kAccessDenied, "access_denied", "an access rule (or the access default) denies it")                     \
   X(kAccessRejected, "access_rejected", "an access rule rejects it (TCP RST or ICMP prohibited sent)")        \
+  X(kExceptionLimited, "exception_limited", "for the host's exception path, over its packets_per_second")  \
+  X(kExceptionQueueFull, "exception_queue_full", "the host kernel's TAP queue did not take a packet for it")  \
   X(kPatternBlocked, "pattern_blocked", "a block pattern matched the connection's bytes (reset both ways), or a later packet of it") \
   X(kInspectFailed, "inspect_failed", "inspection could not go on (a gap, no state left) and the pattern set fails closed") \
   /* Load-balancer reasons last, in this order: services count them too (lb_counters.h). */                  \

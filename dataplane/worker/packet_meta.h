@@ -13,11 +13,12 @@ namespace meshplane::dataplane {
 enum class PuntReason : uint8_t {
   kArp = 1,      // ARP frame for the control thread's neighbour logic
   kResolve = 2,  // routed packet whose next hop has no neighbour entry yet
+  kHost = 3,     // for the gateway's addresses, not served here: to the host's exception path (TAP)
 };
 
 struct PacketMeta {
   PuntReason reason;
-  uint8_t port;        // ingress port for kArp; egress port for kResolve and injected packets
+  uint8_t port;        // ingress port for kArp and kHost; egress port for kResolve and injected packets
   uint16_t reserved;
   uint32_t next_hop;   // kResolve: the next hop to resolve (host order)
   uint32_t flow;       // to the inspect stage: the flow's index in the worker's table
