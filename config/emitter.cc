@@ -94,6 +94,19 @@ void emit_service(YAML::Emitter& out, const Service& s) {
     out << YAML::Key << "action" << YAML::Value << (r.reject ? "reject" : "drop") << YAML::EndMap;
   }
   if (!s.inspect.empty()) out << YAML::Key << "inspect" << YAML::Value << s.inspect;
+  out << YAML::Key << "panic_threshold" << YAML::Value << s.panic_threshold;
+  if (const auto& h = s.health_check) {
+    out << YAML::Key << "health_check" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "type"
+        << YAML::Value << (h->http ? "http" : "tcp");
+    if (h->port) out << YAML::Key << "port" << YAML::Value << h->port;
+    if (h->http)
+      out << YAML::Key << "path" << YAML::Value << h->path << YAML::Key << "expect_status" << YAML::Value
+          << fmt::format("{}-{}", h->status_min, h->status_max);
+    out << YAML::Key << "interval_ms" << YAML::Value << h->interval_ms << YAML::Key << "timeout_ms" << YAML::Value
+        << h->timeout_ms << YAML::Key << "jitter_ms" << YAML::Value << h->jitter_ms << YAML::Key
+        << "healthy_threshold" << YAML::Value << h->healthy_threshold << YAML::Key << "unhealthy_threshold"
+        << YAML::Value << h->unhealthy_threshold << YAML::EndMap;
+  }
   out << YAML::Key << "ports" << YAML::Value << YAML::BeginSeq;
   for (const auto& p : s.ports)
     out << YAML::Flow << YAML::BeginMap << YAML::Key << "protocol" << YAML::Value

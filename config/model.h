@@ -131,6 +131,22 @@ struct RateLimit {
   bool any() const { return connections_per_second || packets_per_second || source_connections_per_second; }
 };
 
+// Active health checks of a service's endpoints (docs/config.md, "health
+// checks"), run from the host's exception path namespace.
+struct HealthCheck {
+  bool http = false;         // false: a TCP connect; true: an HTTP GET
+  uint16_t port = 0;         // 0: each endpoint's port for the service's first port
+  std::string path = "/";    // http
+  uint16_t status_min = 200, status_max = 399;  // http: an answer in this range is healthy
+  uint32_t interval_ms = 1000;
+  uint32_t timeout_ms = 500;
+  uint32_t jitter_ms = 0;    // each interval is longer by up to this much, at random
+  uint32_t healthy_threshold = 2;    // consecutive successes that make an unhealthy endpoint healthy
+  uint32_t unhealthy_threshold = 3;  // consecutive failures that make a healthy endpoint unhealthy
+  Mark mark;
+  bool operator==(const HealthCheck&) const = default;
+};
+
 struct Service {
   std::string name;
   uint32_t vip = 0;  // 0 only when it failed to parse (already reported)
@@ -143,6 +159,8 @@ struct Service {
   uint32_t drain_seconds = 30;    // a removed endpoint keeps its flows this long
   RateLimit rate_limit;
   std::string inspect;  // a pattern set every connection to it is inspected with; empty: none
+  std::optional<HealthCheck> health_check;
+  uint32_t panic_threshold = 50;  // percent: with fewer endpoints healthy, balance over all of them (Envoy's panic)
   Mark mark;
   Mark vip_mark;
   Mark table_size_mark;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "config/access_parser.h"
 #include "config/yaml_fields.h"
 
 namespace meshplane::config {
@@ -92,10 +93,44 @@ void parse_subset(const YamlNode& n, Diagnostics& d, Service& s) {
   s.subsets.push_back(std::move(sub));
 }
 
+void parse_health_check(const YamlNode& n, Diagnostics& d, HealthCheck& h) {
+  Fields f(n, "health_check", d,
+           {"type", "port", "path", "expect_status", "interval_ms", "timeout_ms", "jitter_ms", "healthy_threshold",
+            "unhealthy_threshold"});
+  h.mark = f.mark();
+  if (auto v = f.get("type"); v.defined()) {
+    const int c = read_choice(v, "health_check type", d, {"tcp", "http"});
+    if (c >= 0) h.http = c == 1;
+  }
+  if (auto v = f.get("port"); v.defined()) read_uint_as(v, "health_check port", d, 1, 65535, h.port);
+  if (auto v = f.get("path"); v.defined() && read_string(v, "health_check path", d, h.path) &&
+                              (h.path.empty() || h.path.front() != '/' ||
+                               h.path.find_first_of(" \r\n") != std::string::npos))
+    d.error(v.mark(), fmt::format("health_check path '{}' must start with / and hold no spaces", h.path));
+  if (auto v = f.get("expect_status"); v.defined()) {
+    PortRange r;  // the same "200-399" syntax
+    if (read_port_range(v, "health_check expect_status", d, r)) {
+      if (r.first < 100 || r.last > 599) d.error(v.mark(), "health_check expect_status must lie within 100-599");
+      h.status_min = r.first;
+      h.status_max = r.last;
+    }
+  }
+  if (auto v = f.get("interval_ms"); v.defined()) read_uint_as(v, "health_check interval_ms", d, 100, 3'600'000, h.interval_ms);
+  if (auto v = f.get("timeout_ms"); v.defined()) read_uint_as(v, "health_check timeout_ms", d, 10, 600'000, h.timeout_ms);
+  if (auto v = f.get("jitter_ms"); v.defined()) read_uint_as(v, "health_check jitter_ms", d, 0, 3'600'000, h.jitter_ms);
+  if (auto v = f.get("healthy_threshold"); v.defined())
+    read_uint_as(v, "health_check healthy_threshold", d, 1, 100, h.healthy_threshold);
+  if (auto v = f.get("unhealthy_threshold"); v.defined())
+    read_uint_as(v, "health_check unhealthy_threshold", d, 1, 100, h.unhealthy_threshold);
+  if (h.timeout_ms >= h.interval_ms)
+    d.error(h.mark, fmt::format("health_check timeout_ms ({}) must be shorter than interval_ms ({})", h.timeout_ms,
+                                h.interval_ms));
+}
+
 void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& services) {
   Fields f(n, "a service", d,
            {"name", "vip", "ports", "endpoints", "subsets", "mode", "unknown_port", "table_size", "drain_seconds",
-            "rate_limit", "inspect"});
+            "rate_limit", "inspect", "health_check", "panic_threshold"});
   if (!f.is_map()) return;
   Service s;
   s.mark = f.mark();
@@ -134,6 +169,9 @@ void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& serv
     read_string(v, "service inspect", d, s.inspect);
     s.inspect_mark = v.mark();
   }
+  if (auto v = f.get("health_check"); v.defined()) parse_health_check(v, d, s.health_check.emplace());
+  if (auto v = f.get("panic_threshold"); v.defined())
+    read_uint_as(v, "service panic_threshold", d, 0, 100, s.panic_threshold);
   services.push_back(std::move(s));
 }
 

@@ -111,6 +111,11 @@ void validate_neighbours(const Policy& policy, Diagnostics& d) {
 // addresses too: its ephemeral ports must not be NAT ports, or a reply could
 // meet the other's connection.
 void validate_exception_path(const Policy& policy, Diagnostics& d) {
+  for (const auto& s : policy.services)
+    if (s.health_check && !policy.exception_path)
+      d.error(s.health_check->mark, fmt::format("service '{}': health checks run from the host's exception path "
+                                                "namespace: add an exception_path section",
+                                                s.name));
   if (!policy.exception_path) return;
   const auto& e = *policy.exception_path;
   const auto& lb = policy.load_balancer;

@@ -90,6 +90,13 @@ class Daemon:
         """Runs meshctl against this daemon's socket."""
         return sh([MESHCTL, "--socket", self.socket] + [str(a) for a in args], check=check, timeout=timeout)
 
+    def events(self):
+        """Every event the daemon keeps (up to 64), oldest first: the newest's sequence number says how many."""
+        newest = json.loads(self.meshctl("-o", "json", "events", "--replay", "1", "--count", "1", check=True).stdout)
+        n = str(min(newest["sequence"], 64))
+        out = self.meshctl("-o", "json", "events", "--replay", n, "--count", n, check=True).stdout
+        return [json.loads(line) for line in out.splitlines()]
+
     def output(self):
         with open(self.out) as f:
             return f.read()

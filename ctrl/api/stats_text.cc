@@ -217,17 +217,18 @@ std::string services_table(const v1::GetStatsResponse& s) {
 }
 
 std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& service) {
-  std::string out = fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}\n", "SERVICE", "ENDPOINT",
-                                "SUBSET", "STATE", "WEIGHT", "NEW", "ACTIVE", "PACKETS");
+  std::string out = fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}  {}\n", "SERVICE", "ENDPOINT",
+                                "SUBSET", "STATE", "WEIGHT", "NEW", "ACTIVE", "PACKETS", "HEALTH");
   for (const auto& svc : s.services()) {
     if (!service.empty() && svc.name() != service) continue;
     for (const auto& e : svc.endpoints()) {
       const std::string address = e.address() + (e.port() ? fmt::format(":{}", e.port()) : "");
       const std::string state =
           e.has_drain_seconds_left() ? fmt::format("{} {}s", e.state(), e.drain_seconds_left()) : e.state();
-      out += fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}\n", svc.name(), address,
+      out += fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}  {}\n", svc.name(), address,
                          e.subset().empty() ? "-" : e.subset(), state, e.weight(), counter(e.counters(), "new_flows"),
-                         counter(e.counters(), "active_flows"), counter(e.counters(), "packets"));
+                         counter(e.counters(), "active_flows"), counter(e.counters(), "packets"),
+                         e.health().empty() ? "-" : e.health());
     }
   }
   return out;

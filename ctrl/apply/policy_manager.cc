@@ -87,6 +87,7 @@ PolicyManager::PolicyManager(config::Policy initial, std::vector<PortBinding> po
     if (auto s = hooks_.prepare_sas(policy_, *sas_); !s.ok()) throw std::runtime_error(s.message);
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
   running_ = compiled.snapshot.get();
+  compiled_policy_ = policy_;
   hooks_.publish(std::move(compiled.snapshot));
   generation_ = 1;
   if (hooks_.published) hooks_.published(policy_, *running_);
@@ -181,7 +182,9 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   if (auto s = registry.update(next.services, now); !s.ok()) return reject(std::move(s));
   SaRegistry sas = *sas_;
   if (auto s = sas.update(next.peers); !s.ok()) return reject(std::move(s));
-  auto compiled = compile_snapshot(next, ports_, generation_ + 1, &registry, {running_, &policy_}, &sas, &patterns_);
+  config::Policy effective = with_health(next);
+  auto compiled =
+      compile_snapshot(effective, ports_, generation_ + 1, &registry, {running_, &compiled_policy_}, &sas, &patterns_);
   if (!compiled.ok()) return reject(std::move(compiled.status()));
   Outcome o;
   o.generation = generation_;
@@ -197,9 +200,19 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   *sas_ = std::move(sas);
   if (hooks_.fresh_slots) hooks_.fresh_slots(*registry_);
   running_ = compiled.snapshot.get();  // current, so alive, until the next publish
+  compiled_policy_ = std::move(effective);
   hooks_.publish(std::move(compiled.snapshot));
   apply_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   policy_ = std::move(next);
+  // Health is kept for endpoints that are still checked; one that returns starts healthy, as its checks do.
+  std::erase_if(unhealthy_, [&](const auto& key) {
+    const auto& [service, address, port] = key;
+    return std::none_of(policy_.services.begin(), policy_.services.end(), [&](const config::Service& svc) {
+      return svc.name == service && svc.health_check &&
+             std::any_of(svc.endpoints.begin(), svc.endpoints.end(),
+                         [&](const config::Endpoint& e) { return e.address == address && e.port == port; });
+    });
+  });
   o.generation = ++generation_;
   o.applied = true;
   if (hooks_.published) hooks_.published(policy_, *running_);
@@ -212,8 +225,8 @@ void PolicyManager::end_drains(Clock::time_point now) {
   LbRegistry registry = *registry_;
   const auto finished = registry.expire(now);
   if (finished.empty()) return;
-  auto compiled = compile_snapshot(policy_, ports_, generation_ + 1, &registry, {running_, &policy_}, sas_.get(),
-                                   &patterns_);
+  auto compiled = compile_snapshot(compiled_policy_, ports_, generation_ + 1, &registry, {running_, &compiled_policy_},
+                                   sas_.get(), &patterns_);
   if (!compiled.ok()) {
     events_.add("policy_rejected", generation_, "the end of a drain cannot be published: " + compiled.message);
     return;  // retried on the next tick
@@ -223,6 +236,35 @@ void PolicyManager::end_drains(Clock::time_point now) {
   hooks_.publish(std::move(compiled.snapshot));
   ++generation_;
   for (const auto& name : finished) events_.add("endpoint_drained", generation_, name);
+}
+
+config::Policy PolicyManager::with_health(const config::Policy& p) const {
+  config::Policy out = p;
+  for (auto& svc : out.services) {
+    if (!svc.health_check) continue;
+    size_t serving = 0, healthy = 0;
+    for (const auto& e : svc.endpoints)
+      if (e.weight) ++serving, healthy += this->healthy(svc.name, e.address, e.port);
+    if (healthy * 100 < serving * svc.panic_threshold) continue;  // panic: balance over all of them
+    for (auto& e : svc.endpoints)
+      if (!this->healthy(svc.name, e.address, e.port)) e.weight = 0;
+  }
+  return out;
+}
+
+void PolicyManager::set_health(const std::string& service, uint32_t address, uint16_t port, bool healthy,
+                               const std::string& why, Clock::time_point now) {
+  const auto key = std::tuple{service, address, port};
+  if (healthy == !unhealthy_.count(key)) return;
+  if (healthy)
+    unhealthy_.erase(key);
+  else
+    unhealthy_.insert(key);
+  const std::string name = LbRegistry::endpoint_name({service, address, port});
+  const std::string what = fmt::format("{} is {}: {}", name, healthy ? "healthy" : "unhealthy", why);
+  if (with_health(policy_).services != compiled_policy_.services)  // else a panicking service balances over all the same
+    commit(policy_, false, now, "health check: " + what);
+  events_.add(healthy ? "endpoint_healthy" : "endpoint_unhealthy", generation_, what);
 }
 
 }  // namespace meshplane::ctrl

@@ -9,7 +9,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "config/diagnostic.h"
@@ -80,6 +82,16 @@ class PolicyManager {
   Outcome refuse(config::ParseResult loaded, const std::string& source, bool dry_run);
   // Ends the drains that are over, publishing when any did.
   void end_drains(Clock::time_point now);
+  // An endpoint's health from active checks (`why` says what the checks saw):
+  // an unhealthy endpoint gets no new connections (weight 0 in the published
+  // snapshot, the policy unchanged) unless too few of its service's endpoints
+  // are healthy (panic_threshold: then all are balanced over). Published as
+  // an endpoint change; kept across policy changes while the endpoint stays.
+  void set_health(const std::string& service, uint32_t address, uint16_t port, bool healthy, const std::string& why,
+                  Clock::time_point now);
+  bool healthy(const std::string& service, uint32_t address, uint16_t port) const {
+    return !unhealthy_.count({service, address, port});
+  }
 
   const config::Policy& policy() const { return policy_; }
   const LbRegistry& registry() const { return *registry_; }
@@ -95,8 +107,12 @@ class PolicyManager {
  private:
   Outcome commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
   Outcome validate_and_commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
+  // `p` as compiled: unhealthy endpoints at weight 0, unless their service panics.
+  config::Policy with_health(const config::Policy& p) const;
 
   config::Policy policy_;
+  config::Policy compiled_policy_;  // what running_ was compiled from: policy_ with_health
+  std::set<std::tuple<std::string, uint32_t, uint16_t>> unhealthy_;  // (service, address, port)
   std::vector<PortBinding> ports_;
   Hooks hooks_;
   std::unique_ptr<LbRegistry> registry_;

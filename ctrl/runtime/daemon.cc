@@ -24,6 +24,7 @@
 #include "ctrl/apply/lb_registry.h"
 #include "ctrl/apply/policy_manager.h"
 #include "ctrl/runtime/exception_path.h"
+#include "ctrl/runtime/health_checker.h"
 #include "ctrl/runtime/inspect_runtime.h"
 #include "ctrl/runtime/log.h"
 #include "ctrl/runtime/neighbour_resolver.h"
@@ -134,6 +135,7 @@ class Daemon {
   std::unique_ptr<FlowLogWriter> flow_log_writer_;
   std::unique_ptr<InspectRuntime> inspect_;  // per-worker payload inspection state
   std::unique_ptr<ExceptionPath> exception_;  // null: no exception_path in the policy
+  std::unique_ptr<HealthChecker> health_;     // null: no service has a health_check
   std::unique_ptr<TraceSession> trace_;     // null: no trace running
   std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
@@ -245,6 +247,9 @@ void Daemon::start() {
     exception_ = std::make_unique<ExceptionPath>(
         policy_, macs, pool_, [this](uint16_t port, rte_mbuf* m) { transmit(port, m); }, counters_[worker_count_]);
     log::info("exception path: {} TAP(s) in network namespace {}", policy_.ports.size(), exception_->netns());
+    // Checks run from the namespace while the daemon runs; the policy (validated) names them.
+    health_ = std::make_unique<HealthChecker>(exception_->netns());
+    health_->set_targets(HealthChecker::targets_of(policy_));
   }
   resolver_ = std::make_unique<NeighbourResolver>(
       *neighbours_, pool_, [this](uint16_t port, rte_mbuf* m) { transmit(port, m); }, counters_[worker_count_]);
@@ -253,6 +258,7 @@ void Daemon::start() {
   hooks.fresh_slots = [this](const LbRegistry& r) { reset_fresh_slots(r); };
   hooks.prepare_sas = [this](const config::Policy& p, const SaRegistry& r) { return prepare_sas(p, r); };
   hooks.published = [this](const config::Policy& p, const dataplane::Snapshot& s) {
+    if (health_) health_->set_targets(HealthChecker::targets_of(p));
     resolver_->configure(p.neighbour_table);
     resolver_->set_static(p, s);
     resolver_->announce(s);
@@ -636,6 +642,10 @@ StatsSource Daemon::stats_source() const {
   src.sa_counters = sa_counters_.get();
   src.access = manager_->running()->access_table.get();
   src.patterns = manager_->running()->patterns.get();
+  if (health_)
+    src.healthy = [this](const std::string& service, uint32_t address, uint16_t port) {
+      return manager_->healthy(service, address, port);
+    };
   src.inspect = inspect_->states();
   src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   return src;
@@ -668,6 +678,12 @@ void Daemon::control_loop() {
     drain_access_log();
     drain_inspect_events();
     if (exception_) exception_->from_host();
+    if (health_)
+      for (const auto& c : health_->take_changes()) {
+        log::info("health check: {} {}: {}", LbRegistry::endpoint_name({c.service, c.address, c.port}),
+                  c.healthy ? "healthy" : "unhealthy", c.why);
+        manager_->set_health(c.service, c.address, c.port, c.healthy, c.why, now);
+      }
     drain_trace();
     drain_flow_logs();
     refresh_sequences();

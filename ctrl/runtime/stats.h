@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct StatsSource {
   const dataplane::SaCounters* sa_counters = nullptr;  // worker-major, max_sas each
   const AccessTable* access = nullptr;  // the running access rules and their hits
   const PatternLibrary* patterns = nullptr;  // the running pattern sets
+  std::function<bool(const std::string&, uint32_t, uint16_t)> healthy;  // an endpoint's health; empty: none checked
   std::vector<const dataplane::InspectState*> inspect;  // by worker; empty: nothing inspected
   uint64_t generation = 0;
   double uptime_seconds = 0;

@@ -43,14 +43,6 @@ def rig():
         yield r
 
 
-def events(d):
-    """Every event kept (up to 64): the newest's sequence number says how many there are."""
-    newest = json.loads(d.meshctl("-o", "json", "events", "--replay", "1", "--count", "1", check=True).stdout)
-    n = str(min(newest["sequence"], 64))
-    out = d.meshctl("-o", "json", "events", "--replay", n, "--count", n, check=True).stdout
-    return [json.loads(line) for line in out.splitlines()]
-
-
 def pattern_set(stats, name="http-guard"):
     return next(s for s in stats["pattern_sets"] if s["name"] == name)
 
@@ -81,7 +73,7 @@ def test_a_blocked_path_is_reset_while_others_pass(rig):
     # The request that passed was tagged; the blocked one was not scanned past its block.
     assert matches(after, "curl-agent") == matches(before, "curl-agent") + 1
     assert any(e["kind"] == "pattern_block" and "admin-path" in e["message"] and "10.10.1.2" in e["message"]
-               for e in events(d))
+               for e in d.events())
     assert curl(topo, "/").stdout.strip() == "b1", "the gateway keeps serving"
 
 
@@ -110,7 +102,7 @@ def test_an_alert_leaves_the_request_alone_and_raises_an_event(rig):
     ok = curl(topo, "/search?q=SELECT+name+FROM+users")
     assert ok.returncode == 0 and ok.stdout.strip() == "b1", ok.stderr
     d.wait_for(lambda s: matches(s, "probe") >= 1)
-    assert any(e["kind"] == "pattern_alert" and "probe" in e["message"] for e in events(d))
+    assert any(e["kind"] == "pattern_alert" and "probe" in e["message"] for e in d.events())
 
 
 def test_get_patterns_lists_sets_patterns_and_tags(rig):

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "config/emitter.h"
 #include "config/parser.h"
 
@@ -173,6 +176,58 @@ TEST_F(PolicyManagerTest, UnchangedServicesFollowChangedRoutes) {
   EXPECT_EQ(current_->lb.endpoint(current_->lb.services[1], 0).outer_source, be(0x0a000101));
   EXPECT_EQ(current_->lb.services[0].endpoint_count, 2u);
   EXPECT_EQ(current_->lb.by_vip.find(dataplane::LbView::vip_key(be(0x0a1e0002))), 1u);
+}
+
+// Active health checks' verdicts: an unhealthy endpoint leaves the published
+// Maglev table (its service's subset loses its weight) but not the policy,
+// a second one puts the service under its panic threshold (all balanced
+// again), and the health is kept across an apply that leaves the endpoint.
+TEST(PolicyManagerHealth, UnhealthyEndpointsLeaveTheTableUntilTheServicePanics) {
+  auto parsed = config::load_policy_text(R"(ports:
+  - {name: a, device: d0, addresses: [10.0.1.1/24]}
+  - {name: b, device: d1, addresses: [10.0.2.1/24]}
+exception_path: {netns: t}
+load_balancer: {flow_capacity: 1024, nat_port_max: 60999}
+services:
+  - name: web
+    vip: 10.30.0.1
+    ports: [{port: 80}]
+    panic_threshold: 50
+    health_check: {type: tcp}
+    endpoints: [{address: 10.0.2.11}, {address: 10.0.2.12}, {address: 10.0.2.13}]
+)",
+                                         "h.yaml");
+  ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
+  std::unique_ptr<dataplane::Snapshot> current;
+  PolicyManager::Hooks hooks;
+  hooks.publish = [&](std::unique_ptr<dataplane::Snapshot> s) { current = std::move(s); };
+  PolicyManager pm(parsed.policy, {{0, {}}, {1, {}}}, hooks, PolicyManager::Clock::now());
+  auto members = [&] {  // endpoints holding Maglev slots
+    const auto& sub = current->lb.subsets[current->lb.services[0].first_subset];
+    std::set<uint32_t> used(sub.slots, sub.slots + sub.size);
+    return used.size();
+  };
+  ASSERT_EQ(members(), 3u);
+  const uint64_t g = pm.generation();
+  pm.set_health("web", 0x0a00020b, 0, false, "2 checks failed: connection refused", PolicyManager::Clock::now());
+  EXPECT_EQ(pm.generation(), g + 1);
+  EXPECT_EQ(members(), 2u) << "no new connections to it";
+  EXPECT_EQ(pm.policy().services[0].endpoints[0].weight, 1u) << "the policy keeps its weight";
+  EXPECT_FALSE(pm.healthy("web", 0x0a00020b, 0));
+  pm.set_health("web", 0x0a00020c, 0, false, "timed out", PolicyManager::Clock::now());
+  EXPECT_EQ(members(), 3u) << "1 of 3 healthy is under 50%: panic, all of them again";
+  pm.set_health("web", 0x0a00020c, 0, true, "2 checks passed", PolicyManager::Clock::now());
+  EXPECT_EQ(members(), 2u);
+  auto kept = config::load_policy_text(config::to_yaml(pm.policy()), "again.yaml");
+  ASSERT_TRUE(kept.ok());
+  kept.policy.services[0].drain_seconds = 5;  // an unrelated change
+  ASSERT_TRUE(pm.apply(std::move(kept), "again.yaml", false, PolicyManager::Clock::now()).ok());
+  EXPECT_FALSE(pm.healthy("web", 0x0a00020b, 0)) << "kept across the apply";
+  EXPECT_EQ(members(), 2u);
+  auto events = pm.events().after(0, std::chrono::milliseconds(0));
+  EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const Event& e) {
+    return e.kind == "endpoint_unhealthy" && e.message.find("connection refused") != std::string::npos;
+  }));
 }
 
 }  // namespace

@@ -1,0 +1,108 @@
+"""Active health checks with real backends: HTTP checks run from the
+exception path's namespace through the gateway's TAPs; a backend whose
+server stops is marked unhealthy within the checks' interval x threshold
+and gets no new connection, a restarted one comes back, a reload keeps the
+health it found, and a service whose endpoints are mostly unhealthy
+balances over all of them (panic threshold). The detection times are
+printed (docs/operations.md reports them); nothing here asserts a speed."""
+import subprocess
+import time
+
+import pytest
+
+from testbed import Daemon, Topology, lb_policy, service, sh
+from testbed.paths import NAMED_SERVER
+
+NETNS = "mpj-host"
+WEB = "10.30.0.10"
+CHECK = {"type": "http", "path": "/", "interval_ms": 300, "timeout_ms": 200, "healthy_threshold": 2,
+         "unhealthy_threshold": 2}
+
+
+def policy(topo, extra=""):
+    web = service("web", WEB, topo.backend_ips, health_check=CHECK, panic_threshold=50)
+    return topo.policy(lb_policy(web, nat_port_max=60999) + f"exception_path: {{netns: {NETNS}}}\n" + extra)
+
+
+def start_server(topo, i):
+    p = subprocess.Popen(["ip", "netns", "exec", topo.backends[i], "/usr/bin/python3", NAMED_SERVER,
+                          f"b{i + 1}", "--http=0.0.0.0:8080"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+@pytest.fixture(scope="module")
+def rig():
+    sh(["ip", "netns", "del", NETNS], check=False)
+    topo = Topology(prefix="mpj", backends=3).up()
+    servers = [start_server(topo, i) for i in range(3)]
+    d = None
+    try:
+        d = Daemon(policy(topo), name="mpj").start()
+        yield topo, d, servers
+    finally:
+        if d:
+            assert d.stop() == 0
+        for p in servers:
+            p.kill()
+            p.wait()
+        topo.down()
+        sh(["ip", "netns", "del", NETNS], check=False)
+
+
+def health(stats):
+    svc = next(s for s in stats["services"] if s["name"] == "web")
+    return {e["address"]: e.get("health", "") for e in svc["endpoints"]}
+
+
+def test_a_stopped_server_is_ejected_and_comes_back(rig):
+    topo, d, servers = rig
+    d.wait_for(lambda s: set(health(s).values()) == {"healthy"})
+    servers[0].kill()
+    servers[0].wait()
+    stopped = time.monotonic()
+    d.wait_for(lambda s: health(s)["10.10.2.11"] == "unhealthy", timeout=10)
+    print(f"\nunhealthy {time.monotonic() - stopped:.2f} s after the server stopped")
+    answers, errors = topo.lb_client("http", WEB, 80, 60)
+    assert not errors and "b1" not in answers and sum(answers.values()) == 60, (answers, errors)
+    assert any(e["kind"] == "endpoint_unhealthy" and "10.10.2.11" in e["message"] for e in d.events())
+    table = d.meshctl("get", "endpoints", "web", check=True).stdout
+    assert "unhealthy" in table, table
+
+    servers[0] = start_server(topo, 0)
+    started = time.monotonic()
+    d.wait_for(lambda s: health(s)["10.10.2.11"] == "healthy", timeout=10)
+    print(f"healthy {time.monotonic() - started:.2f} s after the server started")
+    answers, errors = topo.lb_client("http", WEB, 80, 90)
+    assert not errors and answers.get("b1", 0) > 0, (answers, errors)
+
+
+def test_health_survives_a_reload(rig, tmp_path):
+    topo, d, servers = rig
+    servers[1].kill()
+    servers[1].wait()
+    d.wait_for(lambda s: health(s)["10.10.2.12"] == "unhealthy", timeout=10)
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(policy(topo, "access:\n  rules:\n    - {name: no-telnet, action: reject, protocol: tcp, "
+                                    "destination_ports: 23}\n"))
+    d.meshctl("apply", "-f", str(changed), check=True)
+    assert health(d.stats())["10.10.2.12"] == "unhealthy", "kept across the reload"
+    answers, errors = topo.lb_client("http", WEB, 80, 40)
+    assert not errors and "b2" not in answers, (answers, errors)
+    servers[1] = start_server(topo, 1)
+    d.wait_for(lambda s: health(s)["10.10.2.12"] == "healthy", timeout=10)
+
+
+def test_too_few_healthy_endpoints_balance_over_all(rig):
+    topo, d, servers = rig
+    for i in (0, 1):
+        servers[i].kill()
+        servers[i].wait()
+    d.wait_for(lambda s: list(health(s).values()).count("unhealthy") == 2, timeout=10)
+    # 1 of 3 healthy is below the panic threshold (50%): every endpoint is balanced over again.
+    answers, errors = topo.lb_client("http", WEB, 80, 60)
+    assert answers.get("b3", 0) > 0 and len(errors) > 0, (answers, errors)
+    for i in (0, 1):
+        servers[i] = start_server(topo, i)
+    d.wait_for(lambda s: set(health(s).values()) == {"healthy"}, timeout=10)
