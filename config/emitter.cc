@@ -95,6 +95,11 @@ void emit_service(YAML::Emitter& out, const Service& s) {
   }
   if (!s.inspect.empty()) out << YAML::Key << "inspect" << YAML::Value << s.inspect;
   out << YAML::Key << "panic_threshold" << YAML::Value << s.panic_threshold;
+  if (const auto& o = s.outlier_detection)
+    out << YAML::Key << "outlier_detection" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "consecutive_failures" << YAML::Value << o->consecutive_failures << YAML::Key << "base_ejection_ms"
+        << YAML::Value << o->base_ejection_ms << YAML::Key << "max_ejection_percent" << YAML::Value
+        << o->max_ejection_percent << YAML::EndMap;
   if (const auto& h = s.health_check) {
     out << YAML::Key << "health_check" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "type"
         << YAML::Value << (h->http ? "http" : "tcp");

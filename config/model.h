@@ -147,6 +147,16 @@ struct HealthCheck {
   bool operator==(const HealthCheck&) const = default;
 };
 
+// Passive outlier detection (docs/config.md, "outlier detection"): the
+// workers count each endpoint's failed and answered connection attempts.
+struct OutlierDetection {
+  uint32_t consecutive_failures = 5;  // failed attempts in a row (RST to a SYN, no answer) that eject
+  uint32_t base_ejection_ms = 30000;  // the first ejection's length; each further one of the endpoint's is longer by it
+  uint32_t max_ejection_percent = 10; // at most this share of the service's endpoints out at once (at least one)
+  Mark mark;
+  bool operator==(const OutlierDetection&) const = default;
+};
+
 struct Service {
   std::string name;
   uint32_t vip = 0;  // 0 only when it failed to parse (already reported)
@@ -160,6 +170,7 @@ struct Service {
   RateLimit rate_limit;
   std::string inspect;  // a pattern set every connection to it is inspected with; empty: none
   std::optional<HealthCheck> health_check;
+  std::optional<OutlierDetection> outlier_detection;
   uint32_t panic_threshold = 50;  // percent: with fewer endpoints healthy, balance over all of them (Envoy's panic)
   Mark mark;
   Mark vip_mark;

@@ -130,7 +130,7 @@ void parse_health_check(const YamlNode& n, Diagnostics& d, HealthCheck& h) {
 void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& services) {
   Fields f(n, "a service", d,
            {"name", "vip", "ports", "endpoints", "subsets", "mode", "unknown_port", "table_size", "drain_seconds",
-            "rate_limit", "inspect", "health_check", "panic_threshold"});
+            "rate_limit", "inspect", "health_check", "panic_threshold", "outlier_detection"});
   if (!f.is_map()) return;
   Service s;
   s.mark = f.mark();
@@ -170,6 +170,17 @@ void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& serv
     s.inspect_mark = v.mark();
   }
   if (auto v = f.get("health_check"); v.defined()) parse_health_check(v, d, s.health_check.emplace());
+  if (auto v = f.get("outlier_detection"); v.defined()) {
+    OutlierDetection& o = s.outlier_detection.emplace();
+    Fields od(v, "outlier_detection", d, {"consecutive_failures", "base_ejection_ms", "max_ejection_percent"});
+    o.mark = od.mark();
+    if (auto x = od.get("consecutive_failures"); x.defined())
+      read_uint_as(x, "outlier_detection consecutive_failures", d, 1, 1000, o.consecutive_failures);
+    if (auto x = od.get("base_ejection_ms"); x.defined())
+      read_uint_as(x, "outlier_detection base_ejection_ms", d, 100, 3'600'000, o.base_ejection_ms);
+    if (auto x = od.get("max_ejection_percent"); x.defined())
+      read_uint_as(x, "outlier_detection max_ejection_percent", d, 1, 100, o.max_ejection_percent);
+  }
   if (auto v = f.get("panic_threshold"); v.defined())
     read_uint_as(v, "service panic_threshold", d, 0, 100, s.panic_threshold);
   services.push_back(std::move(s));

@@ -204,11 +204,11 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   hooks_.publish(std::move(compiled.snapshot));
   apply_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   policy_ = std::move(next);
-  // Health is kept for endpoints that are still checked; one that returns starts healthy, as its checks do.
-  std::erase_if(unhealthy_, [&](const auto& key) {
-    const auto& [service, address, port] = key;
+  // Health and ejections are kept for endpoints that stay; one that returns starts healthy, as its checks do.
+  std::erase_if(out_, [&](const auto& entry) {
+    const auto& [service, address, port] = entry.first;
     return std::none_of(policy_.services.begin(), policy_.services.end(), [&](const config::Service& svc) {
-      return svc.name == service && svc.health_check &&
+      return svc.name == service && (svc.health_check || svc.outlier_detection) &&
              std::any_of(svc.endpoints.begin(), svc.endpoints.end(),
                          [&](const config::Endpoint& e) { return e.address == address && e.port == port; });
     });
@@ -241,30 +241,34 @@ void PolicyManager::end_drains(Clock::time_point now) {
 config::Policy PolicyManager::with_health(const config::Policy& p) const {
   config::Policy out = p;
   for (auto& svc : out.services) {
-    if (!svc.health_check) continue;
-    size_t serving = 0, healthy = 0;
+    if (!svc.health_check && !svc.outlier_detection) continue;
+    size_t serving = 0, in = 0;
     for (const auto& e : svc.endpoints)
-      if (e.weight) ++serving, healthy += this->healthy(svc.name, e.address, e.port);
-    if (healthy * 100 < serving * svc.panic_threshold) continue;  // panic: balance over all of them
+      if (e.weight) ++serving, in += !out_of(svc.name, e.address, e.port);
+    if (in * 100 < serving * svc.panic_threshold) continue;  // panic: balance over all of them
     for (auto& e : svc.endpoints)
-      if (!this->healthy(svc.name, e.address, e.port)) e.weight = 0;
+      if (out_of(svc.name, e.address, e.port)) e.weight = 0;
   }
   return out;
 }
 
-void PolicyManager::set_health(const std::string& service, uint32_t address, uint16_t port, bool healthy,
-                               const std::string& why, Clock::time_point now) {
+void PolicyManager::mark(const std::string& service, uint32_t address, uint16_t port, uint8_t why_out, bool out,
+                         const std::string& why, Clock::time_point now) {
   const auto key = std::tuple{service, address, port};
-  if (healthy == !unhealthy_.count(key)) return;
-  if (healthy)
-    unhealthy_.erase(key);
+  const uint8_t before = out_of(service, address, port);
+  const uint8_t after = out ? before | why_out : before & ~why_out;
+  if (after == before) return;
+  if (after)
+    out_[key] = after;
   else
-    unhealthy_.insert(key);
+    out_.erase(key);
   const std::string name = LbRegistry::endpoint_name({service, address, port});
-  const std::string what = fmt::format("{} is {}: {}", name, healthy ? "healthy" : "unhealthy", why);
+  const char* kind = why_out == kUnhealthy ? (out ? "endpoint_unhealthy" : "endpoint_healthy")
+                                           : (out ? "endpoint_ejected" : "endpoint_returned");
+  const std::string what = fmt::format("{}: {}", name, why);
   if (with_health(policy_).services != compiled_policy_.services)  // else a panicking service balances over all the same
-    commit(policy_, false, now, "health check: " + what);
-  events_.add(healthy ? "endpoint_healthy" : "endpoint_unhealthy", generation_, what);
+    commit(policy_, false, now, fmt::format("{}: {}", kind, what));
+  events_.add(kind, generation_, what);
 }
 
 }  // namespace meshplane::ctrl

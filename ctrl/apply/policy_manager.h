@@ -9,7 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <set>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -88,9 +88,19 @@ class PolicyManager {
   // are healthy (panic_threshold: then all are balanced over). Published as
   // an endpoint change; kept across policy changes while the endpoint stays.
   void set_health(const std::string& service, uint32_t address, uint16_t port, bool healthy, const std::string& why,
-                  Clock::time_point now);
+                  Clock::time_point now) {
+    mark(service, address, port, kUnhealthy, !healthy, why, now);
+  }
+  // An endpoint ejected by outlier detection (or returned): the same effect as being unhealthy.
+  void set_ejected(const std::string& service, uint32_t address, uint16_t port, bool ejected, const std::string& why,
+                   Clock::time_point now) {
+    mark(service, address, port, kEjected, ejected, why, now);
+  }
   bool healthy(const std::string& service, uint32_t address, uint16_t port) const {
-    return !unhealthy_.count({service, address, port});
+    return !(out_of(service, address, port) & kUnhealthy);
+  }
+  bool ejected(const std::string& service, uint32_t address, uint16_t port) const {
+    return out_of(service, address, port) & kEjected;
   }
 
   const config::Policy& policy() const { return policy_; }
@@ -107,12 +117,19 @@ class PolicyManager {
  private:
   Outcome commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
   Outcome validate_and_commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
-  // `p` as compiled: unhealthy endpoints at weight 0, unless their service panics.
+  // `p` as compiled: unhealthy and ejected endpoints at weight 0, unless their service panics.
   config::Policy with_health(const config::Policy& p) const;
+  static constexpr uint8_t kUnhealthy = 1, kEjected = 2;  // why an endpoint is out
+  uint8_t out_of(const std::string& service, uint32_t address, uint16_t port) const {
+    const auto it = out_.find({service, address, port});
+    return it == out_.end() ? 0 : it->second;
+  }
+  void mark(const std::string& service, uint32_t address, uint16_t port, uint8_t why_out, bool out,
+            const std::string& why, Clock::time_point now);
 
   config::Policy policy_;
   config::Policy compiled_policy_;  // what running_ was compiled from: policy_ with_health
-  std::set<std::tuple<std::string, uint32_t, uint16_t>> unhealthy_;  // (service, address, port)
+  std::map<std::tuple<std::string, uint32_t, uint16_t>, uint8_t> out_;  // (service, address, port): kUnhealthy | kEjected
   std::vector<PortBinding> ports_;
   Hooks hooks_;
   std::unique_ptr<LbRegistry> registry_;

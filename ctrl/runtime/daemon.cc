@@ -22,6 +22,7 @@
 #include "ctrl/api/api_server.h"
 #include "ctrl/runtime/access_text.h"
 #include "ctrl/apply/lb_registry.h"
+#include "ctrl/apply/outlier_detector.h"
 #include "ctrl/apply/policy_manager.h"
 #include "ctrl/runtime/exception_path.h"
 #include "ctrl/runtime/health_checker.h"
@@ -89,6 +90,7 @@ class Daemon {
   void check_sa_lifetimes();
   void reset_fresh_slots(const LbRegistry& registry);
   void end_drains(Clock::time_point now);
+  void detect_outliers(Clock::time_point now);
   StatusInfo status() const;
   void control_loop();
   void drain_punts(Clock::time_point now);
@@ -136,6 +138,7 @@ class Daemon {
   std::unique_ptr<InspectRuntime> inspect_;  // per-worker payload inspection state
   std::unique_ptr<ExceptionPath> exception_;  // null: no exception_path in the policy
   std::unique_ptr<HealthChecker> health_;     // null: no service has a health_check
+  OutlierDetector outliers_;
   std::unique_ptr<TraceSession> trace_;     // null: no trace running
   std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
   std::unique_ptr<dataplane::ServiceCounters[]> service_counters_;    // worker-major, max_services each
@@ -334,6 +337,29 @@ void Daemon::start_load_balancer() {
 
 // A reused slot still holds its previous owner's totals; no worker touches it
 // now (quarantine), so the control thread may zero it before publishing.
+// Sums each endpoint's connection attempts over the workers for the outlier detector.
+void Daemon::detect_outliers(Clock::time_point now) {
+  const config::Policy& policy = manager_->policy();
+  if (std::none_of(policy.services.begin(), policy.services.end(),
+                   [](const config::Service& s) { return s.outlier_detection.has_value(); }))
+    return;
+  const auto& lb = policy_.load_balancer;  // counter sizes are the started policy's
+  std::vector<OutlierDetector::Sample> samples;
+  for (const auto& [id, rec] : manager_->registry().endpoints()) {
+    OutlierDetector::Sample s{id.service, id.address, id.port, 0, 0};
+    for (uint16_t w = 0; w < worker_count_; ++w) {
+      const auto& c = endpoint_counters_[size_t{w} * lb.max_endpoints + rec.slot];
+      s.failures += c.connect_failures.get();
+      s.answers += c.connect_answers.get();
+    }
+    samples.push_back(std::move(s));
+  }
+  for (const auto& d : outliers_.update(policy, samples, now)) {
+    log::info("outlier detection: {}: {}", LbRegistry::endpoint_name({d.service, d.address, d.port}), d.why);
+    manager_->set_ejected(d.service, d.address, d.port, d.eject, d.why, now);
+  }
+}
+
 void Daemon::reset_fresh_slots(const LbRegistry& registry) {
   const auto& lb = policy_.load_balancer;
   for (uint16_t w = 0; w < worker_count_; ++w) {
@@ -642,10 +668,10 @@ StatsSource Daemon::stats_source() const {
   src.sa_counters = sa_counters_.get();
   src.access = manager_->running()->access_table.get();
   src.patterns = manager_->running()->patterns.get();
-  if (health_)
-    src.healthy = [this](const std::string& service, uint32_t address, uint16_t port) {
-      return manager_->healthy(service, address, port);
-    };
+  src.health = [this](const std::string& service, uint32_t address, uint16_t port) -> std::string {
+    if (!manager_->healthy(service, address, port)) return "unhealthy";
+    return manager_->ejected(service, address, port) ? "ejected" : "healthy";
+  };
   src.inspect = inspect_->states();
   src.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   return src;
@@ -695,6 +721,7 @@ void Daemon::control_loop() {
     if (now >= next_tick) {
       resolver_->tick(*snapshots_->current(), now);
       end_drains(now);
+      detect_outliers(now);
       check_sa_lifetimes();
       report_authorization_sweeps();
       next_tick = now + kTick;

@@ -86,8 +86,8 @@ void add_services(const StatsSource& src, v1::GetStatsResponse& out) {
       es->set_weight(row.weight);
       es->set_state(row.state);
       if (row.drain_seconds_left >= 0) es->set_drain_seconds_left(row.drain_seconds_left);
-      if (svc && svc->health_check && src.healthy)
-        es->set_health(src.healthy(name, row.id->address, row.id->port) ? "healthy" : "unhealthy");
+      if (svc && (svc->health_check || svc->outlier_detection) && src.health)
+        es->set_health(src.health(name, row.id->address, row.id->port));
       sum_slot(src, src.endpoint_counters, src.registry->max_endpoints(), row.slot, dataplane::kEndpointCounters,
                *es->mutable_counters());
       active += es->counters().at("active_flows");

@@ -40,7 +40,8 @@ struct StatsSource {
   const dataplane::SaCounters* sa_counters = nullptr;  // worker-major, max_sas each
   const AccessTable* access = nullptr;  // the running access rules and their hits
   const PatternLibrary* patterns = nullptr;  // the running pattern sets
-  std::function<bool(const std::string&, uint32_t, uint16_t)> healthy;  // an endpoint's health; empty: none checked
+  // An endpoint's health (healthy, unhealthy, ejected) for services with health checks or outlier detection.
+  std::function<std::string(const std::string&, uint32_t, uint16_t)> health;
   std::vector<const dataplane::InspectState*> inspect;  // by worker; empty: nothing inspected
   uint64_t generation = 0;
   double uptime_seconds = 0;

@@ -59,9 +59,20 @@ inline void forget_flow(WorkerCtx& w, uint32_t f, FlowEnd reason) {
   w.lb.flows->erase(f);
 }
 
+// An endpoint's answer to a SYN, for outlier detection: a RST is a failed
+// attempt, a SYN-ACK an answered one (a SYN that is never answered fails when
+// its flow expires).
+inline void count_connect(EndpointCounters& e, uint8_t tcp_flags) {
+  if (tcp_flags & kTcpRst)
+    e.connect_failures.add();
+  else if (tcp_flags & kTcpSyn)
+    e.connect_answers.add();
+}
+
 // FlowTable::ExpireHook: `ctx` is the WorkerCtx.
 inline void on_flow_expire(void* ctx, const Flow& flow) {
   WorkerCtx& w = *static_cast<WorkerCtx*>(ctx);
+  if (flow.state == FlowState::kSynSent && !flow.routed()) w.lb.endpoints[flow.endpoint].connect_failures.add();
   const FlowEnd reason = flow.state == FlowState::kClosing ? FlowEnd::kClosed
                          : flow.state == FlowState::kReset ? FlowEnd::kReset
                                                            : FlowEnd::kIdle;

@@ -185,6 +185,8 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
     encapsulate(w, s, in_port, c, tunnel.outer_source, tunnel.endpoint, tunnel.egress_mtu);
     return true;
   }
+  if (hit.direction == 1 && f.state == FlowState::kSynSent) [[unlikely]]  // the endpoint's answer to a SYN
+    count_connect(w.lb.endpoints[f.endpoint], c.tcp_flags);
   touch_flow(w, hit.flow, hit.direction, c.tcp_flags, c.m->pkt_len);
   translate(w, s, in_port, c, f, hit.direction);
   return true;

@@ -66,7 +66,9 @@ enum class CounterKind { kCounter, kGauge };
   X(new_flows, "connections (and UDP flows) scheduled to this endpoint", kCounter)          \
   X(active_flows, "open connections and UDP flows (not those closing)", kGauge)           \
   X(packets, "packets, both directions", kCounter)                                          \
-  X(bytes, "bytes, both directions", kCounter)
+  X(bytes, "bytes, both directions", kCounter)                                              \
+  X(connect_failures, "TCP connections the endpoint refused (RST to the SYN) or never answered", kCounter) \
+  X(connect_answers, "TCP connections the endpoint answered (SYN-ACK)", kCounter)
 
 // Per worker and SA slot (dataplane/ipsec/sa.h).
 #define MESHPLANE_SA_COUNTERS(X)                                                                  \

@@ -1,10 +1,12 @@
-"""Active health checks with real backends: HTTP checks run from the
-exception path's namespace through the gateway's TAPs; a backend whose
+"""Endpoint health with real backends. Active checks: HTTP checks run from
+the exception path's namespace through the gateway's TAPs; a backend whose
 server stops is marked unhealthy within the checks' interval x threshold
 and gets no new connection, a restarted one comes back, a reload keeps the
 health it found, and a service whose endpoints are mostly unhealthy
-balances over all of them (panic threshold). The detection times are
-printed (docs/operations.md reports them); nothing here asserts a speed."""
+balances over all of them (panic threshold). Outlier detection: an endpoint
+whose kernel resets every SYN is ejected by the workers' counts alone. The
+detection times are printed (docs/benchmarks.md reports them); nothing
+here asserts a speed."""
 import subprocess
 import time
 
@@ -106,3 +108,35 @@ def test_too_few_healthy_endpoints_balance_over_all(rig):
     for i in (0, 1):
         servers[i] = start_server(topo, i)
     d.wait_for(lambda s: set(health(s).values()) == {"healthy"}, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def outlier_rig():
+    """Three backends, b1 with nothing listening (its kernel resets every SYN); no health checks."""
+    topo = Topology(prefix="mpo2", backends=3).up()
+    servers = [start_server(topo, i) for i in (1, 2)]
+    d = None
+    try:
+        web = service("web", WEB, topo.backend_ips, outlier_detection={"consecutive_failures": 3,
+                                                                       "base_ejection_ms": 60000,
+                                                                       "max_ejection_percent": 50})
+        d = Daemon(topo.policy(lb_policy(web)), name="mpo2").start()
+        yield topo, d
+    finally:
+        if d:
+            assert d.stop() == 0
+        for p in servers:
+            p.kill()
+            p.wait()
+        topo.down()
+
+
+def test_an_endpoint_that_resets_every_connection_is_ejected_without_checks(outlier_rig):
+    topo, d = outlier_rig
+    answers, errors = topo.lb_client("http", WEB, 80, 30, parallel=1)
+    assert errors and answers, "b1 refuses (its RSTs reach the client), the others answer"
+    d.wait_for(lambda s: health(s)["10.10.2.11"] == "ejected", timeout=10)
+    assert health(d.stats())["10.10.2.12"] == "healthy"
+    answers, errors = topo.lb_client("http", WEB, 80, 60)
+    assert not errors and "b1" not in answers and sum(answers.values()) == 60, (answers, errors)
+    assert any(e["kind"] == "endpoint_ejected" and "failed in a row" in e["message"] for e in d.events())
