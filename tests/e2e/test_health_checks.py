@@ -7,6 +7,7 @@ balances over all of them (panic threshold). Outlier detection: an endpoint
 whose kernel resets every SYN is ejected by the workers' counts alone. The
 detection times are printed (docs/benchmarks.md reports them); nothing
 here asserts a speed."""
+import contextlib
 import subprocess
 import time
 
@@ -34,23 +35,31 @@ def start_server(topo, i):
     return p
 
 
-@pytest.fixture(scope="module")
-def rig():
+@contextlib.contextmanager
+def backends_behind(prefix, serving, make_policy):
+    """Three backends, a named server on those in `serving`, behind a meshplane
+    with make_policy(topology); yields (topology, daemon, servers by backend)."""
     sh(["ip", "netns", "del", NETNS], check=False)
-    topo = Topology(prefix="mpj", backends=3).up()
-    servers = [start_server(topo, i) for i in range(3)]
+    topo = Topology(prefix=prefix, backends=3).up()
+    servers = {i: start_server(topo, i) for i in serving}
     d = None
     try:
-        d = Daemon(policy(topo), name="mpj").start()
+        d = Daemon(make_policy(topo), name=prefix).start()
         yield topo, d, servers
     finally:
         if d:
             assert d.stop() == 0
-        for p in servers:
+        for p in servers.values():
             p.kill()
             p.wait()
         topo.down()
         sh(["ip", "netns", "del", NETNS], check=False)
+
+
+@pytest.fixture(scope="module")
+def rig():
+    with backends_behind("mpj", range(3), policy) as r:
+        yield r
 
 
 def health(stats):
@@ -112,23 +121,14 @@ def test_too_few_healthy_endpoints_balance_over_all(rig):
 
 @pytest.fixture(scope="module")
 def outlier_rig():
-    """Three backends, b1 with nothing listening (its kernel resets every SYN); no health checks."""
-    topo = Topology(prefix="mpo2", backends=3).up()
-    servers = [start_server(topo, i) for i in (1, 2)]
-    d = None
-    try:
+    """b1 with nothing listening (its kernel resets every SYN); no health checks."""
+    def make_policy(topo):
         web = service("web", WEB, topo.backend_ips, outlier_detection={"consecutive_failures": 3,
                                                                        "base_ejection_ms": 60000,
                                                                        "max_ejection_percent": 50})
-        d = Daemon(topo.policy(lb_policy(web)), name="mpo2").start()
+        return topo.policy(lb_policy(web))
+    with backends_behind("mpo2", (1, 2), make_policy) as (topo, d, _):
         yield topo, d
-    finally:
-        if d:
-            assert d.stop() == 0
-        for p in servers:
-            p.kill()
-            p.wait()
-        topo.down()
 
 
 def test_an_endpoint_that_resets_every_connection_is_ejected_without_checks(outlier_rig):
