@@ -43,10 +43,7 @@ bool authorized(const config::Policy& policy, const CompiledSnapshot& s, uint32_
   if (d.audit_rule >= 0)
     e.steps.push_back(fmt::format("authorization: audit rule '{}' (line {}) matches: the connection is reported",
                                   s.authz_rules[d.audit_rule].name, s.authz_rules[d.audit_rule].line));
-  if (const uint32_t set = d.rule >= 0 && s.authz.rules[d.rule].inspect ? s.authz.rules[d.rule].inspect
-                                                                          : s.authz.policies[p - 1].inspect;
-      d.allowed && set)
-    inspect = set;
+  if (const uint32_t set = d.allowed ? s.authz.inspect_of(p, d) : 0) inspect = set;
   return d.allowed;
 }
 

@@ -21,7 +21,6 @@
 #include <thread>
 
 #include "config/address.h"
-#include "config/validate.h"
 
 namespace meshplane::ctrl {
 namespace {

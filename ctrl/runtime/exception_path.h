@@ -44,7 +44,6 @@ class ExceptionPath {
   void from_host();
 
   const std::string& netns() const { return netns_; }
-  std::string tap_name(uint16_t port) const { return taps_[port].name; }
 
  private:
   struct Tap {

@@ -75,7 +75,6 @@ class HealthChecker {
   std::map<std::tuple<std::string, uint32_t, uint16_t>, State> states_;  // the thread's only
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  std::string error_;
 };
 
 }  // namespace meshplane::ctrl

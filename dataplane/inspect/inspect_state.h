@@ -61,7 +61,6 @@ class InspectState {
   void set_of_flow(uint32_t f, uint32_t record) { of_flow_[f] = record + 1; }
   uint32_t in_use() const { return in_use_; }
   uint32_t capacity() const { return capacity_; }
-  size_t memory_bytes() const { return size_t{capacity_} * sizeof(InspectFlow) + of_flow_.size() * sizeof(uint32_t); }
 
   // Opens direction d's stream of `r` in its own memory; false if the
   // database needs more state than kStreamStateBytes (the compiler refuses such sets).

@@ -27,18 +27,12 @@ uint32_t policy_of(const Snapshot& s, const Flow& f) {
   return f.routed() ? s.authz.destination_policy(rte_be_to_cpu_32(f.key[0].dst_addr)) : s.authz.policy_of(f.service);
 }
 
-// The pattern set of an allowed connection: its rule's, else its policy's.
-uint32_t inspect_of(const Snapshot& s, uint32_t policy, const AuthzDecision& d) {
-  if (d.rule >= 0 && s.authz.rules[d.rule].inspect) return s.authz.rules[d.rule].inspect;
-  return s.authz.policies[policy - 1].inspect;
-}
-
 }  // namespace
 
 bool authorize(WorkerCtx& w, const Snapshot& s, uint32_t policy, uint32_t slot, const FlowKey& key,
                uint32_t* inspect) {
   const AuthzDecision d = decide(s, policy, key);
-  if (const uint32_t set = d.allowed && inspect ? inspect_of(s, policy, d) : 0) *inspect = set;
+  if (const uint32_t set = d.allowed && inspect ? s.authz.inspect_of(policy, d) : 0) *inspect = set;
   if (d.audit_rule >= 0) {
     w.lb.services[slot].authz_audited.add();
     report_audit(w, s, LogKind::kAuthzAudit, slot, d.audit_rule, key, d.allowed);
@@ -48,7 +42,7 @@ bool authorize(WorkerCtx& w, const Snapshot& s, uint32_t policy, uint32_t slot, 
 
 bool authorize_routed(WorkerCtx& w, const Snapshot& s, uint32_t policy, const FlowKey& key, uint32_t* inspect) {
   const AuthzDecision d = decide(s, policy, key);
-  if (const uint32_t set = d.allowed && inspect ? inspect_of(s, policy, d) : 0) *inspect = set;
+  if (const uint32_t set = d.allowed && inspect ? s.authz.inspect_of(policy, d) : 0) *inspect = set;
   if (d.audit_rule >= 0) {
     w.counters->routed_authz_audited.add();
     report_audit(w, s, LogKind::kRoutedAudit, policy, d.audit_rule, key, d.allowed);

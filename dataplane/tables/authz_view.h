@@ -91,6 +91,10 @@ struct AuthzView {
   Client client(uint32_t source, uint16_t peer) const;
   // The decision of policy `policy` (1-based, as policy_of gives) for a connection.
   AuthzDecision decide(uint32_t policy, const Client& c, uint8_t protocol, uint16_t port) const;
+  // The pattern set (1 + its slot; 0: none) of a connection `d` allowed: its rule's, else its policy's.
+  uint32_t inspect_of(uint32_t policy, const AuthzDecision& d) const {
+    return d.rule >= 0 && rules[d.rule].inspect ? rules[d.rule].inspect : policies[policy - 1].inspect;
+  }
 };
 
 }  // namespace meshplane::dataplane
