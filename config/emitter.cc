@@ -94,7 +94,23 @@ void emit_service(YAML::Emitter& out, const Service& s) {
     out << YAML::Key << "action" << YAML::Value << (r.reject ? "reject" : "drop") << YAML::EndMap;
   }
   if (!s.inspect.empty()) out << YAML::Key << "inspect" << YAML::Value << s.inspect;
-  out << YAML::Key << "panic_threshold" << YAML::Value << s.panic_threshold;
+  out << YAML::Key << "panic_threshold" << YAML::Value << s.panic_threshold << YAML::Key << "on_unhealthy"
+      << YAML::Value << (s.reset_unhealthy ? "reset" : "keep");
+  if (const auto& b = s.circuit_breaker) {
+    auto limits = [&out](const BreakerLimits& l) {
+      if (l.max_connections) out << YAML::Key << "max_connections" << YAML::Value << l.max_connections;
+      if (l.max_connections_per_second)
+        out << YAML::Key << "max_connections_per_second" << YAML::Value << l.max_connections_per_second;
+    };
+    out << YAML::Key << "circuit_breaker" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    limits(b->service);
+    if (b->endpoint.any()) {
+      out << YAML::Key << "per_endpoint" << YAML::Value << YAML::BeginMap;
+      limits(b->endpoint);
+      out << YAML::EndMap;
+    }
+    out << YAML::Key << "overflow" << YAML::Value << (b->refuse_overflow ? "refuse" : "next") << YAML::EndMap;
+  }
   if (const auto& o = s.outlier_detection)
     out << YAML::Key << "outlier_detection" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
         << "consecutive_failures" << YAML::Value << o->consecutive_failures << YAML::Key << "base_ejection_ms"

@@ -112,6 +112,10 @@ struct Endpoint {
   uint16_t port = 0;  // 0: each service port's target_port
   uint32_t weight = 1;
   std::string subset;
+  // Taken out by health checks or outlier detection, with its service's
+  // on_unhealthy: reset (never parsed: PolicyManager's overlay sets it, and
+  // its weight 0, in the policy it compiles).
+  bool reset = false;
   Mark mark;
   Mark subset_mark;
   bool operator==(const Endpoint&) const = default;
@@ -157,6 +161,23 @@ struct OutlierDetection {
   bool operator==(const OutlierDetection&) const = default;
 };
 
+// Circuit breaking (docs/config.md, "circuit breaking"): caps on what a
+// service, and each of its endpoints, receive; 0: no cap.
+struct BreakerLimits {
+  uint32_t max_connections = 0;             // open connections (and UDP flows) at once
+  uint32_t max_connections_per_second = 0;  // new ones
+  bool any() const { return max_connections || max_connections_per_second; }
+  bool operator==(const BreakerLimits&) const = default;
+};
+
+struct CircuitBreaker {
+  BreakerLimits service;   // the service's endpoints together: beyond them, refused
+  BreakerLimits endpoint;  // each endpoint
+  bool refuse_overflow = false;  // an endpoint at its limits: false: another endpoint under its limits; true: refused
+  Mark mark;
+  bool operator==(const CircuitBreaker&) const = default;
+};
+
 struct Service {
   std::string name;
   uint32_t vip = 0;  // 0 only when it failed to parse (already reported)
@@ -171,6 +192,8 @@ struct Service {
   std::string inspect;  // a pattern set every connection to it is inspected with; empty: none
   std::optional<HealthCheck> health_check;
   std::optional<OutlierDetection> outlier_detection;
+  std::optional<CircuitBreaker> circuit_breaker;
+  bool reset_unhealthy = false;  // connections of an endpoint taken out (checks, ejection) are reset, not kept
   uint32_t panic_threshold = 50;  // percent: with fewer endpoints healthy, balance over all of them (Envoy's panic)
   Mark mark;
   Mark vip_mark;

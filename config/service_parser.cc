@@ -30,6 +30,29 @@ void parse_rate_limit(const YamlNode& n, Diagnostics& d, RateLimit& r) {
   }
 }
 
+void read_breaker_limits(const Fields& f, std::string_view what, Diagnostics& d, BreakerLimits& l) {
+  if (auto v = f.get("max_connections"); v.defined())
+    read_uint_as(v, fmt::format("{} max_connections", what), d, 1, 100'000'000, l.max_connections);
+  if (auto v = f.get("max_connections_per_second"); v.defined())
+    read_uint_as(v, fmt::format("{} max_connections_per_second", what), d, 1, 100'000'000,
+                 l.max_connections_per_second);
+}
+
+void parse_circuit_breaker(const YamlNode& n, Diagnostics& d, CircuitBreaker& b) {
+  Fields f(n, "circuit_breaker", d, {"max_connections", "max_connections_per_second", "per_endpoint", "overflow"});
+  if (!f.is_map()) return;
+  b.mark = f.mark();
+  read_breaker_limits(f, "circuit_breaker", d, b.service);
+  if (auto v = f.get("per_endpoint"); v.defined())
+    read_breaker_limits(Fields(v, "circuit_breaker.per_endpoint", d, {"max_connections", "max_connections_per_second"}),
+                        "circuit_breaker.per_endpoint", d, b.endpoint);
+  if (auto v = f.get("overflow"); v.defined()) {
+    const int c = read_choice(v, "circuit_breaker overflow", d, {"next", "refuse"});
+    if (c >= 0) b.refuse_overflow = c == 1;
+  }
+  if (!b.service.any() && !b.endpoint.any()) d.error(b.mark, "circuit_breaker sets no limit");
+}
+
 // 0.0.0.0 is never a valid VIP or endpoint: reject it here, so 0 can mean
 // "did not parse" and later checks stay quiet about it.
 void read_nonzero_ipv4(const YamlNode& n, std::string_view what, Diagnostics& d, uint32_t& out) {
@@ -130,7 +153,8 @@ void parse_health_check(const YamlNode& n, Diagnostics& d, HealthCheck& h) {
 void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& services) {
   Fields f(n, "a service", d,
            {"name", "vip", "ports", "endpoints", "subsets", "mode", "unknown_port", "table_size", "drain_seconds",
-            "rate_limit", "inspect", "health_check", "panic_threshold", "outlier_detection"});
+            "rate_limit", "inspect", "health_check", "panic_threshold", "outlier_detection", "circuit_breaker",
+            "on_unhealthy"});
   if (!f.is_map()) return;
   Service s;
   s.mark = f.mark();
@@ -183,6 +207,11 @@ void parse_service(const YamlNode& n, Diagnostics& d, std::vector<Service>& serv
   }
   if (auto v = f.get("panic_threshold"); v.defined())
     read_uint_as(v, "service panic_threshold", d, 0, 100, s.panic_threshold);
+  if (auto v = f.get("circuit_breaker"); v.defined()) parse_circuit_breaker(v, d, s.circuit_breaker.emplace());
+  if (auto v = f.get("on_unhealthy"); v.defined()) {
+    const int c = read_choice(v, "service on_unhealthy", d, {"keep", "reset"});
+    if (c >= 0) s.reset_unhealthy = c == 1;
+  }
   services.push_back(std::move(s));
 }
 

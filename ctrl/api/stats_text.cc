@@ -216,19 +216,30 @@ std::string services_table(const v1::GetStatsResponse& s) {
   return out;
 }
 
+namespace {
+
+// "3/4", "4/4 full", "3" (counted, no cap on open connections).
+std::string breaker_text(const v1::BreakerStats& b) {
+  if (!b.max_connections()) return std::to_string(b.active());
+  return fmt::format("{}/{}{}", b.active(), b.max_connections(), b.full() ? " full" : "");
+}
+
+}  // namespace
+
 std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& service) {
-  std::string out = fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}  {}\n", "SERVICE", "ENDPOINT",
-                                "SUBSET", "STATE", "WEIGHT", "NEW", "ACTIVE", "PACKETS", "HEALTH");
+  std::string out = fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}  {:<9} {}\n", "SERVICE",
+                                "ENDPOINT", "SUBSET", "STATE", "WEIGHT", "NEW", "ACTIVE", "PACKETS", "HEALTH",
+                                "BREAKER");
   for (const auto& svc : s.services()) {
     if (!service.empty() && svc.name() != service) continue;
     for (const auto& e : svc.endpoints()) {
       const std::string address = e.address() + (e.port() ? fmt::format(":{}", e.port()) : "");
       const std::string state =
           e.has_drain_seconds_left() ? fmt::format("{} {}s", e.state(), e.drain_seconds_left()) : e.state();
-      out += fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}  {}\n", svc.name(), address,
+      out += fmt::format("{:<20} {:<21} {:<8} {:<14} {:>6} {:>10} {:>8} {:>12}  {:<9} {}\n", svc.name(), address,
                          e.subset().empty() ? "-" : e.subset(), state, e.weight(), counter(e.counters(), "new_flows"),
                          counter(e.counters(), "active_flows"), counter(e.counters(), "packets"),
-                         e.health().empty() ? "-" : e.health());
+                         e.health().empty() ? "-" : e.health(), e.has_breaker() ? breaker_text(e.breaker()) : "-");
     }
   }
   return out;

@@ -247,7 +247,7 @@ config::Policy PolicyManager::with_health(const config::Policy& p) const {
       if (e.weight) ++serving, in += !out_of(svc.name, e.address, e.port);
     if (in * 100 < serving * svc.panic_threshold) continue;  // panic: balance over all of them
     for (auto& e : svc.endpoints)
-      if (out_of(svc.name, e.address, e.port)) e.weight = 0;
+      if (out_of(svc.name, e.address, e.port)) e.weight = 0, e.reset = svc.reset_unhealthy;
   }
   return out;
 }

@@ -51,6 +51,13 @@ void add_subset(const config::Service& svc, const std::string& subset, uint32_t 
   s.subset_keys.push_back(std::move(key));
 }
 
+uint32_t subset_weight(const config::Service& svc, const std::string& subset) {
+  if (svc.subsets.empty()) return 1;
+  for (const auto& sub : svc.subsets)
+    if (sub.name == subset) return sub.weight;
+  return 0;
+}
+
 // A service's endpoints resolved to their egress ports, and its subsets' tables.
 config::Status build_service(const config::Service& svc, const LbRegistry& registry,
                           const std::vector<std::pair<uint16_t, uint16_t>>& pool_of, const TableCache& tables,
@@ -70,7 +77,7 @@ config::Status build_service(const config::Service& svc, const LbRegistry& regis
     s.lb.endpoints.push_back({rte_cpu_to_be_32(e.address), rte_cpu_to_be_16(e.port), port.mtu,
                               rte_cpu_to_be_32(port.primary_address),
                               registry.endpoint_slot({svc.name, e.address, e.port}), pool_of[egress].first,
-                              pool_of[egress].second});
+                              pool_of[egress].second, e.weight > 0 && subset_weight(svc, e.subset) > 0});
   }
   out.endpoint_count = static_cast<uint32_t>(svc.endpoints.size());
   out.first_subset = static_cast<uint32_t>(s.lb.subsets.size());
@@ -165,6 +172,10 @@ config::Status compile_lb(const config::Policy& policy, const LbRegistry& regist
   lb.by_vip.build(vips);
   lb.endpoint_live.assign(registry.max_endpoints(), 0);
   for (const auto& [id, rec] : registry.endpoints()) lb.endpoint_live[rec.slot] = 1;
+  // An endpoint taken out with on_unhealthy: reset loses its connections too.
+  for (const auto& svc : policy.services)
+    for (const auto& e : svc.endpoints)
+      if (e.reset) lb.endpoint_live[registry.endpoint_slot({svc.name, e.address, e.port})] = 0;
   return {};
 }
 

@@ -52,6 +52,19 @@ void compile_rate_limits(const config::Policy& policy, dataplane::Snapshot& s) {
   }
 }
 
+void compile_breakers(const config::Policy& policy, dataplane::Snapshot& s) {
+  for (size_t i = 0; i < policy.services.size() && i < s.lb.services.size(); ++i) {
+    const auto& b = policy.services[i].circuit_breaker;
+    if (!b) continue;
+    const uint32_t slot = s.lb.services[i].slot;
+    if (s.breakers.size() <= slot) s.breakers.resize(slot + 1);
+    s.breakers[slot] = {{b->service.max_connections, gcra(b->service.max_connections_per_second)},
+                        {b->endpoint.max_connections, gcra(b->endpoint.max_connections_per_second)},
+                        b->refuse_overflow,
+                        true};
+  }
+}
+
 void fill_inspect_view(const config::Policy& policy, CompiledSnapshot& s) {
   const PatternLibrary& lib = *s.patterns;
   dataplane::InspectView& v = s.inspect;
@@ -228,6 +241,7 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
   out.status() = compile_authz(policy, previous.policy, previous.snapshot ? previous.snapshot->authz.epoch : 0, *s);
   if (!out.ok()) return out;
   compile_rate_limits(policy, *s);
+  compile_breakers(policy, *s);
   out.snapshot = std::move(s);
   return out;
 }

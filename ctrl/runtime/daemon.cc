@@ -145,6 +145,7 @@ class Daemon {
   std::unique_ptr<dataplane::EndpointCounters[]> endpoint_counters_;  // worker-major, max_endpoints each
   std::vector<rte_ring*> handoff_rings_;                               // one per worker
   std::unique_ptr<dataplane::RateLimitState> rate_limits_;             // shared by the workers
+  std::unique_ptr<dataplane::BreakerState> breakers_;                  // shared by the workers
   std::unique_ptr<SequenceStore> sequences_;
   std::unique_ptr<SaTable> sa_table_;
   std::vector<std::unique_ptr<dataplane::GcmEngine>> gcm_;         // one per worker
@@ -314,6 +315,7 @@ void Daemon::start_load_balancer() {
   service_counters_ = std::make_unique<dataplane::ServiceCounters[]>(size_t{worker_count_} * lb.max_services);
   endpoint_counters_ = std::make_unique<dataplane::EndpointCounters[]>(size_t{worker_count_} * lb.max_endpoints);
   rate_limits_ = std::make_unique<dataplane::RateLimitState>(lb.max_services, lb.rate_limit_sources);
+  breakers_ = std::make_unique<dataplane::BreakerState>(lb.max_services, lb.max_endpoints);
   for (uint16_t w = 0; w < worker_count_; ++w) {
     flow_tables_.push_back(std::make_unique<dataplane::FlowTable>(lb.flow_capacity, timeouts));
     rte_ring* ring = rte_ring_create(fmt::format("handoff{}", w).c_str(), 1024, rte_socket_id(), RING_F_SC_DEQ);
@@ -327,6 +329,7 @@ void Daemon::start_load_balancer() {
     l.endpoints = &endpoint_counters_[size_t{w} * lb.max_endpoints];
     l.handoff = handoff_rings_.data();
     l.limits = rate_limits_.get();
+    l.breakers = breakers_.get();
     l.workers = worker_count_;
     l.nat_port_base = lb.nat_port_min;
     l.nat_port_span = static_cast<uint16_t>(nat_ports / worker_count_);
@@ -663,6 +666,7 @@ StatsSource Daemon::stats_source() const {
   src.registry = &manager_->registry();
   src.service_counters = service_counters_.get();
   src.endpoint_counters = endpoint_counters_.get();
+  src.breakers = breakers_.get();
   src.sa_registry = &manager_->sa_registry();
   src.sa_table = sa_table_.get();
   src.sa_counters = sa_counters_.get();

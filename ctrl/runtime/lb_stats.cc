@@ -51,6 +51,14 @@ void for_each_endpoint(const LbRegistry& registry, const std::string& service, F
     f(EndpointRow{&it->first, it->second.slot, "gone", 0, &kNone, -1});
 }
 
+void set_breaker(const dataplane::BreakerCount& count, const config::BreakerLimits& limits, v1::BreakerStats& out) {
+  const uint32_t active = count.active.load(std::memory_order_relaxed);
+  out.set_active(active);
+  out.set_max_connections(limits.max_connections);
+  out.set_max_connections_per_second(limits.max_connections_per_second);
+  out.set_full(limits.max_connections && active >= limits.max_connections);
+}
+
 const config::Service* find_service(const StatsSource& src, const std::string& name) {
   for (const auto& s : src.policy->services)
     if (s.name == name) return &s;
@@ -77,6 +85,8 @@ void add_services(const StatsSource& src, v1::GetStatsResponse& out) {
         n += src.service_counters[w * src.registry->max_services() + rec.slot].drops[r].get();
       drops[dataplane::kDropReasons[dataplane::kFirstLbDropReason + r].name] = n;
     }
+    const bool breaker = svc && svc->circuit_breaker && src.breakers;
+    if (breaker) set_breaker(src.breakers->service(rec.slot), svc->circuit_breaker->service, *ss->mutable_breaker());
     uint64_t active = 0;
     for_each_endpoint(*src.registry, name, [&](const EndpointRow& row) {
       auto* es = ss->add_endpoints();
@@ -88,6 +98,8 @@ void add_services(const StatsSource& src, v1::GetStatsResponse& out) {
       if (row.drain_seconds_left >= 0) es->set_drain_seconds_left(row.drain_seconds_left);
       if (svc && (svc->health_check || svc->outlier_detection) && src.health)
         es->set_health(src.health(name, row.id->address, row.id->port));
+      if (breaker)
+        set_breaker(src.breakers->endpoint(row.slot), svc->circuit_breaker->endpoint, *es->mutable_breaker());
       sum_slot(src, src.endpoint_counters, src.registry->max_endpoints(), row.slot, dataplane::kEndpointCounters,
                *es->mutable_counters());
       active += es->counters().at("active_flows");

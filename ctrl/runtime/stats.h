@@ -19,6 +19,7 @@
 #include "dataplane/inspect/inspect_state.h"
 #include "dataplane/worker/counters.h"
 #include "dataplane/worker/lb_counters.h"
+#include "dataplane/tables/circuit_breaker.h"
 #include "dataplane/tables/neighbour_table.h"
 #include "meshplane.pb.h"
 
@@ -35,6 +36,7 @@ struct StatsSource {
   const LbRegistry* registry = nullptr;  // null: no load balancer (counters below unused)
   const dataplane::ServiceCounters* service_counters = nullptr;    // worker-major
   const dataplane::EndpointCounters* endpoint_counters = nullptr;  // worker-major
+  const dataplane::BreakerState* breakers = nullptr;  // circuit breaker counts, by service and endpoint slot
   const SaRegistry* sa_registry = nullptr;  // null: no SAs listed
   const SaTable* sa_table = nullptr;
   const dataplane::SaCounters* sa_counters = nullptr;  // worker-major, max_sas each

@@ -9,6 +9,7 @@
 #include <rte_ring_elem.h>
 
 #include "dataplane/net/tcp_flags.h"
+#include "dataplane/stages/circuit_breakers.h"
 #include "dataplane/stages/inspect.h"
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/worker/flow_log.h"
@@ -43,6 +44,14 @@ inline void flow_started(WorkerCtx& w, uint32_t f, uint32_t bytes) {
   send_flow_log(w, w.lb.flows->flow(f), FlowLogEvent::kStart, FlowEnd::kNone, c);
 }
 
+// A service flow became open, or stopped being open: its endpoint's
+// active_flows and, when the flow is counted, its circuit breakers follow.
+inline void count_open(WorkerCtx& w, const Flow& flow, bool open) {
+  Counter& active = w.lb.endpoints[flow.endpoint].active_flows;
+  open ? active.add() : active.sub();
+  if (flow.breaker) [[unlikely]] breaker_count(w, flow.service, flow.endpoint, open);
+}
+
 // What a flow's end changes besides the table.
 inline void flow_ended(WorkerCtx& w, uint32_t f, FlowEnd reason) {
   const Flow& flow = w.lb.flows->flow(f);
@@ -50,7 +59,7 @@ inline void flow_ended(WorkerCtx& w, uint32_t f, FlowEnd reason) {
   if (w.flow_log) [[unlikely]]
     if (const FlowLog::Counts& c = w.flow_log->counts[f]; c.start_ms) send_flow_log(w, flow, FlowLogEvent::kEnd, reason, c);
   if (flow.routed()) return;
-  if (is_open(flow.state)) w.lb.endpoints[flow.endpoint].active_flows.sub();
+  if (is_open(flow.state)) count_open(w, flow, false);
   if (holds_nat_port(flow)) w.counters->nat_flows.sub();
 }
 
@@ -93,10 +102,7 @@ inline void touch_flow(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_
   Flow& flow = w.lb.flows->flow(f);
   const bool was_open = is_open(flow.state);
   w.lb.flows->touch(f, direction, tcp_flags, w.lb.now);
-  if (was_open != is_open(flow.state) && !flow.routed()) {
-    Counter& active = w.lb.endpoints[flow.endpoint].active_flows;
-    was_open ? active.sub() : active.add();
-  }
+  if (was_open != is_open(flow.state) && !flow.routed()) count_open(w, flow, !was_open);
 }
 
 }  // namespace meshplane::dataplane

@@ -8,6 +8,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/stages/authorize.h"
+#include "dataplane/stages/circuit_breakers.h"
 #include "dataplane/stages/flow_accounting.h"
 #include "dataplane/stages/l4_header.h"
 #include "dataplane/stages/icmp_error.h"
@@ -46,6 +47,15 @@ struct Candidate {
   uint16_t nat_offset;       // full NAT: the port (offset into this worker's share) to try first
 };
 
+
+// Turns TCP segment `m` into a RST back to its sender, counted as dropped for
+// `why`; false (m untouched) when it cannot.
+bool answer_with_reset(WorkerCtx& w, rte_mbuf* m, DropReason why) {
+  if (m->nb_segs != 1 || !make_tcp_reset(m, w.ip_id++)) return false;
+  w.counters->drop(why);
+  w.graph.to(Stage::kRouteOriginated, m);
+  return true;
+}
 
 void count_drop(WorkerCtx& w, const LbService* svc, rte_mbuf* m, DropReason r) {
   if (svc) w.lb.services[svc->slot].drop(r);
@@ -173,7 +183,11 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
   if (!live) {
     w.lb.services[f.service].drop(DropReason::kEndpointGone);
     forget_flow(w, hit.flow, FlowEnd::kEndpointGone);
-    drop(w, c.m, DropReason::kEndpointGone);
+    // The client learns at once (instead of retransmitting into nothing): a
+    // RST from the VIP. The endpoint's side is gone or out.
+    if (hit.direction != 0 || c.key.proto != IPPROTO_TCP || (c.tcp_flags & kTcpRst) ||
+        !answer_with_reset(w, c.m, DropReason::kEndpointGone))
+      drop(w, c.m, DropReason::kEndpointGone);
     return true;
   }
   count_packet(w, f.service, f.endpoint, c.m);
@@ -201,11 +215,7 @@ void unknown_port(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candi
                            kIcmpPortUnreachable);
       return;
     }
-    if (c.m->nb_segs == 1 && make_tcp_reset(c.m, w.ip_id++)) {
-      w.counters->drop(DropReason::kVipUnknownPort);
-      w.graph.to(Stage::kRouteOriginated, c.m);
-      return;
-    }
+    if (answer_with_reset(w, c.m, DropReason::kVipUnknownPort)) return;
   }
   drop(w, c.m, DropReason::kVipUnknownPort);
 }
@@ -261,6 +271,15 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
     count_drop(w, &svc, c.m, DropReason::kNoEndpoint);
     return;
   }
+  const BreakerView* breaker = w.lb.breakers ? s.breaker(svc.slot) : nullptr;
+  if (breaker) [[unlikely]] {
+    ep = breaker_admit(w, s.lb, svc, *breaker, ep, h);
+    if (!ep) {
+      w.lb.services[svc.slot].drop(DropReason::kCircuitOpen);
+      reject_packet(w, s, in_port, c.m, DropReason::kCircuitOpen);
+      return;
+    }
+  }
   const FlowState state = !tcp ? FlowState::kUdp : syn ? FlowState::kSynSent : FlowState::kEstablished;
   ServiceCounters& sc = w.lb.services[svc.slot];
   EndpointCounters& ec = w.lb.endpoints[ep->slot];
@@ -274,10 +293,12 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
     const uint32_t f = w.lb.flows->insert_one_way(c.key, state, w.lb.now);
     if (f == FlowTable::kNone) {
       sc.stateless_flows.add();  // still balanced, just not remembered
+      if (breaker) breaker_count(w, svc.slot, ep->slot, false);
     } else {
       Flow& flow = w.lb.flows->flow(f);
       flow.endpoint = ep->slot;
       flow.service = svc.slot;
+      flow.breaker = breaker != nullptr;
       flow.authz_epoch = s.authz.epoch;
       flow.set_tunnel({ep->outer_source, ep->address, ep->egress_mtu});
       ec.active_flows.add();
@@ -292,12 +313,14 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
   const NatRequest r{&c.key, h, ep, listener.target_port, c.nat_offset};
   const uint32_t f = nat_insert(w, s.lb, r, state, why);
   if (f == FlowTable::kNone) {
+    if (breaker) breaker_count(w, svc.slot, ep->slot, false);
     count_drop(w, &svc, c.m, why);
     return;
   }
   Flow& flow = w.lb.flows->flow(f);
   flow.endpoint = ep->slot;
   flow.service = svc.slot;
+  flow.breaker = breaker != nullptr;
   flow.authz_epoch = s.authz.epoch;
   ec.active_flows.add();
   w.counters->nat_flows.add();

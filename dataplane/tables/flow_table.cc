@@ -134,6 +134,7 @@ uint32_t FlowTable::add(const FlowKey& original, uint32_t h_original, FlowState 
   flow.service = 0;
   flow.in_use = 1;
   flow.inspected = 0;
+  flow.breaker = 0;
   index_add(h_original, f << 1);
   wheel_link(f, now + timeouts_.of(state));
   ++used_;

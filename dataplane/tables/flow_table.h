@@ -93,6 +93,7 @@ struct alignas(64) Flow {
   FlowState state = FlowState::kUdp;
   uint8_t in_use : 1 = 0;
   uint8_t inspected : 1 = 0;  // its payload is being inspected (dataplane/stages/inspect.cc), or it was blocked
+  uint8_t breaker : 1 = 0;    // counted by its service's and endpoint's circuit breakers while open
   uint8_t keys = 2;  // how many of key[] are in the index: 1 for one-way flows
   uint8_t authz_epoch = 0;  // AuthzView::epoch the connection was authorized in (opaque here)
   uint32_t service = 0;  // opaque here, like endpoint

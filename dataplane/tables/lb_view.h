@@ -18,9 +18,10 @@ struct LbEndpoint {
   uint32_t slot;           // stable identity across snapshots: counters, liveness
   uint16_t nat_first;      // NAT source addresses for this endpoint: LbView::nat_pool[first, first + count)
   uint16_t nat_count;
+  bool eligible;           // in its subset's Maglev table (a weight, the subset's too): circuit breakers' overflow
 };
 
-static_assert(sizeof(LbEndpoint) == 20);
+static_assert(sizeof(LbEndpoint) == 24);
 
 // A subset and its Maglev lookup table (Eisenbud et al., "Maglev: A Fast and
 // Reliable Software Network Load Balancer", NSDI 2016, section 3.4): `size`

@@ -14,6 +14,7 @@
 #include "dataplane/ipsec/sa.h"
 #include "dataplane/tables/access_view.h"
 #include "dataplane/tables/authz_view.h"
+#include "dataplane/tables/circuit_breaker.h"
 #include "dataplane/tables/inspect_view.h"
 #include "dataplane/tables/lb_view.h"
 #include "dataplane/tables/rate_limit.h"
@@ -92,6 +93,12 @@ struct Snapshot {
   std::vector<RateLimitView> rate_limits;
   const RateLimitView* rate_limit(uint32_t slot) const {
     return slot < rate_limits.size() && rate_limits[slot].any() ? &rate_limits[slot] : nullptr;
+  }
+
+  // Services' circuit breakers, by service slot (empty when no service has one).
+  std::vector<BreakerView> breakers;
+  const BreakerView* breaker(uint32_t slot) const {
+    return slot < breakers.size() && breakers[slot].configured ? &breakers[slot] : nullptr;
   }
 
   // Address owned by the gateway, or its subnet broadcast (checked by callers).

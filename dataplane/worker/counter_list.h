@@ -59,7 +59,8 @@ enum class CounterKind { kCounter, kGauge };
   X(bytes, "bytes, both directions", kCounter)                                                             \
   X(authz_audited, "connections an audit rule of the service's authorization matched", kCounter)         \
   X(authz_cut, "open connections ended because a changed authorization denies them", kCounter)          \
-  X(rate_limit_shared_sources, "new connections whose source shared a bucket with another active source (table full)", kCounter)
+  X(rate_limit_shared_sources, "new connections whose source shared a bucket with another active source (table full)", kCounter) \
+  X(breaker_overflowed, "new connections sent to another endpoint because Maglev's pick was at its circuit breaker limits", kCounter)
 
 // Per worker and endpoint slot.
 #define MESHPLANE_ENDPOINT_COUNTERS(X)                                                      \
@@ -68,7 +69,8 @@ enum class CounterKind { kCounter, kGauge };
   X(packets, "packets, both directions", kCounter)                                          \
   X(bytes, "bytes, both directions", kCounter)                                              \
   X(connect_failures, "TCP connections the endpoint refused (RST to the SYN) or never answered", kCounter) \
-  X(connect_answers, "TCP connections the endpoint answered (SYN-ACK)", kCounter)
+  X(connect_answers, "TCP connections the endpoint answered (SYN-ACK)", kCounter) \
+  X(breaker_full, "new connections this endpoint's circuit breaker limits turned away (to another endpoint, or refused)", kCounter)
 
 // Per worker and SA slot (dataplane/ipsec/sa.h).
 #define MESHPLANE_SA_COUNTERS(X)                                                                  \

@@ -63,7 +63,8 @@ namespace meshplane::dataplane {
   X(kNatPortsExhausted, "nat_ports_exhausted", "no free NAT source port towards that endpoint")           \
   X(kEndpointGone, "endpoint_gone", "the flow's endpoint was removed and its drain time is over")            \
   X(kAuthzDenied, "authz_denied", "the service's authorization denies the connection (or cut it after a change)") \
-  X(kRateLimited, "rate_limited", "over one of the service's rate limits (connections, packets, or per source)")
+  X(kRateLimited, "rate_limited", "over one of the service's rate limits (connections, packets, or per source)") \
+  X(kCircuitOpen, "circuit_open", "a new connection over its service's circuit breaker, or every endpoint tried was at its own (refused: TCP RST or ICMP prohibited)")
 
 enum class DropReason : uint8_t {
 #define MESHPLANE_X(id, name, help) id,

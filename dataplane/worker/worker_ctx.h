@@ -22,6 +22,7 @@ class FlowTable;
 class InspectState;
 struct FlowLog;
 class RateLimitState;
+class BreakerState;
 class GcmEngine;
 struct SaCounters;
 struct SaState;
@@ -46,6 +47,7 @@ struct LbWorker {
   uint16_t nat_port_cursor = 0;  // next port (offset into the share) a new NAT flow tries first
   uint64_t now = 0;              // milliseconds (TSC based), refreshed every loop
   RateLimitState* limits = nullptr;  // shared by every worker; null: limits are not enforced
+  BreakerState* breakers = nullptr;  // shared by every worker; null: circuit breakers are not enforced
   // Authorization changes: flows are checked against the new epoch in the background (lb_sweep_authorization).
   uint32_t authz_cursor = 0;  // next flow record to check
   uint16_t authz_swept = 0x100;  // the epoch every flow has been checked against (0x100: none yet)

@@ -68,6 +68,8 @@ WorkerRig::WorkerRig(const std::string& policy_text, Options options) {
   w.lb.handoff = handoff.data();
   limits = std::make_unique<dataplane::RateLimitState>(lb.max_services, lb.rate_limit_sources);
   w.lb.limits = limits.get();
+  breakers = std::make_unique<dataplane::BreakerState>(lb.max_services, lb.max_endpoints);
+  w.lb.breakers = breakers.get();
   w.lb.workers = options.workers;
   w.lb.nat_port_base = lb.nat_port_min;
   w.lb.nat_port_span = static_cast<uint16_t>((lb.nat_port_max - lb.nat_port_min + 1) / options.workers);

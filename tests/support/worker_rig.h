@@ -68,6 +68,7 @@ class WorkerRig {
   std::unique_ptr<dataplane::ServiceCounters[]> services;    // by service slot
   std::unique_ptr<dataplane::EndpointCounters[]> endpoints;  // by endpoint slot
   std::unique_ptr<dataplane::RateLimitState> limits;         // the workers' shared buckets
+  std::unique_ptr<dataplane::BreakerState> breakers;         // the workers' shared circuit breaker counts
   std::unique_ptr<dataplane::InspectState> inspect;          // with pattern sets
   rte_ring* inspect_events = nullptr;                         // InspectEventRecord
   dataplane::WorkerCtx w;

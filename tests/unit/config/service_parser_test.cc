@@ -148,5 +148,40 @@ services:
   EXPECT_EQ(r.errors.size(), 2u) << format(r.errors);
 }
 
+TEST(ServiceParser, CircuitBreakerAndOnUnhealthy) {
+  auto r = load(R"(services:
+  - name: web
+    vip: 10.30.0.10
+    ports: [{protocol: tcp, port: 80}]
+    endpoints: [{address: 10.0.2.11}]
+    on_unhealthy: reset
+    circuit_breaker:
+      max_connections: 100
+      per_endpoint: {max_connections: 10, max_connections_per_second: 5}
+      overflow: refuse
+)");
+  ASSERT_TRUE(r.ok()) << format(r.errors);
+  const Service& s = r.policy.services[0];
+  EXPECT_TRUE(s.reset_unhealthy);
+  ASSERT_TRUE(s.circuit_breaker);
+  EXPECT_EQ(s.circuit_breaker->service.max_connections, 100u);
+  EXPECT_EQ(s.circuit_breaker->service.max_connections_per_second, 0u);
+  EXPECT_EQ(s.circuit_breaker->endpoint.max_connections, 10u);
+  EXPECT_EQ(s.circuit_breaker->endpoint.max_connections_per_second, 5u);
+  EXPECT_TRUE(s.circuit_breaker->refuse_overflow);
+
+  auto bad = load(R"(services:
+  - name: web
+    vip: 10.30.0.10
+    ports: [{protocol: tcp, port: 80}]
+    on_unhealthy: drop
+    circuit_breaker: {overflow: elsewhere, per_endpoint: {max_conections: 3}}
+)");
+  EXPECT_TRUE(has_error(bad, 12, 19, "on_unhealthy")) << format(bad.errors);
+  EXPECT_TRUE(has_error(bad, 13, 33, "elsewhere")) << format(bad.errors);
+  EXPECT_TRUE(has_error(bad, 13, 59, "max_conections")) << format(bad.errors);
+  EXPECT_TRUE(has_error(bad, 13, 22, "circuit_breaker sets no limit")) << format(bad.errors);
+}
+
 }  // namespace
 }  // namespace meshplane::config

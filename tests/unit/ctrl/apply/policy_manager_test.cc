@@ -1,5 +1,6 @@
 #include "ctrl/apply/policy_manager.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -228,6 +229,40 @@ services:
   EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const Event& e) {
     return e.kind == "endpoint_unhealthy" && e.message.find("connection refused") != std::string::npos;
   }));
+}
+
+// on_unhealthy: an endpoint taken out keeps its open connections (keep, the
+// default: it stays live for its flows) or loses them (reset: not live, so
+// the next packet of each is answered with a RST); back in, it is live again.
+TEST(PolicyManagerHealth, OnUnhealthyResetTakesTheEndpointsConnectionsToo) {
+  for (const bool reset : {false, true}) {
+    auto parsed = config::load_policy_text(fmt::format(R"(ports:
+  - {{name: a, device: d0, addresses: [10.0.1.1/24]}}
+  - {{name: b, device: d1, addresses: [10.0.2.1/24]}}
+exception_path: {{netns: t}}
+load_balancer: {{flow_capacity: 1024, nat_port_max: 60999}}
+services:
+  - name: web
+    vip: 10.30.0.1
+    ports: [{{port: 80}}]
+    on_unhealthy: {}
+    health_check: {{type: tcp}}
+    endpoints: [{{address: 10.0.2.11}}, {{address: 10.0.2.12}}, {{address: 10.0.2.13}}]
+)", reset ? "reset" : "keep"),
+                                           "h.yaml");
+    ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
+    std::unique_ptr<dataplane::Snapshot> current;
+    PolicyManager::Hooks hooks;
+    hooks.publish = [&](std::unique_ptr<dataplane::Snapshot> s) { current = std::move(s); };
+    PolicyManager pm(parsed.policy, {{0, {}}, {1, {}}}, hooks, PolicyManager::Clock::now());
+    const uint32_t slot = current->lb.endpoints[0].slot;
+    ASSERT_TRUE(current->lb.live(slot));
+    pm.set_health("web", 0x0a00020b, 0, false, "2 checks failed", PolicyManager::Clock::now());
+    EXPECT_EQ(current->lb.live(slot), !reset) << (reset ? "reset" : "keep");
+    EXPECT_TRUE(current->lb.live(current->lb.endpoints[1].slot));
+    pm.set_health("web", 0x0a00020b, 0, true, "2 checks passed", PolicyManager::Clock::now());
+    EXPECT_TRUE(current->lb.live(slot));
+  }
 }
 
 }  // namespace

@@ -519,6 +519,11 @@ TEST_F(LbTest, RemovedEndpointDrainsThenItsFlowsEnd) {
   run(build(rig_->pool, tcp_from_client(kWebVip, 45000, 80, kAck)));
   EXPECT_EQ(rig_->w.tx[1].count, 0);
   EXPECT_EQ(rig_->counters.dropped(DropReason::kEndpointGone), 1u);
+  // The client learns at once: a RST from the VIP, not silence.
+  rte_mbuf* reset = only_tx(0);
+  ASSERT_NE(reset, nullptr);
+  EXPECT_EQ(rte_be_to_cpu_32(ipv4_of(reset)->src_addr), kWebVip);
+  EXPECT_TRUE(rte_pktmbuf_mtod_offset(reset, rte_tcp_hdr*, 34)->tcp_flags & RTE_TCP_RST_FLAG);
 }
 
 TEST_F(LbTest, NatAddressPoolSpreadsSourcesAndIsLocal) {
