@@ -77,6 +77,8 @@ void emit_settings(YAML::Emitter& out, const Policy& p) {
       << YAML::EndMap;
 }
 
+constexpr const char* kHealthCheckTypes[] = {"tcp", "http", "https", "command"};
+
 void emit_service(YAML::Emitter& out, const Service& s) {
   out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << s.name << YAML::Key << "vip" << YAML::Value
       << ipv4_to_string(s.vip) << YAML::Key << "mode" << YAML::Value
@@ -118,9 +120,15 @@ void emit_service(YAML::Emitter& out, const Service& s) {
         << o->max_ejection_percent << YAML::EndMap;
   if (const auto& h = s.health_check) {
     out << YAML::Key << "health_check" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "type"
-        << YAML::Value << (h->http ? "http" : "tcp");
+        << YAML::Value << kHealthCheckTypes[static_cast<size_t>(h->type)];
     if (h->port) out << YAML::Key << "port" << YAML::Value << h->port;
-    if (h->http)
+    if (!h->sni.empty()) out << YAML::Key << "sni" << YAML::Value << h->sni;
+    if (!h->command.empty()) {
+      out << YAML::Key << "command" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const auto& arg : h->command) out << arg;
+      out << YAML::EndSeq;
+    }
+    if (h->web())
       out << YAML::Key << "path" << YAML::Value << h->path << YAML::Key << "expect_status" << YAML::Value
           << fmt::format("{}-{}", h->status_min, h->status_max);
     out << YAML::Key << "interval_ms" << YAML::Value << h->interval_ms << YAML::Key << "timeout_ms" << YAML::Value

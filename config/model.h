@@ -138,10 +138,14 @@ struct RateLimit {
 // Active health checks of a service's endpoints (docs/config.md, "health
 // checks"), run from the host's exception path namespace.
 struct HealthCheck {
-  bool http = false;         // false: a TCP connect; true: an HTTP GET
+  enum class Type : uint8_t { kTcp, kHttp, kHttps, kCommand };
+  Type type = Type::kTcp;    // a TCP connect, an HTTP(S) GET, or a program's exit status
   uint16_t port = 0;         // 0: each endpoint's port for the service's first port
-  std::string path = "/";    // http
-  uint16_t status_min = 200, status_max = 399;  // http: an answer in this range is healthy
+  std::string path = "/";    // http, https
+  std::string sni;           // https: the server name sent; empty: none
+  std::vector<std::string> command;  // command: the program and its arguments
+  uint16_t status_min = 200, status_max = 399;  // http, https: an answer in this range is healthy
+  bool web() const { return type == Type::kHttp || type == Type::kHttps; }
   uint32_t interval_ms = 1000;
   uint32_t timeout_ms = 500;
   uint32_t jitter_ms = 0;    // each interval is longer by up to this much, at random

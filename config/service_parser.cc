@@ -118,13 +118,39 @@ void parse_subset(const YamlNode& n, Diagnostics& d, Service& s) {
 
 void parse_health_check(const YamlNode& n, Diagnostics& d, HealthCheck& h) {
   Fields f(n, "health_check", d,
-           {"type", "port", "path", "expect_status", "interval_ms", "timeout_ms", "jitter_ms", "healthy_threshold",
-            "unhealthy_threshold"});
+           {"type", "port", "path", "sni", "command", "expect_status", "interval_ms", "timeout_ms", "jitter_ms",
+            "healthy_threshold", "unhealthy_threshold"});
   h.mark = f.mark();
   if (auto v = f.get("type"); v.defined()) {
-    const int c = read_choice(v, "health_check type", d, {"tcp", "http"});
-    if (c >= 0) h.http = c == 1;
+    const int c = read_choice(v, "health_check type", d, {"tcp", "http", "https", "command"});
+    if (c >= 0) h.type = static_cast<HealthCheck::Type>(c);
   }
+  const bool command = h.type == HealthCheck::Type::kCommand;
+  if (auto v = f.get("command"); v.defined()) {
+    std::vector<YamlNode> items;
+    if (!command) {
+      d.error(v.mark(), "health_check command needs type: command");
+    } else if (read_list(v, "health_check command", d, items) && items.empty()) {
+      d.error(v.mark(), "health_check command needs the program to run");
+    } else {
+      for (const auto& item : items)
+        if (std::string arg; read_string(item, "health_check command argument", d, arg)) h.command.push_back(arg);
+      if (!h.command.empty() && h.command[0].front() != '/')
+        d.error(v.mark(), fmt::format("health_check command '{}' must be an absolute path", h.command[0]));
+    }
+  } else if (command) {
+    d.error(h.mark, "health_check type command needs command: [program, arguments...]");
+  }
+  for (const char* key : {"path", "expect_status"})
+    if (auto v = f.get(key); v.defined() && !h.web())
+      d.error(v.mark(), fmt::format("health_check {} needs type http or https", key));
+  if (auto v = f.get("sni"); v.defined()) {
+    if (h.type != HealthCheck::Type::kHttps)
+      d.error(v.mark(), "health_check sni needs type https");
+    else
+      read_string(v, "health_check sni", d, h.sni);
+  }
+  if (auto v = f.get("port"); v.defined() && command) d.error(v.mark(), "health_check port: a command check connects nowhere itself");
   if (auto v = f.get("port"); v.defined()) read_uint_as(v, "health_check port", d, 1, 65535, h.port);
   if (auto v = f.get("path"); v.defined() && read_string(v, "health_check path", d, h.path) &&
                               (h.path.empty() || h.path.front() != '/' ||

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -28,31 +29,26 @@ uint64_t now_ms() {
           .count());
 }
 
-// "HTTP/1.1 503 ..." -> 503; 0 when it is not a status line (yet).
-int status_of(const char* buf, ssize_t n) {
-  if (n < 12 || std::strncmp(buf, "HTTP/1.", 7) != 0) return 0;
-  int code = 0;
-  for (int i = 9; i < 12; ++i) {
-    if (buf[i] < '0' || buf[i] > '9') return 0;
-    code = code * 10 + (buf[i] - '0');
-  }
-  return code;
-}
-
 }  // namespace
 
 HealthChecker::HealthChecker(const std::string& netns) {
   const int fd = open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error(fmt::format("health checks: cannot open namespace {}: {}", netns,
                                                    std::strerror(errno)));
+  tls_ = SSL_CTX_new(TLS_client_method());
+  if (!tls_) {
+    close(fd);
+    throw std::runtime_error("health checks: no TLS client context");
+  }
+  SSL_CTX_set_verify(tls_, SSL_VERIFY_NONE, nullptr);
   thread_ = std::thread([this, fd] { run(fd); });
 }
 
 HealthChecker::~HealthChecker() {
   stop_ = true;
   thread_.join();
-  for (auto& [key, s] : states_)
-    if (s.fd >= 0) close(s.fd);
+  states_.clear();  // probes still under way end here
+  SSL_CTX_free(tls_);
 }
 
 void HealthChecker::set_targets(std::vector<Target> targets) {
@@ -79,25 +75,8 @@ std::vector<HealthChecker::Target> HealthChecker::targets_of(const config::Polic
   return out;
 }
 
-void HealthChecker::start_check(State& s, uint64_t now) {
-  s.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  s.sent = false;
-  s.deadline_ms = now + s.target.check.timeout_ms;
-  if (s.fd < 0) {
-    finish_check(s, false, std::string("no socket: ") + std::strerror(errno), now);
-    return;
-  }
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(s.target.check_port);
-  to.sin_addr.s_addr = htonl(s.target.address);
-  if (connect(s.fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS)
-    finish_check(s, false, std::strerror(errno), now);
-}
-
 void HealthChecker::finish_check(State& s, bool ok, const std::string& why, uint64_t now) {
-  if (s.fd >= 0) close(s.fd);
-  s.fd = -1;
+  s.probe.reset();
   static thread_local std::mt19937 rng(std::random_device{}());
   const auto& c = s.target.check;
   s.due_ms = now + c.interval_ms + (c.jitter_ms ? rng() % (c.jitter_ms + 1) : 0);
@@ -124,14 +103,11 @@ void HealthChecker::run(int netns_fd) {
         std::map<std::tuple<std::string, uint32_t, uint16_t>, State> next;
         for (auto& t : pending_) {
           auto old = states_.find(t.key());
-          State s = old != states_.end() ? old->second : State{};
-          if (old != states_.end()) old->second.fd = -1;  // moved
+          State s = old != states_.end() ? std::move(old->second) : State{};
           s.target = std::move(t);
           next.emplace(s.target.key(), std::move(s));
         }
-        for (auto& [key, s] : states_)
-          if (s.fd >= 0) close(s.fd);  // endpoints no longer checked
-        states_ = std::move(next);
+        states_ = std::move(next);  // endpoints no longer checked: their probes end
         have_pending_ = false;
       }
     }
@@ -139,44 +115,28 @@ void HealthChecker::run(int netns_fd) {
     fds.clear();
     polled.clear();
     for (auto& [key, s] : states_) {
-      if (s.fd < 0 && now >= s.due_ms) start_check(s, now);
-      if (s.fd < 0) continue;
-      if (now >= s.deadline_ms) {
-        finish_check(s, false, "timed out", now);
-        continue;
+      if (!s.probe && now >= s.due_ms) {
+        s.probe = std::make_unique<HealthProbe>(
+            HealthProbe::Endpoint{s.target.service, s.target.address, s.target.check_port}, s.target.check, tls_);
+        s.deadline_ms = now + s.target.check.timeout_ms;
       }
-      fds.push_back({s.fd, static_cast<short>(s.sent ? POLLIN : POLLOUT), 0});
-      polled.push_back(&s);
+      if (!s.probe) continue;
+      if (const auto& v = s.probe->verdict()) {
+        finish_check(s, v->healthy, v->why, now);
+      } else if (now >= s.deadline_ms) {
+        finish_check(s, false, "timed out", now);
+      } else {
+        fds.push_back({s.probe->fd(), s.probe->events(), 0});
+        polled.push_back(&s);
+      }
     }
     poll(fds.data(), fds.size(), 10);
     now = now_ms();
     for (size_t i = 0; i < fds.size(); ++i) {
       State& s = *polled[i];
       if (!fds[i].revents) continue;
-      int error = 0;
-      socklen_t len = sizeof error;
-      if (!s.sent) {
-        getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &error, &len);
-        if (error) {
-          finish_check(s, false, std::strerror(error), now);
-        } else if (!s.target.check.http) {
-          finish_check(s, true, "", now);
-        } else {
-          const std::string request = fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: meshplane-health\r\n\r\n",
-                                                  s.target.check.path, config::ipv4_to_string(s.target.address));
-          s.sent = send(s.fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
-          if (!s.sent) finish_check(s, false, "could not send the request", now);
-        }
-        continue;
-      }
-      char buf[64];
-      const ssize_t n = recv(s.fd, buf, sizeof buf, 0);
-      const int status = status_of(buf, n);
-      const auto& c = s.target.check;
-      if (status >= c.status_min && status <= c.status_max)
-        finish_check(s, true, "", now);
-      else
-        finish_check(s, false, status ? fmt::format("HTTP status {}", status) : "no HTTP status line", now);
+      s.probe->advance();
+      if (const auto& v = s.probe->verdict()) finish_check(s, v->healthy, v->why, now);
     }
   }
 }

@@ -1,8 +1,8 @@
 // Active health checks (docs/config.md, "health checks"): a thread of its
-// own inside the exception path's network namespace connects to each
-// endpoint of the services with a health_check, many at once (non-blocking
-// sockets, one poll), a TCP connect or an HTTP GET with an expected status,
-// every interval (plus jitter) within its timeout. Consecutive results past a
+// own inside the exception path's network namespace checks each endpoint of
+// the services with a health_check, many at once (non-blocking probes, one
+// poll: ctrl/runtime/health_probe.h), every interval (plus jitter) within
+// its timeout. Consecutive results past a
 // threshold change an endpoint's health; the changes wait in a queue for the
 // control thread, which commits them like an endpoint change (PolicyManager).
 // The kernel's own TCP stack does the work; the checker writes none.
@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "ctrl/runtime/health_probe.h"
 
 namespace meshplane::ctrl {
 
@@ -60,12 +62,10 @@ class HealthChecker {
     bool healthy = true;  // an endpoint is healthy until checks say otherwise
     uint32_t successes = 0, failures = 0;
     uint64_t due_ms = 0;
-    int fd = -1;           // a check in flight
+    std::unique_ptr<HealthProbe> probe;  // a check in flight
     uint64_t deadline_ms = 0;
-    bool sent = false;     // http: the request went out
   };
   void run(int netns_fd);
-  void start_check(State& s, uint64_t now);
   void finish_check(State& s, bool ok, const std::string& why, uint64_t now);
 
   std::mutex mutex_;  // guards pending_, changes_
@@ -73,6 +73,7 @@ class HealthChecker {
   bool have_pending_ = false;
   std::vector<Change> changes_;
   std::map<std::tuple<std::string, uint32_t, uint16_t>, State> states_;  // the thread's only
+  ssl_ctx_st* tls_ = nullptr;  // https checks' client context (no certificate verification: liveness only)
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

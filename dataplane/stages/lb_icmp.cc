@@ -10,9 +10,25 @@
 #include "dataplane/tables/flow_table.h"
 #include "dataplane/net/icmp_types.h"
 #include "dataplane/net/l4_rewrite.h"
+#include "dataplane/net/tcp_flags.h"
+#include "dataplane/stages/flow_accounting.h"
 #include "dataplane/stages/nat_handoff.h"
 
 namespace meshplane::dataplane {
+namespace {
+
+// "Unreachable" about a SYN we sent to an endpoint: a failed connection
+// attempt for outlier detection, counted once (the flow is reset, so a
+// retransmitted SYN from the client is scheduled afresh and the flow's
+// expiry does not count it again). Path MTU messages are not failures.
+void endpoint_unreachable(WorkerCtx& w, uint32_t f) {
+  const Flow& flow = w.lb.flows->flow(f);
+  if (flow.state != FlowState::kSynSent || flow.routed()) return;
+  w.lb.endpoints[flow.endpoint].connect_failures.add();
+  touch_flow(w, f, 1, kTcpRst, 0);
+}
+
+}  // namespace
 
 bool lb_relay_icmp_error(WorkerCtx& w, uint16_t in_port, rte_mbuf* m) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
@@ -36,6 +52,8 @@ bool lb_relay_icmp_error(WorkerCtx& w, uint16_t in_port, rte_mbuf* m) {
   const FlowTable::Hit hit = w.lb.flows->lookup(reply);
   if (hit.flow == FlowTable::kNone || hit.direction != 1) return hand_off_to_port_owner(w, in_port, m, ports[0]);
   const FlowKey& original = w.lb.flows->flow(hit.flow).key[0];  // client -> VIP, as the client sent it
+  if (proto == IPPROTO_TCP && icmp[0] == kIcmpDestUnreachable && icmp[1] != kIcmpFragmentationNeeded)
+    endpoint_unreachable(w, hit.flow);
 
   // Inner header back to what the client sent. The quoted L4 checksum is
   // patched when the quote holds it (UDP always; TCP when 18 bytes are quoted).

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "config/emitter.h"
 #include "config/parser.h"
@@ -55,6 +56,53 @@ exception_path: {netns: gw-host}
 )",
                        "p.yaml");
   EXPECT_TRUE(r.ok()) << r.message;
+}
+
+// Health checks run from the exception path: each type, what it reads back
+// as, and the fields a type does not take refused at their position.
+TEST(HealthCheck, TypesParseReadBackAndRefuseForeignFields) {
+  const std::string head = kBase + R"(load_balancer: {nat_port_max: 60999}
+exception_path: {netns: gw-host}
+services:
+  - name: web
+    vip: 10.30.0.10
+    ports: [{protocol: tcp, port: 443}]
+    endpoints: [{address: 10.1.0.11}]
+)";
+  auto r = load_policy_text(head + "    health_check: {type: https, path: /healthz, sni: web.example, expect_status: 200-204}\n",
+                            "p.yaml");
+  ASSERT_TRUE(r.ok()) << format(r.errors);
+  const HealthCheck& https = *r.policy.services[0].health_check;
+  EXPECT_EQ(https.type, HealthCheck::Type::kHttps);
+  EXPECT_EQ(https.sni, "web.example");
+  EXPECT_EQ(https.status_max, 204);
+  auto again = load_policy_text(to_yaml(r.policy), "again.yaml");
+  ASSERT_TRUE(again.ok()) << format(again.errors);
+  EXPECT_EQ(again.policy.services[0].health_check, r.policy.services[0].health_check);
+
+  r = load_policy_text(head + "    health_check: {type: command, command: [/usr/local/bin/check-db, --quick]}\n",
+                       "p.yaml");
+  ASSERT_TRUE(r.ok()) << format(r.errors);
+  EXPECT_EQ(r.policy.services[0].health_check->command, (std::vector<std::string>{"/usr/local/bin/check-db", "--quick"}));
+  again = load_policy_text(to_yaml(r.policy), "again.yaml");
+  ASSERT_TRUE(again.ok()) << format(again.errors);
+  EXPECT_EQ(again.policy.services[0].health_check, r.policy.services[0].health_check);
+
+  r = load_policy_text(head + R"(    health_check:
+      type: command
+      command: [check-db]
+      path: /x
+      port: 5432
+)",
+                       "p.yaml");
+  EXPECT_TRUE(has(r, 12, "must be an absolute path")) << format(r.errors);
+  EXPECT_TRUE(has(r, 13, "path needs type http or https")) << format(r.errors);
+  EXPECT_TRUE(has(r, 14, "a command check connects nowhere")) << format(r.errors);
+  r = load_policy_text(head + "    health_check: {type: tcp, sni: a.example, command: [/bin/true]}\n", "p.yaml");
+  EXPECT_TRUE(has(r, 10, "sni needs type https")) << format(r.errors);
+  EXPECT_TRUE(has(r, 10, "command needs type: command")) << format(r.errors);
+  r = load_policy_text(head + "    health_check: {type: command}\n", "p.yaml");
+  EXPECT_TRUE(has(r, 10, "needs command: [program")) << format(r.errors);
 }
 
 }  // namespace

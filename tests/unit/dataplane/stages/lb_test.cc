@@ -370,21 +370,27 @@ TEST_F(LbTest, NatPacketTooBigForTheEndpointsLinkGetsFragNeededToTheClient) {
   EXPECT_EQ(rig_->counters.dropped(DropReason::kFragmentationNeeded), 1u);
 }
 
+// A router behind us (10.0.2.99) sends ICMP `type`/`code` (with `mtu`)
+// about packet `out` as we sent it, quoting its IP header and 8 L4 bytes.
+Frame icmp_from_router(rte_mbuf* out, uint8_t type, uint8_t code, uint16_t mtu) {
+  std::vector<uint8_t> icmp(8 + 28);
+  icmp[0] = type, icmp[1] = code, icmp[6] = mtu >> 8, icmp[7] = mtu & 0xff;
+  std::memcpy(icmp.data() + 8, ipv4_of(out), 28);
+  const uint16_t c = rfc1071(icmp.data(), icmp.size());
+  icmp[2] = c >> 8, icmp[3] = c & 0xff;
+  Frame f;
+  f.dst = kMacB, f.src = {{0x02, 0, 0, 0, 2, 11}}, f.ip_src = 0x0a000263, f.ip_dst = kGwB, f.proto = IPPROTO_ICMP;
+  f.l4 = icmp;
+  return f;
+}
+
 TEST_F(LbTest, IcmpErrorAboutANatFlowIsRelayedToTheClient) {
   run(build(rig_->pool, tcp_from_client(kWebVip, 49000, 80, kSyn, 40)));
   rte_mbuf* out = only_tx(1);
   ASSERT_NE(out, nullptr);
-  // A router behind us (10.0.2.99) says "fragmentation needed, MTU 900" about
-  // the packet as we sent it, quoting its IP header and the first 8 L4 bytes.
-  std::vector<uint8_t> icmp(8 + 28);
-  icmp[0] = 3, icmp[1] = 4, icmp[6] = 900 >> 8, icmp[7] = 900 & 0xff;
-  std::memcpy(icmp.data() + 8, ipv4_of(out), 28);
-  const uint16_t c = rfc1071(icmp.data(), icmp.size());
-  icmp[2] = c >> 8, icmp[3] = c & 0xff;
+  const uint32_t endpoint = rte_be_to_cpu_32(ipv4_of(out)->dst_addr);
+  const Frame f = icmp_from_router(out, 3, 4, 900);  // fragmentation needed, MTU 900
   clear_tx();
-  Frame f;
-  f.dst = kMacB, f.src = {{0x02, 0, 0, 0, 2, 11}}, f.ip_src = 0x0a000263, f.ip_dst = kGwB, f.proto = IPPROTO_ICMP;
-  f.l4 = icmp;
   rig_->neighbours.set(rig_->neighbours.insert(1, 0x0a000263), NeighbourState::kReachable, {{0x02, 0, 0, 0, 2, 0x63}});
   testing::EgressProbe::install(rig_->w);
   run(build(rig_->pool, f), 1);
@@ -406,6 +412,32 @@ TEST_F(LbTest, IcmpErrorAboutANatFlowIsRelayedToTheClient) {
   EXPECT_EQ((qports[0] << 8) | qports[1], 49000);
   EXPECT_EQ((qports[2] << 8) | qports[3], 80);
   EXPECT_EQ(rig_->counters.icmp_errors_relayed.get(), 1u);
+  EXPECT_EQ(rig_->endpoints[rig_->registry->endpoint_slot({"web", endpoint, 0})].connect_failures.get(), 0u)
+      << "a path MTU message is not a failed connection attempt";
+}
+
+// "Host unreachable" about our SYN to an endpoint: relayed, and a failed
+// attempt for outlier detection, counted once; the client's next SYN is
+// scheduled afresh.
+TEST_F(LbTest, UnreachableAboutASynIsAFailedConnectionAttempt) {
+  run(build(rig_->pool, tcp_from_client(kWebVip, 49100, 80, kSyn, 40)));
+  rte_mbuf* out = only_tx(1);
+  ASSERT_NE(out, nullptr);
+  const uint32_t endpoint = rte_be_to_cpu_32(ipv4_of(out)->dst_addr);
+  const Frame f = icmp_from_router(out, 3, 1, 0);
+  clear_tx();
+  rig_->neighbours.set(rig_->neighbours.insert(1, 0x0a000263), NeighbourState::kReachable, {{0x02, 0, 0, 0, 2, 0x63}});
+  run(build(rig_->pool, f), 1);
+  EXPECT_NE(only_tx(0), nullptr) << "relayed to the client";
+  clear_tx();
+  run(build(rig_->pool, f), 1);  // the same error again (a retransmitted SYN's)
+  clear_tx();
+  const auto& counters = rig_->endpoints[rig_->registry->endpoint_slot({"web", endpoint, 0})];
+  EXPECT_EQ(counters.connect_failures.get(), 1u);
+  EXPECT_EQ(counters.active_flows.get(), 0u) << "the attempt is over";
+  run(build(rig_->pool, tcp_from_client(kWebVip, 49100, 80, kSyn, 40)));
+  EXPECT_NE(only_tx(1), nullptr);
+  EXPECT_EQ(rig_->services[rig_->registry->service_slot("web")].rescheduled.get(), 1u);
 }
 
 TEST_F(LbTest, UnknownPortRejectedWithRstOrPortUnreachable) {
