@@ -14,6 +14,7 @@ LB_CLIENT = os.path.join(HELPERS, "lb_client.py")
 IPIP_DECAP = os.path.join(HELPERS, "ipip_decap.py")
 UDP_FLOOD = os.path.join(HELPERS, "udp_flood.py")
 SPLIT_REQUEST = os.path.join(HELPERS, "split_request.py")
+TLS_SERVER = os.path.join(HELPERS, "tls_server.py")
 # No hugepages, no PCI, no shared runtime files: tests never depend on system set-up.
 # Shared by every test daemon so the per-port locks are exercised for real.
 RUN_DIR = "/run/meshplane-test"

@@ -5,6 +5,7 @@ built from a few values instead of YAML copied between files.
 
 gives the `load_balancer:` and `services:` sections to append to a topology's
 policy (Topology.policy(extra))."""
+import json
 
 
 def flow(value):
@@ -13,6 +14,8 @@ def flow(value):
         return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(flow(v) for v in value) + "]"
+    if isinstance(value, str) and any(c in value for c in "{}[],:#&*!|>'\"%@` $;"):
+        return json.dumps(value)  # a JSON string is a YAML double-quoted scalar
     return str(value)
 
 

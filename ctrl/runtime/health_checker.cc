@@ -75,7 +75,7 @@ std::vector<HealthChecker::Target> HealthChecker::targets_of(const config::Polic
   return out;
 }
 
-void HealthChecker::finish_check(State& s, bool ok, const std::string& why, uint64_t now) {
+void HealthChecker::finish_check(State& s, bool ok, std::string why, uint64_t now) {
   s.probe.reset();
   static thread_local std::mt19937 rng(std::random_device{}());
   const auto& c = s.target.check;

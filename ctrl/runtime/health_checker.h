@@ -66,7 +66,7 @@ class HealthChecker {
     uint64_t deadline_ms = 0;
   };
   void run(int netns_fd);
-  void finish_check(State& s, bool ok, const std::string& why, uint64_t now);
+  void finish_check(State& s, bool ok, std::string why, uint64_t now);  // why by value: it may live in s.probe
 
   std::mutex mutex_;  // guards pending_, changes_
   std::vector<Target> pending_;

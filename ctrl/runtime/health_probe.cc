@@ -221,6 +221,8 @@ void HealthProbe::reap() {
   const ssize_t n = read(output_, out, sizeof out);
   std::string said = n > 0 ? std::string(out, static_cast<size_t>(n)) : "";
   said = said.substr(0, said.find('\n'));
+  for (char& c : said)  // it reaches events (UTF-8 on the wire) and logs: printable ASCII only
+    if (c < 0x20 || c > 0x7e) c = '?';
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return finish(true, "");
   std::string why = WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
                                       : fmt::format("killed by signal {}", WTERMSIG(status));

@@ -57,6 +57,22 @@ bool answer_with_reset(WorkerCtx& w, rte_mbuf* m, DropReason why) {
   return true;
 }
 
+// A TCP segment from the endpoint of NAT flow `f`, whose endpoint is gone
+// (or out, with on_unhealthy: reset), becomes a RST to the client from the
+// VIP at the segment's number (NAT leaves sequence numbers alone), so the
+// client learns at once instead of waiting on a connection nobody serves.
+// (A client's own segment is answered with answer_with_reset.)
+bool reset_client(WorkerCtx& w, const Candidate& c, const Flow& f) {
+  if (f.keys != 2) return false;
+  const FlowKey& client = f.key[0];
+  const uint32_t seq = static_cast<const rte_tcp_hdr*>(c.l4)->sent_seq;
+  if (!write_tcp_reset(c.m, client.dst_addr, client.src_addr, client.dst_port, client.src_port, seq, w.ip_id++))
+    return false;
+  w.counters->drop(DropReason::kEndpointGone);
+  w.graph.to(Stage::kRouteOriginated, c.m);
+  return true;
+}
+
 void count_drop(WorkerCtx& w, const LbService* svc, rte_mbuf* m, DropReason r) {
   if (svc) w.lb.services[svc->slot].drop(r);
   drop(w, m, r);
@@ -182,12 +198,16 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
   }
   if (!live) {
     w.lb.services[f.service].drop(DropReason::kEndpointGone);
-    forget_flow(w, hit.flow, FlowEnd::kEndpointGone);
-    // The client learns at once (instead of retransmitting into nothing): a
-    // RST from the VIP. The endpoint's side is gone or out.
-    if (hit.direction != 0 || c.key.proto != IPPROTO_TCP || (c.tcp_flags & kTcpRst) ||
-        !answer_with_reset(w, c.m, DropReason::kEndpointGone))
+    const bool tcp = c.key.proto == IPPROTO_TCP && !(c.tcp_flags & kTcpRst);
+    if (tcp && hit.direction == 1 && reset_client(w, c, f)) {
+      // Kept a moment (reset state) so that the client's answer, should it
+      // not take this RST (RFC 5961's challenge ACK), is answered exactly.
+      touch_flow(w, hit.flow, 1, kTcpRst, 0);
+      return true;
+    }
+    if (!tcp || hit.direction == 1 || !answer_with_reset(w, c.m, DropReason::kEndpointGone))
       drop(w, c.m, DropReason::kEndpointGone);
+    forget_flow(w, hit.flow, FlowEnd::kEndpointGone);
     return true;
   }
   count_packet(w, f.service, f.endpoint, c.m);

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from testbed import MESHPLANE, Daemon, SlowDownload, Topology, lb_policy, service, sh
+from testbed.wrk import Wrk
 
 NETNS = "mpv-host"
 WEB = "10.30.0.10"
@@ -82,6 +83,26 @@ def test_a_server_in_the_namespace_answers_clients_while_the_workers_balance(rig
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_host_session_keeps_going_while_the_workers_forward_under_load(rig):
+    """wrk keeps the workers as busy as this rig's links allow (8 connections
+    to the VIP); meanwhile a program on the gateway host downloads 3 MB from
+    the backend through the exception path, intact, and wrk loses nothing."""
+    topo, d = rig
+    before = d.stats()["exception_from_host"]
+    w = Wrk(topo, f"http://{WEB}/", connections=8, seconds=4)
+    r = host(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "--max-time", "30",
+              "http://10.10.2.11:8080/stream?bytes=3000000"], timeout=60)
+    still_loaded = w.running()
+    result = w.finish()
+    assert r.returncode == 0 and r.stdout == "200 3000000", r.stdout + r.stderr
+    assert still_loaded, "the download ran while wrk did"
+    assert result["requests"] > 0 and sum(result["errors"].values()) == 0, result["text"]
+    s = d.stats()
+    assert s["exception_from_host"] > before
+    assert s["drops"].get("exception_queue_full", 0) == 0
+    print(f"\nhost download alongside {result['requests']} wrk requests in 4 s")
 
 
 def test_host_ports_that_overlap_nat_ports_are_refused(rig, tmp_path):

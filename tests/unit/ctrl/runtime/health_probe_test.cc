@@ -108,6 +108,9 @@ TEST(HealthProbe, ACommandIsHealthyWhenItExitsZeroAndSaysWhyOtherwise) {
   check.command = {"/bin/sh", "-c", "echo database unreachable; echo second line; exit 3"};
   HealthProbe failed({"web", kLoopback, 8080}, check, nullptr);
   EXPECT_EQ(run(failed).why, "exit status 3: database unreachable");
+  check.command = {"/bin/sh", "-c", "printf '\\377\\033[31m red'; exit 1"};
+  HealthProbe binary({"web", kLoopback, 8080}, check, nullptr);
+  EXPECT_EQ(run(binary).why, "exit status 1: ??[31m red") << "what a program says reaches events as printable ASCII";
   check.command = {"/nonexistent/check"};
   HealthProbe missing({"web", kLoopback, 8080}, check, nullptr);
   EXPECT_FALSE(run(missing).healthy);
