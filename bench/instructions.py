@@ -40,6 +40,8 @@ def main():
     access = instructions("access_bench", rounds, 10000) / (rounds * BURST)
     logged_new = instructions("lb_bench", flows, 0, 0, 1, 0, 0, 1)
     logged_one = (instructions("lb_bench", flows, lb_rounds, 0, 1, 0, 0, 1) - logged_new) / (lb_rounds * BURST)
+    breaker_new = instructions("lb_bench", flows, 0, 0, 1, 0, 0, 0, 1)
+    breaker_one = (instructions("lb_bench", flows, lb_rounds, 0, 1, 0, 0, 0, 1) - breaker_new) / (lb_rounds * BURST)
     elsewhere = instructions("pipeline_bench", rounds, "elsewhere") / (rounds * BURST)
     tracked = instructions("pipeline_bench", rounds, "tracked") / (rounds * BURST)
     # Payload inspection: 1400-byte TCP segments of 32 connections to a NAT service, by difference of two runs.
@@ -52,12 +54,15 @@ def main():
                "l3_forwarding_authorization_elsewhere": elsewhere, "l3_forwarding_authorized_tracked": tracked,
                "lb_new_flow_flow_logs": logged_new / flows, "lb_established_1_flow_flow_logs": logged_one,
                "lb_tcp_1400": plain_1400, "lb_tcp_1400_inspected_100_patterns": inspected_1400,
-               "lb_tcp_1400_past_inspect_bytes": past_1400}
+               "lb_tcp_1400_past_inspect_bytes": past_1400, "lb_new_flow_circuit_breaker": breaker_new / flows,
+               "lb_established_1_flow_circuit_breaker": breaker_one}
     rows = [("IPv4 forwarding (parse, local, route, TTL, neighbour, L2 rewrite)", l3),
             ("load balancer, new flow (SYN: Maglev, flow insert, NAT port search, rewrite)", new / flows),
             ("load balancer, established, 1 flow", one),
             ("load balancer, new flow, flow logs on (every flow sampled; records past the rate counted)", logged_new / flows),
             ("load balancer, established, 1 flow, flow logs on", logged_one),
+            ("load balancer, new flow, service with a circuit breaker (counted, under its caps)", breaker_new / flows),
+            ("load balancer, established, 1 flow, service with a circuit breaker", breaker_one),
             (f"load balancer, established, random among {flows:,} flows", many),
             ("IPv4 forwarding behind 10,000 access rules", access),
             ("IPv4 forwarding, a destination authorization for other prefixes", elsewhere),

@@ -5,8 +5,9 @@
 //   established, 1   the same flow over and over (hot cache)
 //   established, N   random flows among N tracked (DRAM-bound lookups)
 // Headers are restored between bursts outside the timed region.
-//   build/bench/lb_bench [flows [rounds_one [rounds_many [services [access_rules [authorization [flow_logs]]]]]]]
-//     (default 1,000,000 100,000 100,000 1 0 0 0). With flow_logs N > 0, flow
+//   build/bench/lb_bench [flows [rounds_one [rounds_many [services [access_rules [authorization [flow_logs [breaker]]]]]]]]
+//     (default 1,000,000 100,000 100,000 1 0 0 0 0). With breaker 1, web has a circuit
+//     breaker with caps no connection reaches (every connection counted). With flow_logs N > 0, flow
 //     logs are on and one flow in N is sampled (dataplane/worker/flow_log.h;
 //     records past the ring or the rate are counted as lost, as they would be). With authorization 1, the
 //     service has an authorization that every client passes (a mapped
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
   const long access_rules = argc > 5 ? std::max(0L, std::atol(argv[5])) : 0;
   const bool authorization = argc > 6 && std::atol(argv[6]) != 0;
   const long flow_log_sample = argc > 7 ? std::max(0L, std::atol(argv[7])) : 0;
+  const bool breaker = argc > 8 && std::atol(argv[8]) != 0;  // web has a circuit breaker no connection reaches
 
   std::string endpoints;
   for (int i = 0; i < 16; ++i) endpoints += (i ? ", " : "") + std::string("{address: 10.0.2.") + std::to_string(11 + i) + "}";
@@ -117,7 +119,11 @@ services:
 )" + other_services(service_count - 1) + R"(  - name: web
     vip: 10.30.0.10
     ports: [{protocol: tcp, port: 80, target_port: 8080}]
-    endpoints: [)" + endpoints + "]\n" + bench::random_access_rules(static_cast<size_t>(access_rules)) +
+    endpoints: [)" + endpoints + "]\n" +
+                           (breaker ? "    circuit_breaker: {max_connections: 100000000, per_endpoint: "
+                                      "{max_connections: 100000000}}\n"
+                                    : "") +
+                           bench::random_access_rules(static_cast<size_t>(access_rules)) +
                            (authorization ? R"(identities:
   - {name: clients, prefixes: [10.1.0.0/16]}
 authorization:

@@ -162,13 +162,24 @@ void services(Families& f, const v1::GetStatsResponse* s, double tsc_hz) {
                                   "the endpoint's weight in its service (0: drained)");
   const size_t state = f.declare("meshplane_endpoint_state", MetricType::Gauge, {"service", "endpoint", "state"},
                                  "1 for the endpoint's state: active, drained, draining or gone");
+  const size_t health = f.declare("meshplane_endpoint_health", MetricType::Gauge, {"service", "endpoint", "health"},
+                                  "1 for the endpoint's health: healthy, unhealthy (checks) or ejected (outlier "
+                                  "detection); services with either only");
+  const size_t service_breaker = f.declare("meshplane_service_breaker_active", MetricType::Gauge, {"service"},
+                                           "open connections its circuit breaker counts; services with one only");
+  const size_t endpoint_breaker = f.declare("meshplane_endpoint_breaker_active", MetricType::Gauge,
+                                            {"service", "endpoint"},
+                                            "open connections its circuit breaker counts; services with one only");
   if (!s) return;
   for (const auto& svc : s->services()) {
     f.sample(active, {svc.name()}, static_cast<double>(value(svc.counters(), "active_flows")));
     for (const auto& [reason, n] : svc.drops()) f.sample(drops, {svc.name(), reason}, static_cast<double>(n));
+    if (svc.has_breaker()) f.sample(service_breaker, {svc.name()}, svc.breaker().active());
     for (const auto& e : svc.endpoints()) {
       f.sample(weight, {svc.name(), endpoint_name(e)}, e.weight());
       f.sample(state, {svc.name(), endpoint_name(e), e.state()}, 1);
+      if (!e.health().empty()) f.sample(health, {svc.name(), endpoint_name(e), e.health()}, 1);
+      if (e.has_breaker()) f.sample(endpoint_breaker, {svc.name(), endpoint_name(e)}, e.breaker().active());
     }
   }
 }

@@ -170,6 +170,23 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
   return starts_connection(c.tcp_flags) && (!is_open(f.state) || !endpoint_live);
 }
 
+// A packet of a flow whose endpoint is gone (its drain over) or out (with
+// on_unhealthy: reset): the client is told with a RST, the flow forgotten.
+[[gnu::cold, gnu::noinline]] void endpoint_gone(WorkerCtx& w, const Candidate& c, FlowTable::Hit hit) {
+  const Flow& f = w.lb.flows->flow(hit.flow);
+  w.lb.services[f.service].drop(DropReason::kEndpointGone);
+  const bool tcp = c.key.proto == IPPROTO_TCP && !(c.tcp_flags & kTcpRst);
+  if (tcp && hit.direction == 1 && reset_client(w, c, f)) {
+    // Kept a moment (reset state) so that the client's answer, should it
+    // not take this RST (RFC 5961's challenge ACK), is answered exactly.
+    touch_flow(w, hit.flow, 1, kTcpRst, 0);
+    return;
+  }
+  if (!tcp || hit.direction == 1 || !answer_with_reset(w, c.m, DropReason::kEndpointGone))
+    drop(w, c.m, DropReason::kEndpointGone);
+  forget_flow(w, hit.flow, FlowEnd::kEndpointGone);
+}
+
 // false: the flow was forgotten so that the packet opens a new one (reopens()).
 [[gnu::always_inline]] inline bool established(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate& c,
                                                 FlowTable::Hit hit) {
@@ -196,18 +213,8 @@ bool reopens(const Candidate& c, FlowTable::Hit hit, const Flow& f, bool endpoin
       return true;
     }
   }
-  if (!live) {
-    w.lb.services[f.service].drop(DropReason::kEndpointGone);
-    const bool tcp = c.key.proto == IPPROTO_TCP && !(c.tcp_flags & kTcpRst);
-    if (tcp && hit.direction == 1 && reset_client(w, c, f)) {
-      // Kept a moment (reset state) so that the client's answer, should it
-      // not take this RST (RFC 5961's challenge ACK), is answered exactly.
-      touch_flow(w, hit.flow, 1, kTcpRst, 0);
-      return true;
-    }
-    if (!tcp || hit.direction == 1 || !answer_with_reset(w, c.m, DropReason::kEndpointGone))
-      drop(w, c.m, DropReason::kEndpointGone);
-    forget_flow(w, hit.flow, FlowEnd::kEndpointGone);
+  if (!live) [[unlikely]] {
+    endpoint_gone(w, c, hit);
     return true;
   }
   count_packet(w, f.service, f.endpoint, c.m);

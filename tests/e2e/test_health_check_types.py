@@ -7,6 +7,7 @@ out when the file appears; with on_unhealthy: reset, a download under way
 from that endpoint is reset at once instead of running on."""
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -87,10 +88,13 @@ def test_a_command_takes_an_endpoint_out_and_reset_ends_its_connections(rig):
     download.wait_bytes(100_000)
     address = "10.10.2.11" if serving == "b1" else "10.10.2.12"
     (flags / f"down-{address}").touch()
+    flagged = time.monotonic()
     d.wait_for(lambda s: health(s, "web")[address] == "unhealthy", timeout=10)
+    print(f"\nunhealthy {time.monotonic() - flagged:.2f} s after the flag appeared")
     event = next(e for e in d.events() if e["kind"] == "endpoint_unhealthy" and address in e["message"])
     assert "exit status 1: maintenance flag set" in event["message"], event
     rc, _, err = download.finish()
+    print(f"download reset {time.monotonic() - flagged:.2f} s after the flag appeared")
     assert rc == 56, f"the download is reset (curl 56), not left to finish: rc {rc} {err}"
     answers, errors = topo.lb_client("http", WEB, 80, 20)
     assert not errors and serving not in answers, (answers, errors)

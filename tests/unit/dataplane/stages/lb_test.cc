@@ -558,6 +558,42 @@ TEST_F(LbTest, RemovedEndpointDrainsThenItsFlowsEnd) {
   EXPECT_TRUE(rte_pktmbuf_mtod_offset(reset, rte_tcp_hdr*, 34)->tcp_flags & RTE_TCP_RST_FLAG);
 }
 
+// The endpoint's own segment, once its drain is over, is not forwarded: the
+// client gets a RST from the VIP at that segment's sequence number (NAT
+// leaves them alone), and the flow stays a moment so that the client's next
+// segment (a challenge ACK) is answered too.
+TEST_F(LbTest, AGoneEndpointsSegmentBecomesAResetToTheClient) {
+  run(build(rig_->pool, tcp_from_client(kWebVip, 45500, 80, kSyn)));
+  rte_mbuf* out = only_tx(1);
+  ASSERT_NE(out, nullptr);
+  const uint32_t ep = rte_be_to_cpu_32(ipv4_of(out)->dst_addr);
+  const uint16_t nat_port = rte_be_to_cpu_16(rte_pktmbuf_mtod_offset(out, rte_tcp_hdr*, 34)->src_port);
+  clear_tx();
+  const auto now = reload(endpoints_yaml({}, all_but(ep)));
+  rig_->registry->expire(now + std::chrono::seconds(30));
+  ASSERT_TRUE(rig_->publish()) << rig_->error;
+  run(build(rig_->pool, from_endpoint(ep, 8080, kGwB, nat_port, IPPROTO_TCP, kAck)), 1);
+  EXPECT_EQ(rig_->w.tx[1].count, 0) << "nothing back to the endpoint";
+  rte_mbuf* reset = only_tx(0);
+  ASSERT_NE(reset, nullptr);
+  const rte_ipv4_hdr* ip = ipv4_of(reset);
+  const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(ip + 1);
+  EXPECT_EQ(rte_be_to_cpu_32(ip->src_addr), kWebVip);
+  EXPECT_EQ(rte_be_to_cpu_32(ip->dst_addr), kClient);
+  EXPECT_EQ(rte_be_to_cpu_16(tcp->src_port), 80);
+  EXPECT_EQ(rte_be_to_cpu_16(tcp->dst_port), 45500);
+  EXPECT_EQ(rte_be_to_cpu_32(tcp->sent_seq), 7000u) << "the endpoint's segment's number";
+  EXPECT_EQ(tcp->tcp_flags, RTE_TCP_RST_FLAG);
+  EXPECT_EQ(l4_sum_of(reset), 0);
+  clear_tx();
+  run(build(rig_->pool, tcp_from_client(kWebVip, 45500, 80, kAck)));
+  rte_mbuf* again = only_tx(0);
+  ASSERT_NE(again, nullptr) << "the client's answer meets the lingering flow";
+  EXPECT_EQ(rte_be_to_cpu_32(reinterpret_cast<const rte_tcp_hdr*>(ipv4_of(again) + 1)->sent_seq), 5000u)
+      << "at the number the client acknowledged";
+  EXPECT_EQ(rig_->counters.dropped(DropReason::kEndpointGone), 2u);
+}
+
 TEST_F(LbTest, NatAddressPoolSpreadsSourcesAndIsLocal) {
   start(policy_text(kThree, 1024, "[10.0.2.100, 10.0.2.101]"));
   ASSERT_NE(rig_->snapshot->local(0x0a000264), nullptr) << "the gateway owns (and answers ARP for) its NAT addresses";
