@@ -65,6 +65,7 @@ config::Status build_service(const config::Service& svc, const LbRegistry& regis
   out.slot = registry.service_slot(svc.name);
   out.direct_return = svc.mode == config::LbMode::kDirectReturn;
   out.reject_unknown_port = svc.unknown_port == config::UnknownPort::kReject;
+  out.breaker = svc.circuit_breaker.has_value();
   out.first_endpoint = static_cast<uint32_t>(s.lb.endpoints.size());
   for (const auto& e : svc.endpoints) {
     const int32_t nh = s.route(e.address);

@@ -9,7 +9,7 @@ namespace meshplane::dataplane {
 const LbEndpoint* breaker_admit(WorkerCtx& w, const LbView& lb, const LbService& svc, const BreakerView& b,
                                 const LbEndpoint* pick, uint32_t hash) {
   BreakerState& state = *w.lb.breakers;
-  const uint64_t now = rte_rdtsc();
+  const uint64_t now = b.service.rate.active() || b.endpoint.rate.active() ? rte_rdtsc() : 0;
   BreakerCount& service = state.service(svc.slot);
   if (!b.service.take(service, now)) return nullptr;
   if (b.endpoint.take(state.endpoint(pick->slot), now)) return pick;

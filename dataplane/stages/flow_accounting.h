@@ -89,7 +89,8 @@ inline void on_flow_expire(void* ctx, const Flow& flow) {
 }
 
 // Records a packet of `bytes` on a flow and keeps active_flows in step with its state.
-inline void touch_flow(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags, uint32_t bytes) {
+[[gnu::always_inline]] inline void touch_flow(WorkerCtx& w, uint32_t f, uint8_t direction, uint8_t tcp_flags,
+                                              uint32_t bytes) {
   if (w.flow_log) [[unlikely]]
     if (FlowLog::Counts& c = w.flow_log->counts[f]; c.start_ms) {
       ++c.packets;

@@ -298,7 +298,7 @@ void new_flow(WorkerCtx& w, const Snapshot& s, uint16_t in_port, const Candidate
     count_drop(w, &svc, c.m, DropReason::kNoEndpoint);
     return;
   }
-  const BreakerView* breaker = w.lb.breakers ? s.breaker(svc.slot) : nullptr;
+  const BreakerView* breaker = svc.breaker && w.lb.breakers ? s.breaker(svc.slot) : nullptr;
   if (breaker) [[unlikely]] {
     ep = breaker_admit(w, s.lb, svc, *breaker, ep, h);
     if (!ep) {

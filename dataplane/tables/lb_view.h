@@ -51,8 +51,9 @@ struct LbService {
   bool direct_return;
   bool reject_unknown_port;
   uint32_t inspect;  // 1 + the pattern set slot its connections are inspected with (dataplane/stages/inspect.cc); 0: none
+  bool breaker;      // it has a circuit breaker (Snapshot::breaker(slot))
 };
-static_assert(sizeof(LbService) == 28);
+static_assert(sizeof(LbService) == 32);
 
 struct LbListener {
   uint32_t service;      // index into LbView::services
