@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/*_fuzz.cc) with clang,
 # AddressSanitizer and UBSan, and runs each for SECONDS (default 60), keeping
-# its corpus in build-fuzz/ between runs. A target names the code under test
+# its corpus in build-fuzz/ between runs (seeded from tests/fuzz/seeds/NAME/
+# when that exists, NAME the target's without _fuzz). A target names the code under test
 # on a "// fuzz-sources:" line and any further libraries on "// fuzz-libs:". Exits non-zero on any crash; the
 # reproducer is left in build-fuzz/. The test suite runs it for 30 seconds
 # (meson test suite "fuzz"). Usage: scripts/fuzz.sh [SECONDS]
@@ -21,6 +22,8 @@ for target in tests/fuzz/*_fuzz.cc; do
   clang++ "${flags[@]}" "$target" "${sources[@]}" -o "$out/$name" "${libs[@]}" "${extra[@]}"
   corpus="$out/corpus-$name"
   mkdir -p "$corpus"
+  seeds=()
+  [ -d "tests/fuzz/seeds/${name%_fuzz}" ] && seeds=("../tests/fuzz/seeds/${name%_fuzz}")
   echo "fuzzing $name for ${seconds}s"
-  (cd "$out" && "./$name" -max_total_time="$seconds" -max_len=1801 -print_final_stats=1 "corpus-$name" 2>&1 | tail -12)
+  (cd "$out" && "./$name" -max_total_time="$seconds" -max_len=1801 -print_final_stats=1 "corpus-$name" "${seeds[@]}" 2>&1 | tail -12)
 done
