@@ -16,6 +16,7 @@ packages=(
   curl wrk nginx-light haproxy tshark python3-scapy python3-cryptography python3-matplotlib python3-pytest
   iproute2 ethtool iputils-ping nftables prometheus valgrind lua5.4
   clang libclang-rt-14-dev
+  strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins libstrongswan-standard-plugins
 )
 
 missing=()
