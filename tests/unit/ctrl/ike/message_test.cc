@@ -8,24 +8,18 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
+#include "tests/support/ike_capture.h"
+
 
 #include "ctrl/ike/payloads.h"
 
 namespace meshplane::ctrl::ike {
 namespace {
 
-std::vector<uint8_t> capture() {
-  std::ifstream in(std::string(MESHPLANE_SOURCE_ROOT) + "/tests/fuzz/seeds/ike_message/strongswan_ike_sa_init.bin",
-                   std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 std::vector<uint8_t> bytes(std::span<const uint8_t> s) { return {s.begin(), s.end()}; }
 
 TEST(IkeMessage, ReadsStrongSwansIkeSaInitAndWritesTheSameBytes) {
-  const auto datagram = capture();
+  const auto datagram = testing::strongswan_ike_sa_init();
   ASSERT_EQ(datagram.size(), 300u);
   const ParseResult r = parse(datagram);
   ASSERT_TRUE(r.message) << to_string(r.error);
@@ -79,7 +73,7 @@ TEST(IkeMessage, ReadsStrongSwansIkeSaInitAndWritesTheSameBytes) {
 }
 
 TEST(IkeMessage, MalformedMessagesAreRefusedForTheirReason) {
-  const auto good = capture();
+  const auto good = testing::strongswan_ike_sa_init();
   EXPECT_EQ(parse(std::span(good).first(27)).error, ParseError::kTruncated);
   auto bad = good;
   bad[17] = 0x10;  // IKEv1

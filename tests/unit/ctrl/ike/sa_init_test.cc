@@ -6,23 +6,28 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
+#include "tests/support/ike_capture.h"
+
 
 namespace meshplane::ctrl::ike {
 namespace {
-
-std::vector<uint8_t> capture() {
-  std::ifstream in(std::string(MESHPLANE_SOURCE_ROOT) + "/tests/fuzz/seeds/ike_message/strongswan_ike_sa_init.bin",
-                   std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 Endpoint at(uint8_t last, uint16_t port = 500) {
   Endpoint e;
   e.address = {192, 0, 2, last};
   e.port = port;
   return e;
+}
+
+// `request` again with a COOKIE notify first (RFC 7296 section 2.6).
+std::vector<uint8_t> with_cookie(const Message& request, std::span<const uint8_t> cookie) {
+  MessageWriter w(request.header);
+  write_notify(w, static_cast<uint16_t>(NotifyType::kCookie), cookie);
+  for (const auto& p : request.payloads) {
+    w.begin(static_cast<PayloadType>(p.type), p.critical);
+    w.bytes(p.body);
+  }
+  return w.finish();
 }
 
 std::vector<uint16_t> notify_types(const Message& m) {
@@ -34,7 +39,7 @@ std::vector<uint16_t> notify_types(const Message& m) {
 }
 
 TEST(IkeSaInit, AnswersStrongSwansRequestWithItsFirstAcceptableProposal) {
-  const auto raw = capture();
+  const auto raw = testing::strongswan_ike_sa_init();
   const Message request = *parse(raw).message;
   const CookieJar jar;
   const SaInitOutcome o = respond_sa_init(request, raw, at(1), at(2), IkePolicy{}, jar, false);
@@ -60,7 +65,7 @@ TEST(IkeSaInit, AnswersStrongSwansRequestWithItsFirstAcceptableProposal) {
 }
 
 TEST(IkeSaInit, ACookieIsDemandedAndOnlyTheRightOneAccepted) {
-  const auto raw = capture();
+  const auto raw = testing::strongswan_ike_sa_init();
   const Message request = *parse(raw).message;
   CookieJar jar;
   const SaInitOutcome asked = respond_sa_init(request, raw, at(1), at(2), IkePolicy{}, jar, true);
@@ -80,28 +85,14 @@ TEST(IkeSaInit, ACookieIsDemandedAndOnlyTheRightOneAccepted) {
   jar.rotate();
   EXPECT_FALSE(jar.valid(c, ni, at(1), request.header.spi_i));
 
-  // The request again, the cookie first (RFC 7296 section 2.6).
-  Header h = request.header;
-  MessageWriter w(h);
-  write_notify(w, static_cast<uint16_t>(NotifyType::kCookie), c);
-  for (const auto& p : request.payloads) {
-    w.begin(static_cast<PayloadType>(p.type), p.critical);
-    w.bytes(p.body);
-  }
-  const auto with_cookie = w.finish();
+  const auto stale = with_cookie(request, c);
   CookieJar fresh;
-  const auto again = respond_sa_init(*parse(with_cookie).message, with_cookie, at(1), at(2), IkePolicy{}, fresh, true);
+  const auto again = respond_sa_init(*parse(stale).message, stale, at(1), at(2), IkePolicy{}, fresh, true);
   EXPECT_FALSE(again.sa) << "a cookie from another jar (secret) is refused";
   CookieJar same = fresh;
   const auto mine = respond_sa_init(request, raw, at(1), at(2), IkePolicy{}, same, true);
   const auto my_cookie = read_notify(parse(mine.reply).message->payloads[0].body, error)->data;
-  MessageWriter w2(h);
-  write_notify(w2, static_cast<uint16_t>(NotifyType::kCookie), my_cookie);
-  for (const auto& p : request.payloads) {
-    w2.begin(static_cast<PayloadType>(p.type), p.critical);
-    w2.bytes(p.body);
-  }
-  const auto returned = w2.finish();
+  const auto returned = with_cookie(request, my_cookie);
   EXPECT_TRUE(respond_sa_init(*parse(returned).message, returned, at(1), at(2), IkePolicy{}, same, true).sa);
 }
 
