@@ -5,6 +5,7 @@ mount namespace of its own: charon writes a fixed pid file there). ESP runs
 in userspace (kernel-libipsec, before kernel-netlink), which moves IKE to
 UDP 4500 after IKE_SA_INIT and encapsulates ESP there."""
 import os
+import shutil
 import subprocess
 import time
 
@@ -16,9 +17,15 @@ CHARON = "/usr/lib/ipsec/charon"
 
 
 class Charon:
-    def __init__(self, ns, workdir, swanctl_conf):
+    def __init__(self, ns, workdir, swanctl_conf, credentials=None):
+        """`credentials`: {"x509": [certificate files], "pkcs8": [key files], "x509ca": [CA files]},
+        copied where swanctl looks for them (beside its swanctl.conf)."""
         self.ns, self.dir = ns, str(workdir)
         os.makedirs(self.dir, exist_ok=True)
+        for kind, files in (credentials or {}).items():
+            os.makedirs(os.path.join(self.dir, kind), exist_ok=True)
+            for f in files:
+                shutil.copy(f, os.path.join(self.dir, kind))
         self.vici = f"unix://{self.dir}/charon.vici"
         self.log_path = os.path.join(self.dir, "charon.log")
         self.conf = os.path.join(self.dir, "swanctl.conf")

@@ -9,6 +9,7 @@ AUTH over the other's first message, and a CHILD_SA from the ESP proposal and
 traffic selectors the responder returns. Also: the INVALID_KE_PAYLOAD
 round when strongSwan guesses another group, and a cookie round trip."""
 import json
+import os
 import subprocess
 
 import pytest
@@ -19,21 +20,30 @@ from testbed.strongswan import Charon
 
 PROBE = f"{ROOT}/build/tests/ike_probe"
 A, B = "192.0.2.1", "192.0.2.2"
+PSK = ("psk", "secretsecretsecret")
 
 
-def swanctl_conf(proposals):
+def swanctl_conf(proposals, certs=None):
+    """charon's connection to us: a pre-shared key, or with `certs` (its
+    certificate, key and the CA file) certificates both ways."""
+    if certs:  # its certificate, key and CA: files in its x509, pkcs8 and x509ca directories
+        local = f"auth = pubkey\n      certs = {os.path.basename(certs[0])}\n      id = gw-a.example"
+        remote = "auth = pubkey\n      id = gw-b.example"
+        secrets = ""
+    else:
+        local, remote = "auth = psk\n      id = gw-a.example", "auth = psk\n      id = gw-b.example"
+        secrets = 'ike-gw {\n    id-a = gw-a.example\n    id-b = gw-b.example\n    secret = "secretsecretsecret"\n  }'
     return f"""connections {{
   gw {{
     local_addrs = {A}
     remote_addrs = {B}
     proposals = {proposals}
+    send_cert = always
     local {{
-      auth = psk
-      id = gw-a.example
+      {local}
     }}
     remote {{
-      auth = psk
-      id = gw-b.example
+      {remote}
     }}
     children {{
       net {{
@@ -45,11 +55,7 @@ def swanctl_conf(proposals):
   }}
 }}
 secrets {{
-  ike-gw {{
-    id-a = gw-a.example
-    id-b = gw-b.example
-    secret = "secretsecretsecret"
-  }}
+  {secrets}
 }}
 """
 
@@ -71,12 +77,13 @@ def link():
         sh(["ip", "netns", "del", ns], check=False)
 
 
-def handshake(tmp_path, proposals, *probe_args):
+def handshake(tmp_path, proposals, *probe_args, certs=None):
     """Runs the responder and lets charon initiate; (the responder's report, charon's log)."""
-    probe = subprocess.Popen(["ip", "netns", "exec", "mpike-b", PROBE, B, "gw-b.example", "secretsecretsecret",
-                              *probe_args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    probe = subprocess.Popen(["ip", "netns", "exec", "mpike-b", PROBE, B, "gw-b.example", *probe_args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert probe.stdout.readline().strip() == "ready"
-    charon = Charon("mpike-a", tmp_path / "charon", swanctl_conf(proposals)).start()
+    credentials = {"x509": [certs[0]], "pkcs8": [certs[1]], "x509ca": [certs[2]]} if certs else None
+    charon = Charon("mpike-a", tmp_path / "charon", swanctl_conf(proposals, certs), credentials).start()
     try:
         charon.swanctl("--initiate", "--child", "net", "--timeout", "10", check=False, timeout=30)
         out, err = probe.communicate(timeout=30)
@@ -88,8 +95,8 @@ def handshake(tmp_path, proposals, *probe_args):
             probe.wait()
 
 
-def established(log):
-    return ("authentication of 'gw-b.example' with pre-shared key successful" in log and
+def established(log, method="pre-shared key"):
+    return (f"authentication of 'gw-b.example' with {method} successful" in log and
             "IKE_SA gw[1] established between 192.0.2.1[gw-a.example]...192.0.2.2[gw-b.example]" in log and
             "CHILD_SA net{1} established" in log)
 
@@ -100,7 +107,7 @@ def established(log):
     ("aes256gcm16-prfsha512-x25519", 7, 31, 256),
 ])
 def test_strongswan_establishes_an_ike_sa_with_our_responder(link, tmp_path, proposals, prf, group, bits):
-    report, log = handshake(tmp_path, proposals)
+    report, log = handshake(tmp_path, proposals, *PSK)
     assert report["ok"], report
     assert (report["prf"], report["group"], report["encr_bits"]) == (prf, group, bits)
     assert report["auth_over_4500"], "charon's userspace ESP moves IKE to 4500 (the non-ESP marker)"
@@ -110,7 +117,7 @@ def test_strongswan_establishes_an_ike_sa_with_our_responder(link, tmp_path, pro
 
 def test_another_group_is_asked_for_with_invalid_ke_payload(link, tmp_path):
     # charon sends a P-256 share first; the responder prefers Curve25519 from the same proposal.
-    report, log = handshake(tmp_path, "aes128gcm16-prfsha256-ecp256-x25519")
+    report, log = handshake(tmp_path, "aes128gcm16-prfsha256-ecp256-x25519", *PSK)
     assert report["refusals"] == ["key exchange in another group than the one chosen"], report
     assert report["group"] == 31
     assert "peer didn't accept DH group ECP_256, it requested CURVE_25519" in log, log[-3000:]
@@ -118,7 +125,82 @@ def test_another_group_is_asked_for_with_invalid_ke_payload(link, tmp_path):
 
 
 def test_a_cookie_is_returned_before_any_state(link, tmp_path):
-    report, log = handshake(tmp_path, "aes128gcm16-prfsha256-x25519", "--cookies")
+    report, log = handshake(tmp_path, "aes128gcm16-prfsha256-x25519", *PSK, "--cookies")
     assert report["refusals"] == ["cookie required"], report
     assert "parsed IKE_SA_INIT response 0 [ N(COOKIE) ]" in log, log[-3000:]
     assert established(log), log[-3000:]
+
+
+def openssl(*args):
+    sh(["openssl", *args])
+
+
+def make_cert(d, name, key_algorithm, ca, sans, days=1):
+    """A key (PKCS#8 PEM, mode 0600) and a certificate for it signed by `ca` (its .crt and .key)."""
+    key, csr, cert, ext = (str(d / f"{name}.{x}") for x in ("key", "csr", "crt", "ext"))
+    openssl("genpkey", *key_algorithm, "-out", key)
+    os.chmod(key, 0o600)
+    openssl("req", "-new", "-key", key, "-subj", f"/CN={name}", "-out", csr)
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName = {sans}\nkeyUsage = critical, digitalSignature\n")
+    openssl("x509", "-req", "-in", csr, "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key", "-CAcreateserial",
+            "-days", str(days), "-extfile", ext, "-out", cert)
+    return cert, key
+
+
+def make_ca(d, name):
+    key, cert = str(d / f"{name}.key"), str(d / f"{name}.crt")
+    openssl("genpkey", *P256, "-out", key)
+    openssl("req", "-x509", "-new", "-key", key, "-subj", f"/CN={name}", "-days", "2", "-out", cert,
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return str(d / name)
+
+
+ED25519 = ("-algorithm", "ed25519")
+P256 = ("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
+RSA = ("-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048")
+GW_A = "spiffe://mesh.example/gateway/gw-a"
+GW_B_NAMES = "DNS:gw-b.example, URI:spiffe://mesh.example/gateway/gw-b"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A test CA with certificates for gw-a (strongSwan, Ed25519) and gw-b (us,
+    ECDSA P-256), each with its DNS name and SPIFFE URI; and another CA's
+    certificate for gw-a. Made with openssl: strongSwan's pki cannot write URI SANs."""
+    d = tmp_path_factory.mktemp("pki")
+    ca, other = make_ca(d, "mesh-ca"), make_ca(d, "other-ca")
+    return {"ca": f"{ca}.crt",
+            "a": make_cert(d, "gw-a", P256, ca, f"DNS:gw-a.example, URI:{GW_A}"),
+            "b": make_cert(d, "gw-b", P256, ca, GW_B_NAMES),
+            "b-ed25519": make_cert(d, "gw-b-ed25519", ED25519, ca, GW_B_NAMES),
+            "b-rsa": make_cert(d, "gw-b-rsa", RSA, ca, GW_B_NAMES),
+            "rogue": make_cert(d, "gw-a-rogue", P256, other, f"DNS:gw-a.example, URI:{GW_A}")}
+
+
+def with_certs(tmp_path, pki, a, expected=GW_A, ours="b"):
+    cert_b, key_b = pki[ours]
+    return handshake(tmp_path, "aes128gcm16-prfsha256-x25519", "cert", cert_b, key_b, pki["ca"], expected,
+                     certs=(*a, pki["ca"]))
+
+
+@pytest.mark.parametrize("ours,signature", [("b", "ECDSA_WITH_SHA256_DER"), ("b-ed25519", "ED25519"),
+                                            ("b-rsa", "RSA_EMSA_PKCS1_SHA2_256")])
+def test_certificates_authenticate_both_gateways(link, tmp_path, pki, ours, signature):
+    report, log = with_certs(tmp_path, pki, pki["a"], ours=ours)
+    assert report["ok"], report
+    assert "authentication of 'gw-a.example' (myself) with ECDSA_WITH_SHA256_DER successful" in log, log[-3000:]
+    assert f'received end entity cert "CN=gw-{ours}"' in log, "our certificate reached it"
+    assert established(log, signature), log[-3000:]
+
+
+def test_a_certificate_from_another_ca_is_refused(link, tmp_path, pki):
+    report, log = with_certs(tmp_path, pki, pki["rogue"])
+    assert report == {"ok": False, "why": "certificate refused: unable to get local issuer certificate"}, report
+    assert "received AUTHENTICATION_FAILED notify error" in log, log[-3000:]
+
+
+def test_a_certificate_with_another_identity_is_refused(link, tmp_path, pki):
+    report, log = with_certs(tmp_path, pki, pki["a"], expected="spiffe://mesh.example/gateway/gw-c")
+    assert report == {"ok": False, "why": "certificate is not spiffe://mesh.example/gateway/gw-c"}, report
+    assert "received AUTHENTICATION_FAILED notify error" in log, log[-3000:]

@@ -1,11 +1,14 @@
 // A one-shot IKEv2 responder on a kernel UDP socket, for checking
 // ctrl/ike against strongSwan (tests/e2e/test_ike_strongswan.py) before the
 // daemon carries IKE itself: it answers IKE_SA_INIT, opens the IKE_AUTH
-// request with the keys it derived, checks the initiator's pre-shared-key
-// AUTH, and answers with its own identity, AUTH, the first ESP proposal it
-// can take and the initiator's traffic selectors. Prints one JSON line of
-// what it saw, then exits.
-//   ike_probe ADDRESS ID PSK_TEXT [--cookies]
+// request with the keys it derived, checks the initiator's AUTH (a
+// pre-shared key, or a certificate chain to the CA, the expected identity
+// among its names and an RFC 7427 signature), and answers with its own
+// identity, AUTH (and certificate), the first ESP proposal it can take and
+// the initiator's traffic selectors, or AUTHENTICATION_FAILED. Prints one
+// JSON line of what it saw, then exits.
+//   ike_probe ADDRESS ID psk TEXT [--cookies]
+//   ike_probe ADDRESS ID cert CERT KEY CA PEER_IDENTITY
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,6 +24,7 @@
 
 #include "ctrl/ike/auth.h"
 #include "ctrl/ike/crypto.h"
+#include "ctrl/ike/identity.h"
 #include "ctrl/ike/message.h"
 #include "ctrl/ike/payloads.h"
 #include "ctrl/ike/sa_init.h"
@@ -47,10 +51,21 @@ void fail(const std::string& why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) return 2;
+  if (argc < 5) return 2;
   const std::string id = argv[2];
-  const config::Secret psk(bytes_of(argv[3]));
-  const bool cookies = argc > 4 && std::string(argv[4]) == "--cookies";
+  const bool use_psk = std::string(argv[3]) == "psk";
+  const config::Secret psk(bytes_of(argv[4]));
+  const bool cookies = use_psk && argc > 5 && std::string(argv[5]) == "--cookies";
+  std::optional<Credentials> credentials;
+  std::optional<TrustStore> trust;
+  std::string peer_identity, error;
+  if (!use_psk) {
+    if (argc < 8) return 2;
+    credentials = Credentials::load(argv[4], argv[5], error);
+    if (credentials) trust = TrustStore::load(argv[6], error);
+    if (!credentials || !trust) fail(error);
+    peer_identity = argv[7];
+  }
   // UDP 500, and 4500 where messages follow a 4-byte non-ESP marker (RFC 3948):
   // strongSwan's userspace ESP moves there after IKE_SA_INIT.
   int fds[2];
@@ -115,8 +130,9 @@ int main(int argc, char** argv) {
     ParseError e;
     uint8_t critical = 0;
     if (!parse_chain(*plain, sk.next, inner, e, critical)) fail("decrypted payloads do not parse");
-    std::string types, error;
+    std::string types;
     const Payload *idi = nullptr, *auth = nullptr, *esp = nullptr, *tsi = nullptr, *tsr = nullptr;
+    std::vector<Certificate> certs;
     for (const auto& p : inner) {
       types += (types.empty() ? "" : ",") + std::to_string(p.type);
       switch (static_cast<PayloadType>(p.type)) {
@@ -125,14 +141,43 @@ int main(int argc, char** argv) {
         case PayloadType::kSa: esp = &p; break;
         case PayloadType::kTsi: tsi = &p; break;
         case PayloadType::kTsr: tsr = &p; break;
+        case PayloadType::kCert:
+          if (auto c = read_cert(p.body, error); c && c->encoding == kCertX509Signature)
+            if (auto parsed = Certificate::from_der(c->data)) certs.push_back(std::move(*parsed));
+          break;
         default: break;
       }
     }
     if (!idi || !auth || !esp || !tsi || !tsr) fail("IKE_AUTH lacks IDi, AUTH, SA or TS");
     const auto a = read_auth(auth->body, error);
     const auto octets = signed_octets(sa->chosen.prf, sa->request, sa->nr, sa->keys.sk_pi, idi->body);
-    const bool auth_ok = a && a->method == kAuthPsk && std::ranges::equal(a->data, psk_auth(sa->chosen.prf, psk, octets));
-    if (!auth_ok) fail("the initiator's AUTH does not verify");
+    std::string refused;
+    if (use_psk) {
+      if (!a || a->method != kAuthPsk || !std::ranges::equal(a->data, psk_auth(sa->chosen.prf, psk, octets)))
+        refused = "the initiator's AUTH does not verify";
+    } else if (certs.empty()) {
+      refused = "no certificate";
+    } else if (std::vector<Certificate> rest(std::make_move_iterator(certs.begin() + 1),
+                                             std::make_move_iterator(certs.end()));
+               !trust->verify(certs[0], rest, error)) {
+      refused = "certificate refused: " + error;
+    } else if (!certs[0].has_identity(peer_identity)) {
+      refused = "certificate is not " + peer_identity;
+    } else if (const auto idp = read_id(idi->body, error); !idp || !id_matches(certs[0], idp->type, idp->data)) {
+      refused = "IDi is not a name of its certificate";
+    } else if (!a || a->method != kAuthDigitalSignature || !verify_signature_auth(certs[0], a->data, octets, error)) {
+      refused = "signature refused: " + error;
+    }
+    Header h = m.header;
+    h.flags = kFlagResponse;
+    if (!refused.empty()) {
+      MessageWriter n;
+      write_notify(n, static_cast<uint16_t>(NotifyType::kAuthenticationFailed));
+      const uint8_t first = n.first_type();
+      send(seal_message(h, first, n.finish(), sa->keys.sk_er, 1));
+      std::printf("{\"ok\": false, \"why\": \"%s\"}\n", refused.c_str());
+      return 1;
+    }
     std::vector<Proposal> offered;
     if (!read_sa(esp->body, offered, error) || offered.empty()) fail("ESP proposals: " + error);
     Proposal child = offered[0];
@@ -150,7 +195,12 @@ int main(int argc, char** argv) {
     idr_body[0] = static_cast<uint8_t>(IdType::kFqdn);
     std::copy(id_bytes.begin(), id_bytes.end(), idr_body.begin() + 4);
     const auto ours = signed_octets(sa->chosen.prf, sa->response, sa->ni, sa->keys.sk_pr, idr_body);
-    write_auth(w, kAuthPsk, psk_auth(sa->chosen.prf, psk, ours));
+    if (use_psk) {
+      write_auth(w, kAuthPsk, psk_auth(sa->chosen.prf, psk, ours));
+    } else {
+      write_cert(w, credentials->certificate().der());
+      write_auth(w, kAuthDigitalSignature, credentials->sign(ours));
+    }
     write_sa(w, {child});
     w.begin(PayloadType::kTsi);
     w.bytes(tsi->body);
@@ -158,8 +208,6 @@ int main(int argc, char** argv) {
     w.bytes(tsr->body);
     const uint8_t first = w.first_type();
     const auto plaintext = w.finish();
-    Header h = m.header;
-    h.flags = kFlagResponse;
     send(seal_message(h, first, plaintext, sa->keys.sk_er, 1));
     std::printf("{\"ok\": true, \"refusals\": [%s], \"prf\": %u, \"group\": %u, \"encr_bits\": %u, "
                 "\"peer_behind_nat\": %s, \"auth_over_4500\": %s, \"auth_payloads\": [%s]}\n",
