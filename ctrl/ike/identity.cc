@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "ctrl/ike/openssl_error.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -53,15 +55,6 @@ const SignatureAlgorithm* algorithm_for(EVP_PKEY* key) {
     return &a;
   }
   return nullptr;
-}
-
-std::string openssl_error(const char* fallback) {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (!e) return fallback;
-  char text[256];
-  ERR_error_string_n(e, text, sizeof text);
-  return text;
 }
 
 std::string lower(std::string s) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config/address.h"
+#include "ctrl/ike/openssl_error.h"
 
 extern char** environ;
 
@@ -35,16 +36,6 @@ int status_of(const std::string& s) {
     code = code * 10 + (s[i] - '0');
   }
   return code;
-}
-
-// OpenSSL's reason for the last failure, or `fallback`.
-std::string tls_error(const char* fallback) {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (!e) return fallback;
-  char text[256];
-  ERR_error_string_n(e, text, sizeof text);
-  return text;
 }
 
 }  // namespace
@@ -143,7 +134,7 @@ void HealthProbe::connected() {
     return send_request();
   }
   ssl_ = SSL_new(tls_);
-  if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return finish(false, tls_error("TLS setup failed"));
+  if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return finish(false, openssl_error("TLS setup failed"));
   if (!check_.sni.empty()) SSL_set_tlsext_host_name(ssl_, check_.sni.c_str());
   SSL_set_connect_state(ssl_);
   phase_ = Phase::kHandshake;
@@ -159,7 +150,7 @@ bool HealthProbe::tls_step(int result, const char* what) {
     case SSL_ERROR_SYSCALL:
       finish(false, fmt::format("{}: {}", what, errno ? std::strerror(errno) : "connection closed"));
       return false;
-    default: finish(false, fmt::format("{}: {}", what, tls_error("failed"))); return false;
+    default: finish(false, fmt::format("{}: {}", what, openssl_error("failed"))); return false;
   }
 }
 
