@@ -17,9 +17,10 @@ CHARON = "/usr/lib/ipsec/charon"
 
 
 class Charon:
-    def __init__(self, ns, workdir, swanctl_conf, credentials=None):
+    def __init__(self, ns, workdir, swanctl_conf, credentials=None, log_levels="ike = 2\n      cfg = 2"):
         """`credentials`: {"x509": [certificate files], "pkcs8": [key files], "x509ca": [CA files]},
-        copied where swanctl looks for them (beside its swanctl.conf)."""
+        copied where swanctl looks for them (beside its swanctl.conf). `log_levels`: filelog
+        lines; "chd = 4" logs the Child SAs' keys (a test's own throwaway keys)."""
         self.ns, self.dir = ns, str(workdir)
         os.makedirs(self.dir, exist_ok=True)
         for kind, files in (credentials or {}).items():
@@ -42,8 +43,7 @@ class Charon:
       path = {self.log_path}
       flush_line = yes
       default = 1
-      ike = 2
-      cfg = 2
+      {log_levels}
     }}
   }}
 }}

@@ -12,7 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "ctrl/ike/auth.h"
 #include "ctrl/ike/crypto.h"
 #include "ctrl/ike/identity.h"
+#include "ctrl/ike/ike_auth.h"
 #include "ctrl/ike/message.h"
 #include "ctrl/ike/payloads.h"
 #include "ctrl/ike/sa_init.h"
@@ -43,6 +43,19 @@ Endpoint endpoint_of(const sockaddr_in& a) {
 
 std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 
+std::string hex(std::span<const uint8_t> b) {
+  std::string out;
+  for (uint8_t x : b) out += "0123456789abcdef"[x >> 4], out += "0123456789abcdef"[x & 15];
+  return out;
+}
+
+// The first 8 bytes of SHA-256 over a key: enough to compare with the peer's, nothing to decrypt with.
+std::string fingerprint(const config::Secret& key) {
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(key.bytes().data(), key.bytes().size(), digest);
+  return hex(std::span(digest, 8));
+}
+
 void fail(const std::string& why) {
   std::printf("{\"ok\": false, \"why\": \"%s\"}\n", why.c_str());
   std::exit(1);
@@ -58,13 +71,22 @@ int main(int argc, char** argv) {
   const bool cookies = use_psk && argc > 5 && std::string(argv[5]) == "--cookies";
   std::optional<Credentials> credentials;
   std::optional<TrustStore> trust;
-  std::string peer_identity, error;
-  if (!use_psk) {
+  std::string error;
+  AuthConfig config;
+  config.local_id = id;
+  TrafficSelector any;  // the whole IPv4 space: this probe checks keys, not policy
+  any.end = {255, 255, 255, 255};
+  config.local_ts = config.remote_ts = {any};
+  if (use_psk) {
+    config.psk = psk;
+  } else {
     if (argc < 8) return 2;
     credentials = Credentials::load(argv[4], argv[5], error);
     if (credentials) trust = TrustStore::load(argv[6], error);
     if (!credentials || !trust) fail(error);
-    peer_identity = argv[7];
+    config.credentials = &*credentials;
+    config.trust = &*trust;
+    config.peer_identity = argv[7];
   }
   // UDP 500, and 4500 where messages follow a 4-byte non-ESP marker (RFC 3948):
   // strongSwan's userspace ESP moves there after IKE_SA_INIT.
@@ -120,99 +142,21 @@ int main(int argc, char** argv) {
         refusals += (refusals.empty() ? "\"" : ", \"") + o.why + "\"";
       continue;
     }
-    if (m.header.exchange != Exchange::kIkeAuth || !sa || m.payloads.empty()) fail("unexpected exchange");
-    const Payload& sk = m.payloads.back();
-    if (sk.type != static_cast<uint8_t>(PayloadType::kSk)) fail("IKE_AUTH without an SK payload");
-    const size_t aad = static_cast<size_t>(sk.body.data() - datagram.data());
-    const auto plain = open_sk(datagram.first(aad), sk.body, sa->keys.sk_ei);
-    if (!plain) fail("IKE_AUTH does not decrypt with SK_ei");
-    std::vector<Payload> inner;
-    ParseError e;
-    uint8_t critical = 0;
-    if (!parse_chain(*plain, sk.next, inner, e, critical)) fail("decrypted payloads do not parse");
-    std::string types;
-    const Payload *idi = nullptr, *auth = nullptr, *esp = nullptr, *tsi = nullptr, *tsr = nullptr;
-    std::vector<Certificate> certs;
-    for (const auto& p : inner) {
-      types += (types.empty() ? "" : ",") + std::to_string(p.type);
-      switch (static_cast<PayloadType>(p.type)) {
-        case PayloadType::kIdi: idi = &p; break;
-        case PayloadType::kAuth: auth = &p; break;
-        case PayloadType::kSa: esp = &p; break;
-        case PayloadType::kTsi: tsi = &p; break;
-        case PayloadType::kTsr: tsr = &p; break;
-        case PayloadType::kCert:
-          if (auto c = read_cert(p.body, error); c && c->encoding == kCertX509Signature)
-            if (auto parsed = Certificate::from_der(c->data)) certs.push_back(std::move(*parsed));
-          break;
-        default: break;
-      }
-    }
-    if (!idi || !auth || !esp || !tsi || !tsr) fail("IKE_AUTH lacks IDi, AUTH, SA or TS");
-    const auto a = read_auth(auth->body, error);
-    const auto octets = signed_octets(sa->chosen.prf, sa->request, sa->nr, sa->keys.sk_pi, idi->body);
-    std::string refused;
-    if (use_psk) {
-      if (!a || a->method != kAuthPsk || !std::ranges::equal(a->data, psk_auth(sa->chosen.prf, psk, octets)))
-        refused = "the initiator's AUTH does not verify";
-    } else if (certs.empty()) {
-      refused = "no certificate";
-    } else if (std::vector<Certificate> rest(std::make_move_iterator(certs.begin() + 1),
-                                             std::make_move_iterator(certs.end()));
-               !trust->verify(certs[0], rest, error)) {
-      refused = "certificate refused: " + error;
-    } else if (!certs[0].has_identity(peer_identity)) {
-      refused = "certificate is not " + peer_identity;
-    } else if (const auto idp = read_id(idi->body, error); !idp || !id_matches(certs[0], idp->type, idp->data)) {
-      refused = "IDi is not a name of its certificate";
-    } else if (!a || a->method != kAuthDigitalSignature || !verify_signature_auth(certs[0], a->data, octets, error)) {
-      refused = "signature refused: " + error;
-    }
-    Header h = m.header;
-    h.flags = kFlagResponse;
-    if (!refused.empty()) {
-      MessageWriter n;
-      write_notify(n, static_cast<uint16_t>(NotifyType::kAuthenticationFailed));
-      const uint8_t first = n.first_type();
-      send(seal_message(h, first, n.finish(), sa->keys.sk_er, 1));
-      std::printf("{\"ok\": false, \"why\": \"%s\"}\n", refused.c_str());
+    if (m.header.exchange != Exchange::kIkeAuth || !sa) fail("unexpected exchange");
+    const AuthOutcome o = respond_ike_auth(*sa, m, datagram, config, 1);
+    if (o.reply.empty()) fail(o.refused);
+    send(o.reply);
+    if (!o.child) {
+      std::printf("{\"ok\": false, \"why\": \"%s\"}\n", o.refused.c_str());
       return 1;
     }
-    std::vector<Proposal> offered;
-    if (!read_sa(esp->body, offered, error) || offered.empty()) fail("ESP proposals: " + error);
-    Proposal child = offered[0];
-    child.spi.resize(4);
-    RAND_bytes(child.spi.data(), 4);
-    std::vector<Transform> keep;
-    for (const auto& t : child.transforms)  // one of each type: the first
-      if (std::none_of(keep.begin(), keep.end(), [&](const Transform& k) { return k.type == t.type; })) keep.push_back(t);
-    child.transforms = keep;
-
-    MessageWriter w;  // the answer's plaintext
-    const auto id_bytes = bytes_of(id);
-    write_id(w, PayloadType::kIdr, static_cast<uint8_t>(IdType::kFqdn), id_bytes);
-    std::vector<uint8_t> idr_body(4 + id_bytes.size());  // the IDr payload's body: type, reserved, data
-    idr_body[0] = static_cast<uint8_t>(IdType::kFqdn);
-    std::copy(id_bytes.begin(), id_bytes.end(), idr_body.begin() + 4);
-    const auto ours = signed_octets(sa->chosen.prf, sa->response, sa->ni, sa->keys.sk_pr, idr_body);
-    if (use_psk) {
-      write_auth(w, kAuthPsk, psk_auth(sa->chosen.prf, psk, ours));
-    } else {
-      write_cert(w, credentials->certificate().der());
-      write_auth(w, kAuthDigitalSignature, credentials->sign(ours));
-    }
-    write_sa(w, {child});
-    w.begin(PayloadType::kTsi);
-    w.bytes(tsi->body);
-    w.begin(PayloadType::kTsr);
-    w.bytes(tsr->body);
-    const uint8_t first = w.first_type();
-    const auto plaintext = w.finish();
-    send(seal_message(h, first, plaintext, sa->keys.sk_er, 1));
     std::printf("{\"ok\": true, \"refusals\": [%s], \"prf\": %u, \"group\": %u, \"encr_bits\": %u, "
-                "\"peer_behind_nat\": %s, \"auth_over_4500\": %s, \"auth_payloads\": [%s]}\n",
+                "\"peer_behind_nat\": %s, \"auth_over_4500\": %s, \"peer\": \"%s\", \"spi_in\": \"%s\", "
+                "\"spi_out\": \"%s\", \"key_in\": \"%s\", \"key_out\": \"%s\"}\n",
                 refusals.c_str(), sa->chosen.prf, sa->chosen.group, sa->chosen.encr_key_bits,
-                sa->peer_behind_nat ? "true" : "false", natt ? "true" : "false", types.c_str());
+                sa->peer_behind_nat ? "true" : "false", natt ? "true" : "false", o.peer_identity.c_str(),
+                hex(o.child->spi_in).c_str(), hex(o.child->spi_out).c_str(), fingerprint(o.child->key_in).c_str(),
+                fingerprint(o.child->key_out).c_str());
     return 0;
   }
 }

@@ -1,0 +1,180 @@
+#include "ctrl/ike/ike_auth.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "ctrl/ike/auth.h"
+
+namespace meshplane::ctrl::ike {
+namespace {
+
+template <size_t N>
+bool less(const std::array<uint8_t, N>& a, const std::array<uint8_t, N>& b, size_t n) {
+  return std::lexicographical_compare(a.begin(), a.begin() + n, b.begin(), b.begin() + n);
+}
+
+// The first ESP proposal of `offered` we can take, with one transform of each type and our SPI.
+std::optional<Proposal> choose_esp(const std::vector<Proposal>& offered, const std::vector<uint16_t>& key_bits,
+                                   uint16_t& bits, bool& esn) {
+  for (const auto& p : offered) {
+    if (p.protocol != Protocol::kEsp || p.spi.size() != 4) continue;
+    const Transform* encr = nullptr;
+    for (uint16_t want : key_bits)
+      for (const auto& t : p.transforms)
+        if (!encr && t.type == TransformType::kEncr && t.id == kEncrAesGcm16 && t.key_bits == want &&
+            !t.unknown_attribute)
+          encr = &t;
+    const bool integ = std::any_of(p.transforms.begin(), p.transforms.end(),
+                                   [](const Transform& t) { return t.type == TransformType::kInteg && t.id != 0; });
+    const auto e = std::find_if(p.transforms.begin(), p.transforms.end(),
+                                [](const Transform& t) { return t.type == TransformType::kEsn; });
+    if (!encr || integ) continue;
+    Proposal chosen;
+    chosen.number = p.number;
+    chosen.protocol = Protocol::kEsp;
+    chosen.spi.resize(4);
+    do RAND_bytes(chosen.spi.data(), 4);
+    while (chosen.spi[0] == 0 && chosen.spi[1] == 0 && chosen.spi[2] < 1);  // SPIs 0-255 are reserved
+    chosen.transforms = {*encr};
+    esn = e != p.transforms.end() && e->id == kEsnUsed;
+    chosen.transforms.push_back({TransformType::kEsn, esn ? kEsnUsed : kEsnNone});
+    bits = encr->key_bits;
+    return chosen;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<TrafficSelector> narrow(const std::vector<TrafficSelector>& offered,
+                                    const std::vector<TrafficSelector>& allowed) {
+  std::vector<TrafficSelector> out;
+  for (const auto& o : offered)
+    for (const auto& a : allowed) {
+      if (o.type != a.type || (o.protocol && a.protocol && o.protocol != a.protocol)) continue;
+      TrafficSelector t = o;
+      t.protocol = o.protocol ? o.protocol : a.protocol;
+      t.start_port = std::max(o.start_port, a.start_port);
+      t.end_port = std::min(o.end_port, a.end_port);
+      const size_t n = o.address_size();
+      t.start = less(o.start, a.start, n) ? a.start : o.start;
+      t.end = less(o.end, a.end, n) ? o.end : a.end;
+      if (t.start_port <= t.end_port && !less(t.end, t.start, n)) out.push_back(t);
+    }
+  return out;
+}
+
+AuthOutcome respond_ike_auth(const HalfOpen& sa, const Message& m, std::span<const uint8_t> raw,
+                             const AuthConfig& config, uint64_t iv) {
+  AuthOutcome out;
+  if (m.header.exchange != Exchange::kIkeAuth || m.header.response() || m.payloads.empty() ||
+      m.payloads.back().type != static_cast<uint8_t>(PayloadType::kSk)) {
+    out.refused = "not an IKE_AUTH request";
+    return out;
+  }
+  const Payload& sk = m.payloads.back();
+  const auto plain = open_sk(raw.first(static_cast<size_t>(sk.body.data() - raw.data())), sk.body, sa.keys.sk_ei);
+  if (!plain) {
+    out.refused = "IKE_AUTH does not open with SK_ei";
+    return out;
+  }
+  std::vector<Payload> inner;
+  ParseError parse_error;
+  uint8_t critical = 0;
+  std::string error;
+  Header h = m.header;
+  h.flags = kFlagResponse;
+  auto seal = [&](MessageWriter& w) {
+    const uint8_t first = w.first_type();
+    return seal_message(h, first, w.finish(), sa.keys.sk_er, iv);
+  };
+  auto refuse = [&](std::string why) {
+    MessageWriter w;
+    write_notify(w, static_cast<uint16_t>(NotifyType::kAuthenticationFailed));
+    out.reply = seal(w);
+    out.refused = std::move(why);
+    return std::move(out);
+  };
+  if (!parse_chain(*plain, sk.next, inner, parse_error, critical)) return refuse("payloads inside SK do not parse");
+  const Payload *idi = nullptr, *auth = nullptr, *esp = nullptr, *tsi = nullptr, *tsr = nullptr;
+  std::vector<Certificate> certs;
+  for (const auto& p : inner) {
+    switch (static_cast<PayloadType>(p.type)) {
+      case PayloadType::kIdi: idi = &p; break;
+      case PayloadType::kAuth: auth = &p; break;
+      case PayloadType::kSa: esp = &p; break;
+      case PayloadType::kTsi: tsi = &p; break;
+      case PayloadType::kTsr: tsr = &p; break;
+      case PayloadType::kCert:
+        if (auto c = read_cert(p.body, error); c && c->encoding == kCertX509Signature)
+          if (auto parsed = Certificate::from_der(c->data)) certs.push_back(std::move(*parsed));
+        break;
+      default: break;
+    }
+  }
+  if (!idi || !auth) return refuse("IKE_AUTH without IDi and AUTH");
+  const auto a = read_auth(auth->body, error);
+  const auto octets = signed_octets(sa.chosen.prf, sa.request, sa.nr, sa.keys.sk_pi, idi->body);
+  const auto id = read_id(idi->body, error);
+  if (!a || !id) return refuse("malformed AUTH or IDi");
+  if (config.credentials) {
+    if (certs.empty()) return refuse("no certificate");
+    std::vector<Certificate> rest(std::make_move_iterator(certs.begin() + 1), std::make_move_iterator(certs.end()));
+    if (!config.trust->verify(certs[0], rest, error)) return refuse("certificate refused: " + error);
+    if (!certs[0].has_identity(config.peer_identity)) return refuse("certificate is not " + config.peer_identity);
+    if (!id_matches(certs[0], id->type, id->data)) return refuse("IDi is not a name of its certificate");
+    if (a->method != kAuthDigitalSignature || !verify_signature_auth(certs[0], a->data, octets, error))
+      return refuse("signature refused: " + error);
+    out.peer_identity = config.peer_identity;
+  } else {
+    if (!config.psk || a->method != kAuthPsk || !std::ranges::equal(a->data, psk_auth(sa.chosen.prf, *config.psk, octets)))
+      return refuse("the initiator's pre-shared key AUTH does not verify");
+    out.peer_identity.assign(id->data.begin(), id->data.end());
+  }
+
+  MessageWriter w;
+  const std::vector<uint8_t> id_bytes(config.local_id.begin(), config.local_id.end());
+  write_id(w, PayloadType::kIdr, static_cast<uint8_t>(IdType::kFqdn), id_bytes);
+  std::vector<uint8_t> idr_body(4 + id_bytes.size());  // type, reserved, data: what AUTH covers
+  idr_body[0] = static_cast<uint8_t>(IdType::kFqdn);
+  std::copy(id_bytes.begin(), id_bytes.end(), idr_body.begin() + 4);
+  const auto ours = signed_octets(sa.chosen.prf, sa.response, sa.ni, sa.keys.sk_pr, idr_body);
+  if (config.credentials) {
+    write_cert(w, config.credentials->certificate().der());
+    write_auth(w, kAuthDigitalSignature, config.credentials->sign(ours));
+  } else {
+    write_auth(w, kAuthPsk, psk_auth(sa.chosen.prf, *config.psk, ours));
+  }
+  // The Child SA; a failure here leaves the IKE SA up (RFC 7296 section 1.2).
+  std::vector<Proposal> offered;
+  std::vector<TrafficSelector> ts_i, ts_r;
+  uint16_t bits = 0;
+  bool esn = false;
+  std::optional<Proposal> chosen;
+  if (esp && read_sa(esp->body, offered, error)) chosen = choose_esp(offered, config.esp_key_bits, bits, esn);
+  if (!esp || !tsi || !tsr || !read_ts(tsi->body, ts_i, error) || !read_ts(tsr->body, ts_r, error)) {
+    write_notify(w, static_cast<uint16_t>(NotifyType::kInvalidSyntax));
+    out.refused = "no Child SA: SA or traffic selectors missing";
+  } else if (!chosen) {
+    write_notify(w, static_cast<uint16_t>(NotifyType::kNoProposalChosen));
+    out.refused = "no Child SA: no ESP proposal chosen";
+  } else if (auto remote = narrow(ts_i, config.remote_ts), local = narrow(ts_r, config.local_ts);
+             remote.empty() || local.empty()) {
+    write_notify(w, static_cast<uint16_t>(NotifyType::kTsUnacceptable));
+    out.refused = "no Child SA: traffic selectors outside the peer's prefixes";
+  } else {
+    const auto offered_spi = std::find_if(offered.begin(), offered.end(),
+                                          [&](const Proposal& p) { return p.number == chosen->number; })->spi;
+    write_sa(w, {*chosen});
+    write_ts(w, PayloadType::kTsi, remote);
+    write_ts(w, PayloadType::kTsr, local);
+    ChildKeys keys = derive_child_keys(sa.chosen.prf, bits / 8 + kGcmSaltSize, sa.keys.sk_d, sa.ni, sa.nr);
+    out.child = ChildSa{chosen->spi, offered_spi, bits, esn, std::move(keys.initiator_to_responder),
+                        std::move(keys.responder_to_initiator), std::move(local), std::move(remote)};
+  }
+  out.reply = seal(w);
+  return out;
+}
+
+}  // namespace meshplane::ctrl::ike
