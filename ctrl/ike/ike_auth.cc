@@ -65,6 +65,58 @@ std::vector<TrafficSelector> narrow(const std::vector<TrafficSelector>& offered,
   return out;
 }
 
+AuthPayloads collect_auth_payloads(const std::vector<Payload>& inner, PayloadType id_type) {
+  AuthPayloads out;
+  std::string error;
+  for (const auto& p : inner) {
+    const auto type = static_cast<PayloadType>(p.type);
+    if (type == id_type) out.id = &p;
+    if (type == PayloadType::kAuth) out.auth = &p;
+    if (type == PayloadType::kSa) out.sa = &p;
+    if (type == PayloadType::kTsi) out.tsi = &p;
+    if (type == PayloadType::kTsr) out.tsr = &p;
+    if (type == PayloadType::kCert)
+      if (auto c = read_cert(p.body, error); c && c->encoding == kCertX509Signature)
+        if (auto parsed = Certificate::from_der(c->data)) out.certs.push_back(std::move(*parsed));
+  }
+  return out;
+}
+
+std::optional<std::string> authenticate_peer(const AuthConfig& config, uint16_t prf, const AuthPayloads& p,
+                                             std::span<const uint8_t> octets, std::string& why) {
+  std::string error;
+  if (!p.auth || !p.id) {
+    why = "no ID and AUTH";
+    return std::nullopt;
+  }
+  const auto a = read_auth(p.auth->body, error);
+  const auto id = read_id(p.id->body, error);
+  if (!a || !id) {
+    why = "no valid ID and AUTH";
+    return std::nullopt;
+  }
+  if (!config.credentials) {
+    if (config.psk && a->method == kAuthPsk && std::ranges::equal(a->data, psk_auth(prf, *config.psk, octets)))
+      return std::string(id->data.begin(), id->data.end());
+    why = "the pre-shared key AUTH does not verify";
+    return std::nullopt;
+  }
+  if (p.certs.empty()) {
+    why = "no certificate";
+    return std::nullopt;
+  }
+  std::vector<Certificate> chain;
+  for (size_t i = 1; i < p.certs.size(); ++i) chain.push_back(*Certificate::from_der(p.certs[i].der()));
+  if (!config.trust->verify(p.certs[0], chain, error)) why = "certificate refused: " + error;
+  else if (!p.certs[0].has_identity(config.peer_identity)) why = "certificate is not " + config.peer_identity;
+  else if (!id_matches(p.certs[0], id->type, id->data)) why = "its ID is not a name of its certificate";
+  else if (a->method != kAuthDigitalSignature || !verify_signature_auth(p.certs[0], a->data, octets, error))
+    why = "signature refused: " + error;
+  else
+    return config.peer_identity;
+  return std::nullopt;
+}
+
 AuthOutcome respond_ike_auth(const HalfOpen& sa, const Message& m, std::span<const uint8_t> raw,
                              const AuthConfig& config, uint64_t iv) {
   AuthOutcome out;
@@ -97,41 +149,14 @@ AuthOutcome respond_ike_auth(const HalfOpen& sa, const Message& m, std::span<con
     return std::move(out);
   };
   if (!parse_chain(*plain, sk.next, inner, parse_error, critical)) return refuse("payloads inside SK do not parse");
-  const Payload *idi = nullptr, *auth = nullptr, *esp = nullptr, *tsi = nullptr, *tsr = nullptr;
-  std::vector<Certificate> certs;
-  for (const auto& p : inner) {
-    switch (static_cast<PayloadType>(p.type)) {
-      case PayloadType::kIdi: idi = &p; break;
-      case PayloadType::kAuth: auth = &p; break;
-      case PayloadType::kSa: esp = &p; break;
-      case PayloadType::kTsi: tsi = &p; break;
-      case PayloadType::kTsr: tsr = &p; break;
-      case PayloadType::kCert:
-        if (auto c = read_cert(p.body, error); c && c->encoding == kCertX509Signature)
-          if (auto parsed = Certificate::from_der(c->data)) certs.push_back(std::move(*parsed));
-        break;
-      default: break;
-    }
-  }
-  if (!idi || !auth) return refuse("IKE_AUTH without IDi and AUTH");
-  const auto a = read_auth(auth->body, error);
-  const auto octets = signed_octets(sa.chosen.prf, sa.request, sa.nr, sa.keys.sk_pi, idi->body);
-  const auto id = read_id(idi->body, error);
-  if (!a || !id) return refuse("malformed AUTH or IDi");
-  if (config.credentials) {
-    if (certs.empty()) return refuse("no certificate");
-    std::vector<Certificate> rest(std::make_move_iterator(certs.begin() + 1), std::make_move_iterator(certs.end()));
-    if (!config.trust->verify(certs[0], rest, error)) return refuse("certificate refused: " + error);
-    if (!certs[0].has_identity(config.peer_identity)) return refuse("certificate is not " + config.peer_identity);
-    if (!id_matches(certs[0], id->type, id->data)) return refuse("IDi is not a name of its certificate");
-    if (a->method != kAuthDigitalSignature || !verify_signature_auth(certs[0], a->data, octets, error))
-      return refuse("signature refused: " + error);
-    out.peer_identity = config.peer_identity;
-  } else {
-    if (!config.psk || a->method != kAuthPsk || !std::ranges::equal(a->data, psk_auth(sa.chosen.prf, *config.psk, octets)))
-      return refuse("the initiator's pre-shared key AUTH does not verify");
-    out.peer_identity.assign(id->data.begin(), id->data.end());
-  }
+  const AuthPayloads p = collect_auth_payloads(inner, PayloadType::kIdi);
+  if (!p.id || !p.auth) return refuse("IKE_AUTH without IDi and AUTH");
+  const auto octets = signed_octets(sa.chosen.prf, sa.request, sa.nr, sa.keys.sk_pi, p.id->body);
+  std::string why;
+  const auto peer = authenticate_peer(config, sa.chosen.prf, p, octets, why);
+  if (!peer) return refuse(why);
+  out.peer_identity = *peer;
+  const Payload *esp = p.sa, *tsi = p.tsi, *tsr = p.tsr;
 
   MessageWriter w;
   const std::vector<uint8_t> id_bytes(config.local_id.begin(), config.local_id.end());

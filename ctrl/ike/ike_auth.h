@@ -44,6 +44,20 @@ struct AuthOutcome {
   std::string refused;             // why not (authentication, proposals, selectors)
 };
 
+// The payloads of an IKE_AUTH message (after its SK payload is opened) that
+// authentication and the Child SA need; `id` is IDi or IDr, by `id_type`.
+struct AuthPayloads {
+  const Payload *id = nullptr, *auth = nullptr, *sa = nullptr, *tsi = nullptr, *tsr = nullptr;
+  std::vector<Certificate> certs;  // X.509 CERT payloads that parse, the end entity first
+};
+AuthPayloads collect_auth_payloads(const std::vector<Payload>& inner, PayloadType id_type);
+
+// Who the peer proved to be with `p` (its ID, AUTH and certificates) over
+// `octets`, under `config`: the configured identity (certificates) or its ID
+// (pre-shared key); nullopt with `why`.
+std::optional<std::string> authenticate_peer(const AuthConfig& config, uint16_t prf, const AuthPayloads& p,
+                                             std::span<const uint8_t> octets, std::string& why);
+
 // `sa` came from respond_sa_init; `raw` is the request as received (without a non-ESP marker).
 AuthOutcome respond_ike_auth(const HalfOpen& sa, const Message& m, std::span<const uint8_t> raw,
                              const AuthConfig& config, uint64_t iv);

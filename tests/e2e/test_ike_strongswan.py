@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -80,20 +81,31 @@ def link():
 
 
 def handshake(tmp_path, proposals, *probe_args, certs=None):
-    """Runs the responder and lets charon initiate; (the responder's report, charon's log)."""
-    probe = subprocess.Popen(["ip", "netns", "exec", "mpike-b", PROBE, B, "gw-b.example", *probe_args],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert probe.stdout.readline().strip() == "ready"
+    """Runs our side (tests/tools/ike_probe) and charon: charon initiates, or,
+    with --initiate among `probe_args`, we do; (our side's report, charon's log)."""
+    we_initiate = "--initiate" in probe_args
     credentials = {"x509": [certs[0]], "pkcs8": [certs[1]], "x509ca": [certs[2]]} if certs else None
     charon = Charon("mpike-a", tmp_path / "charon", swanctl_conf(proposals, certs), credentials,
-                    log_levels="ike = 2\n      cfg = 2\n      chd = 4").start()
+                    log_levels="ike = 2\n      cfg = 2\n      chd = 4")
+    probe = None
     try:
-        charon.swanctl("--initiate", "--child", "net", "--timeout", "10", check=False, timeout=30)
+        if we_initiate:
+            charon.start()  # listening before we send
+        probe = subprocess.Popen(["ip", "netns", "exec", "mpike-b", PROBE, B, "gw-b.example", *probe_args],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert probe.stdout.readline().strip() == "ready"
+        if not we_initiate:
+            charon.start()
+            charon.swanctl("--initiate", "--child", "net", "--timeout", "10", check=False, timeout=30)
         out, err = probe.communicate(timeout=30)
+        if we_initiate:  # charon logs its side a moment after answering: wait for the Child SA's line
+            deadline = time.time() + 10
+            while "CHILD_SA net{1} established" not in charon.log() and time.time() < deadline:
+                time.sleep(0.05)
         return json.loads(out.strip().splitlines()[-1]), charon.log()
     finally:
         charon.stop()
-        if probe.poll() is None:
+        if probe and probe.poll() is None:
             probe.kill()
             probe.wait()
 
@@ -115,12 +127,13 @@ def fingerprint(key):
     return hashlib.sha256(key).digest()[:8].hex()
 
 
-def same_child_sa(report, log):
+def same_child_sa(report, log, we_initiate=False):
     """Both sides hold the same Child SA: SPIs crossed, keys equal (compared by fingerprint)."""
     spis = re.search(r"CHILD_SA net\{1\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", log)
+    ours_in, ours_out = ("responder", "initiator") if we_initiate else ("initiator", "responder")
     return (spis and (spis.group(1), spis.group(2)) == (report["spi_out"], report["spi_in"]) and
-            fingerprint(logged_key(log, "initiator")) == report["key_in"] and
-            fingerprint(logged_key(log, "responder")) == report["key_out"])
+            fingerprint(logged_key(log, ours_in)) == report["key_in"] and
+            fingerprint(logged_key(log, ours_out)) == report["key_out"])
 
 
 def established(log, method="pre-shared key"):
@@ -235,3 +248,20 @@ def test_a_certificate_with_another_identity_is_refused(link, tmp_path, pki):
     report, log = with_certs(tmp_path, pki, pki["a"], expected="spiffe://mesh.example/gateway/gw-c")
     assert report == {"ok": False, "why": "certificate is not spiffe://mesh.example/gateway/gw-c"}, report
     assert "received AUTHENTICATION_FAILED notify error" in log, log[-3000:]
+
+
+@pytest.mark.parametrize("auth", ["psk", "cert"])
+def test_we_initiate_to_strongswan(link, tmp_path, pki, auth):
+    if auth == "psk":
+        report, log = handshake(tmp_path, "aes128gcm16-prfsha256-x25519", *PSK, "--initiate", A)
+        method = "pre-shared key"
+    else:
+        cert_b, key_b = pki["b"]
+        report, log = handshake(tmp_path, "aes128gcm16-prfsha256-x25519", "cert", cert_b, key_b, pki["ca"], GW_A,
+                                "--initiate", A, certs=(*pki["a"], pki["ca"]))
+        method = "ECDSA_WITH_SHA256_DER"
+    assert report["ok"] and report["role"] == "initiator", report
+    assert report["natt"], "charon pretends a NAT (its userspace ESP needs UDP encapsulation): we move to 4500"
+    assert f"authentication of 'gw-b.example' with {method} successful" in log, log[-3000:]
+    assert "IKE_SA gw[1] established between 192.0.2.1[gw-a.example]...192.0.2.2[gw-b.example]" in log
+    assert same_child_sa(report, log, we_initiate=True), json.dumps(report)

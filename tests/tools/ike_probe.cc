@@ -7,8 +7,9 @@
 // identity, AUTH (and certificate), the first ESP proposal it can take and
 // the initiator's traffic selectors, or AUTHENTICATION_FAILED. Prints one
 // JSON line of what it saw, then exits.
-//   ike_probe ADDRESS ID psk TEXT [--cookies]
-//   ike_probe ADDRESS ID cert CERT KEY CA PEER_IDENTITY
+//   ike_probe ADDRESS ID psk TEXT [--cookies | --initiate PEER]
+//   ike_probe ADDRESS ID cert CERT KEY CA PEER_IDENTITY [--initiate PEER]
+// With --initiate it is the initiator (ctrl/ike/initiator.h) towards PEER.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include "ctrl/ike/crypto.h"
 #include "ctrl/ike/identity.h"
 #include "ctrl/ike/ike_auth.h"
+#include "ctrl/ike/initiator.h"
 #include "ctrl/ike/message.h"
 #include "ctrl/ike/payloads.h"
 #include "ctrl/ike/sa_init.h"
@@ -61,6 +63,47 @@ void fail(const std::string& why) {
   std::exit(1);
 }
 
+void print_child(const char* role, const ChildSa& c, const std::string& peer, bool natt) {
+  std::printf("{\"ok\": true, \"role\": \"%s\", \"peer\": \"%s\", \"natt\": %s, \"spi_in\": \"%s\", "
+              "\"spi_out\": \"%s\", \"key_in\": \"%s\", \"key_out\": \"%s\"}\n",
+              role, peer.c_str(), natt ? "true" : "false", hex(c.spi_in).c_str(), hex(c.spi_out).c_str(),
+              fingerprint(c.key_in).c_str(), fingerprint(c.key_out).c_str());
+}
+
+// Initiates to `peer_address` from sockets `fds` (500, 4500) until the Child SA is up or refused.
+int run_initiator(const int* fds, const Endpoint& local, const std::string& peer_address, const AuthConfig& config) {
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  inet_pton(AF_INET, peer_address.c_str(), &peer.sin_addr);
+  Initiator initiator(IkePolicy{}, config, local, endpoint_of(peer));
+  std::vector<uint8_t> next = initiator.start();
+  bool natt = false;
+  std::vector<uint8_t> buf(65535);
+  for (;;) {
+    peer.sin_port = htons(natt ? 4500 : 500);
+    std::vector<uint8_t> out(natt ? 4 : 0, 0);
+    out.insert(out.end(), next.begin(), next.end());
+    sendto(fds[natt], out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&peer), sizeof peer);
+    pollfd p{fds[natt], POLLIN, 0};
+    if (poll(&p, 1, 10'000) <= 0) fail("no answer");
+    const ssize_t n = recv(fds[natt], buf.data(), buf.size(), 0);
+    const size_t marker = natt ? 4 : 0;
+    if (n <= static_cast<ssize_t>(marker)) fail("empty answer");
+    const std::span<const uint8_t> datagram(buf.data() + marker, static_cast<size_t>(n) - marker);
+    const ParseResult parsed = parse(datagram);
+    if (!parsed.message) fail(std::string("unparsable answer: ") + to_string(parsed.error));
+    Initiator::Step step = initiator.on_response(*parsed.message, datagram);
+    if (!step.failed.empty()) fail(step.failed);
+    if (step.child) {
+      print_child("initiator", *step.child, step.peer_identity, natt);
+      return 0;
+    }
+    if (step.send.empty()) fail("nothing to send");
+    next = std::move(step.send);
+    natt = initiator.float_to_4500();
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,6 +112,9 @@ int main(int argc, char** argv) {
   const bool use_psk = std::string(argv[3]) == "psk";
   const config::Secret psk(bytes_of(argv[4]));
   const bool cookies = use_psk && argc > 5 && std::string(argv[5]) == "--cookies";
+  std::string initiate;  // the peer's address, when we initiate
+  for (int i = 5; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == "--initiate") initiate = argv[i + 1];
   std::optional<Credentials> credentials;
   std::optional<TrustStore> trust;
   std::string error;
@@ -103,6 +149,7 @@ int main(int argc, char** argv) {
   std::printf("ready\n");
   std::fflush(stdout);
   const Endpoint to = endpoint_of(local);
+  if (!initiate.empty()) return run_initiator(fds, to, initiate, config);
   CookieJar jar;
   IkePolicy policy;
   std::optional<HalfOpen> sa;

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/test_pki.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -21,47 +23,10 @@
 namespace meshplane::ctrl::ike {
 namespace {
 
-EVP_PKEY* new_key(const char* type) {
-  if (std::string(type) == "EC") return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-  if (std::string(type) == "RSA") return EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048});
-  return EVP_PKEY_Q_keygen(nullptr, nullptr, type);
-}
+using testing::make_cert;
+using testing::new_key;
 
-// A certificate for `key` signed by `issuer_key` (self-signed when `issuer` is null), valid from
-// `from_days` to `to_days` relative to now.
-X509* make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, long from_days, long to_days,
-                const std::string& sans, bool ca) {
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), std::rand());
-  X509_gmtime_adj(X509_getm_notBefore(x), from_days * 86400);
-  X509_gmtime_adj(X509_getm_notAfter(x), to_days * 86400);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
-  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, issuer ? issuer : x, x, nullptr, nullptr, 0);
-  auto add = [&](int nid, const std::string& value) {
-    X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-    X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-  };
-  if (ca) add(NID_basic_constraints, "critical,CA:TRUE");
-  if (!sans.empty()) add(NID_subject_alt_name, sans);
-  const bool ed = EVP_PKEY_get_base_id(issuer_key) == EVP_PKEY_ED25519;
-  X509_sign(x, issuer_key, ed ? nullptr : EVP_sha256());
-  return x;
-}
-
-std::vector<uint8_t> der_of(X509* x) {
-  std::vector<uint8_t> out(static_cast<size_t>(i2d_X509(x, nullptr)));
-  uint8_t* p = out.data();
-  i2d_X509(x, &p);
-  return out;
-}
-
-Certificate cert_of(X509* x) { return *Certificate::from_der(der_of(x)); }
+Certificate cert_of(X509* x) { return *Certificate::from_der(testing::der_of(x)); }
 
 class IdentityTest : public ::testing::Test {
  protected:
