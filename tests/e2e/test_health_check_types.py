@@ -72,7 +72,7 @@ def test_https_needs_a_tls_handshake(rig):
     servers["tls"].wait()
     servers["tls"] = start(topo, 0, [NAMED_SERVER, "plain", "--http=0.0.0.0:8443"])  # HTTP, not HTTPS
     d.wait_for(lambda s: health(s, "tls")["10.10.2.11"] == "unhealthy", timeout=10)
-    event = next(e for e in d.events() if e["kind"] == "endpoint_unhealthy" and "tls/" in e["message"])
+    event = next(e for e in d.events() if e["kind"] == "endpoint_unhealthy" and e["message"].startswith("tls/"))
     assert "TLS" in event["message"], event
     servers["tls"].kill()
     servers["tls"].wait()
@@ -91,7 +91,7 @@ def test_a_command_takes_an_endpoint_out_and_reset_ends_its_connections(rig):
     flagged = time.monotonic()
     d.wait_for(lambda s: health(s, "web")[address] == "unhealthy", timeout=10)
     print(f"\nunhealthy {time.monotonic() - flagged:.2f} s after the flag appeared")
-    event = next(e for e in d.events() if e["kind"] == "endpoint_unhealthy" and address in e["message"])
+    event = next(e for e in d.events() if e["kind"] == "endpoint_unhealthy" and e["message"].startswith(f"web/{address}"))
     assert "exit status 1: maintenance flag set" in event["message"], event
     rc, _, err = download.finish()
     print(f"download reset {time.monotonic() - flagged:.2f} s after the flag appeared")
