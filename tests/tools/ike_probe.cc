@@ -29,7 +29,7 @@
 #include "ctrl/ike/initiator.h"
 #include "ctrl/ike/message.h"
 #include "ctrl/ike/payloads.h"
-#include "ctrl/ike/sa_init.h"
+#include "ctrl/ike/responder.h"
 
 using namespace meshplane;
 using namespace meshplane::ctrl::ike;
@@ -150,9 +150,9 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   const Endpoint to = endpoint_of(local);
   if (!initiate.empty()) return run_initiator(fds, to, initiate, config);
-  CookieJar jar;
-  IkePolicy policy;
-  std::optional<HalfOpen> sa;
+  ResponderLimits limits;
+  if (cookies) limits.cookie_threshold = 0;  // every IKE_SA_INIT must bring a cookie
+  Responder responder(IkePolicy{}, config, limits);
   std::string refusals;  // answers that asked the initiator to try again (cookie, another group)
   std::vector<uint8_t> buf(65535);
   for (;;) {
@@ -167,43 +167,28 @@ int main(int argc, char** argv) {
     if (n <= static_cast<ssize_t>(marker)) continue;
     if (natt && std::memcmp(buf.data(), "\0\0\0\0", 4) != 0) continue;  // ESP, not IKE
     const std::span<const uint8_t> datagram(buf.data() + marker, static_cast<size_t>(n) - marker);
-    const ParseResult parsed = parse(datagram);
-    if (!parsed.message) fail(std::string("unparsable message: ") + to_string(parsed.error));
-    const Message& m = *parsed.message;
-    auto send = [&](const std::vector<uint8_t>& message) {
+    Responder::Result r = responder.handle(datagram, endpoint_of(from), to, 0);
+    if (!r.reply.empty()) {
       std::vector<uint8_t> out(marker, 0);
-      out.insert(out.end(), message.begin(), message.end());
+      out.insert(out.end(), r.reply.begin(), r.reply.end());
       sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
-    };
-    if (m.header.exchange == Exchange::kIkeSaInit) {
-      if (sa && m.header.spi_i == sa->spi_i) {  // a retransmission: the same answer
-        send(sa->response);
-        continue;
-      }
-      SaInitOutcome o = respond_sa_init(m, datagram, endpoint_of(from), to, policy, jar, cookies);
-      if (o.reply.empty() && !o.sa) fail(o.why);  // dropped: nothing the initiator could retry
-      send(o.reply);
-      if (o.sa)
-        sa = std::move(o.sa);
-      else
-        refusals += (refusals.empty() ? "\"" : ", \"") + o.why + "\"";
-      continue;
     }
-    if (m.header.exchange != Exchange::kIkeAuth || !sa) fail("unexpected exchange");
-    const AuthOutcome o = respond_ike_auth(*sa, m, datagram, config, 1);
-    if (o.reply.empty()) fail(o.refused);
-    send(o.reply);
-    if (!o.child) {
-      std::printf("{\"ok\": false, \"why\": \"%s\"}\n", o.refused.c_str());
+    if (r.established) {
+      const Established& e = *r.established;
+      std::printf("{\"ok\": true, \"refusals\": [%s], \"prf\": %u, \"group\": %u, \"encr_bits\": %u, "
+                  "\"natt\": %s, \"auth_over_4500\": %s, \"peer\": \"%s\", \"spi_in\": \"%s\", "
+                  "\"spi_out\": \"%s\", \"key_in\": \"%s\", \"key_out\": \"%s\"}\n",
+                  refusals.c_str(), e.ike.prf, e.ike.group, e.ike.encr_key_bits, e.natt ? "true" : "false",
+                  natt ? "true" : "false", e.peer_identity.c_str(), hex(e.child.spi_in).c_str(),
+                  hex(e.child.spi_out).c_str(), fingerprint(e.child.key_in).c_str(),
+                  fingerprint(e.child.key_out).c_str());
+      return 0;
+    }
+    if (r.refused.empty()) continue;
+    if (r.reply.empty() || parse(datagram).message->header.exchange == Exchange::kIkeAuth) {
+      std::printf("{\"ok\": false, \"why\": \"%s\"}\n", r.refused.c_str());
       return 1;
     }
-    std::printf("{\"ok\": true, \"refusals\": [%s], \"prf\": %u, \"group\": %u, \"encr_bits\": %u, "
-                "\"peer_behind_nat\": %s, \"auth_over_4500\": %s, \"peer\": \"%s\", \"spi_in\": \"%s\", "
-                "\"spi_out\": \"%s\", \"key_in\": \"%s\", \"key_out\": \"%s\"}\n",
-                refusals.c_str(), sa->chosen.prf, sa->chosen.group, sa->chosen.encr_key_bits,
-                sa->peer_behind_nat ? "true" : "false", natt ? "true" : "false", o.peer_identity.c_str(),
-                hex(o.child->spi_in).c_str(), hex(o.child->spi_out).c_str(), fingerprint(o.child->key_in).c_str(),
-                fingerprint(o.child->key_out).c_str());
-    return 0;
+    refusals += (refusals.empty() ? "\"" : ", \"") + r.refused + "\"";
   }
 }
