@@ -1,6 +1,7 @@
 """wrk, the HTTP load generator, run from the client host of a topology in
 the background; its summary parsed when it ends."""
 import re
+import signal
 import subprocess
 
 
@@ -13,6 +14,10 @@ class Wrk:
 
     def running(self):
         return self.proc.poll() is None
+
+    def stop(self):
+        """Ends the run early; wrk still prints its summary."""
+        self.proc.send_signal(signal.SIGINT)
 
     def finish(self):
         """{"requests": N, "errors": {"connect": N, "read": N, "write": N, "timeout": N}, "text": wrk's output}"""

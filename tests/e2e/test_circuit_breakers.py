@@ -3,9 +3,9 @@ connections, each endpoint at 4. wrk opens 16 connections for slow
 downloads (2 s each); the client never holds more than 6 established
 connections to the VIP, no backend more than 4 (counted by each host's own
 kernel, sampled while wrk runs); what Maglev would send to a full endpoint
-goes to the other one (breaker_overflowed), the rest is refused with a RST
-(wrk's socket errors, the gateway's circuit_open), and get endpoints shows
-the breaker's count. With overflow: refuse an endpoint's surplus is refused
+may go to the other one, the rest is refused with a RST (wrk's socket
+errors, the gateway's circuit_open), and get endpoints shows the breaker's
+count. With overflow: refuse an endpoint's surplus is refused
 even while the other endpoint has room."""
 import pytest
 
@@ -60,9 +60,9 @@ def test_the_limits_hold_under_wrk(rig, tmp_path):
     assert result["requests"] > 0
     assert sum(result["errors"].values()) > 0, "connections over the caps are refused: " + result["text"]
     s = service_stats(d.stats(), "web")
-    assert s["drops"]["circuit_open"] > 0
-    assert s["breaker_overflowed"] > 0, "a full endpoint's connections went to the other one"
-    assert sum(e["breaker_full"] for e in s["endpoints"]) > 0
+    assert s["drops"]["circuit_open"] > 0, "16 connections against a cap of 6"
+    # Whether Maglev ever picks a full endpoint while the service has room depends on the
+    # connections' hashes: overflow itself is unit-tested (tests/unit/dataplane/stages/circuit_breakers_test.cc).
     assert s["breaker"]["max_connections"] == 6
     table = d.meshctl("get", "endpoints", "web", check=True).stdout
     assert "BREAKER" in table and "/4" in table, table
