@@ -109,6 +109,13 @@ class Topology:
             assert p.stdout.readline().strip() == "ready"
         return procs
 
+    def helper(self, i, script, *args):
+        """Helper program `script` (testbed/helpers) on backend i, once it prints "ready"; kill() it when done."""
+        p = subprocess.Popen(["ip", "netns", "exec", self.backends[i], "/usr/bin/python3", script, *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert p.stdout.readline().strip() == "ready"
+        return p
+
     def lb_client(self, kind, vip, port, count, parallel=8, timeout=120, source_port=0):
         """Opens `count` connections (or UDP sockets) to vip:port from the client; {backend: answers}, errors.
         With source_port, connection i comes from source port source_port + i."""

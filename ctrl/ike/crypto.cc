@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <utility>
@@ -64,6 +65,24 @@ const EVP_CIPHER* gcm_for(size_t key_bytes) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> random_bytes(size_t n) {
+  std::vector<uint8_t> out(n);
+  RAND_bytes(out.data(), static_cast<int>(n));
+  return out;
+}
+
+uint64_t random_ike_spi() {
+  uint64_t spi = 0;
+  while (spi == 0) RAND_bytes(reinterpret_cast<uint8_t*>(&spi), sizeof spi);
+  return spi;
+}
+
+std::vector<uint8_t> random_esp_spi() {
+  std::vector<uint8_t> spi = random_bytes(4);
+  spi[0] |= 0x10;  // never one of the reserved SPIs 0-255 (RFC 4303 section 2.1)
+  return spi;
+}
 
 KeyShare::KeyShare(uint16_t group, evp_pkey_st* key, std::vector<uint8_t> pub)
     : group_(group), key_(key), public_(std::move(pub)) {}

@@ -18,6 +18,12 @@ struct evp_pkey_st;
 
 namespace meshplane::ctrl::ike {
 
+// Random bytes (nonces, cookie secrets), a non-zero IKE SPI, and a 4-byte
+// ESP SPI outside the reserved 0-255, all from OpenSSL's generator.
+std::vector<uint8_t> random_bytes(size_t n);
+uint64_t random_ike_spi();
+std::vector<uint8_t> random_esp_spi();
+
 // An ephemeral key pair of a DH group; its public value as a KE payload carries it.
 class KeyShare {
  public:

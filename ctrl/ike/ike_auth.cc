@@ -1,7 +1,5 @@
 #include "ctrl/ike/ike_auth.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 
 #include "ctrl/ike/auth.h"
@@ -33,9 +31,7 @@ std::optional<Proposal> choose_esp(const std::vector<Proposal>& offered, const s
     Proposal chosen;
     chosen.number = p.number;
     chosen.protocol = Protocol::kEsp;
-    chosen.spi.resize(4);
-    do RAND_bytes(chosen.spi.data(), 4);
-    while (chosen.spi[0] == 0 && chosen.spi[1] == 0 && chosen.spi[2] < 1);  // SPIs 0-255 are reserved
+    chosen.spi = random_esp_spi();
     chosen.transforms = {*encr};
     esn = e != p.transforms.end() && e->id == kEsnUsed;
     chosen.transforms.push_back({TransformType::kEsn, esn ? kEsnUsed : kEsnNone});
@@ -159,12 +155,9 @@ AuthOutcome respond_ike_auth(const HalfOpen& sa, const Message& m, std::span<con
   const Payload *esp = p.sa, *tsi = p.tsi, *tsr = p.tsr;
 
   MessageWriter w;
-  const std::vector<uint8_t> id_bytes(config.local_id.begin(), config.local_id.end());
-  write_id(w, PayloadType::kIdr, static_cast<uint8_t>(IdType::kFqdn), id_bytes);
-  std::vector<uint8_t> idr_body(4 + id_bytes.size());  // type, reserved, data: what AUTH covers
-  idr_body[0] = static_cast<uint8_t>(IdType::kFqdn);
-  std::copy(id_bytes.begin(), id_bytes.end(), idr_body.begin() + 4);
-  const auto ours = signed_octets(sa.chosen.prf, sa.response, sa.ni, sa.keys.sk_pr, idr_body);
+  const auto idr = id_body(IdType::kFqdn, config.local_id);
+  write_id(w, PayloadType::kIdr, idr);
+  const auto ours = signed_octets(sa.chosen.prf, sa.response, sa.ni, sa.keys.sk_pr, idr);
   if (config.credentials) {
     write_cert(w, config.credentials->certificate().der());
     write_auth(w, kAuthDigitalSignature, config.credentials->sign(ours));

@@ -1,7 +1,5 @@
 #include "ctrl/ike/initiator.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 
 #include "ctrl/ike/auth.h"
@@ -10,20 +8,6 @@ namespace meshplane::ctrl::ike {
 namespace {
 
 constexpr int kMaxSaInitAttempts = 4;  // a cookie and a group change fit twice over
-
-std::vector<uint8_t> random_bytes(size_t n) {
-  std::vector<uint8_t> out(n);
-  RAND_bytes(out.data(), static_cast<int>(n));
-  return out;
-}
-
-std::optional<Notify> find_notify(const std::vector<Payload>& payloads, NotifyType type) {
-  std::string error;
-  for (const auto& p : payloads)
-    if (p.type == static_cast<uint8_t>(PayloadType::kNotify))
-      if (auto n = read_notify(p.body, error); n && n->type == static_cast<uint16_t>(type)) return n;
-  return std::nullopt;
-}
 
 // The first error notify among `payloads`, as text.
 std::optional<std::string> error_notify(const std::vector<Payload>& payloads) {
@@ -37,11 +21,8 @@ std::optional<std::string> error_notify(const std::vector<Payload>& payloads) {
 }  // namespace
 
 Initiator::Initiator(IkePolicy policy, const AuthConfig& auth, const Endpoint& local, const Endpoint& remote)
-    : policy_(std::move(policy)), auth_(auth), local_(local), remote_(remote), ni_(random_bytes(32)),
-      group_(policy_.groups.front()) {
-  do RAND_bytes(reinterpret_cast<uint8_t*>(&spi_i_), sizeof spi_i_);
-  while (spi_i_ == 0);
-}
+    : policy_(std::move(policy)), auth_(auth), local_(local), remote_(remote), spi_i_(random_ike_spi()),
+      ni_(random_bytes(32)), group_(policy_.groups.front()) {}
 
 std::vector<uint8_t> Initiator::start() { return sa_init_request(); }
 
@@ -127,12 +108,9 @@ Initiator::Step Initiator::on_sa_init(const Message& m, std::span<const uint8_t>
 
   // IKE_AUTH: who we are, our proof, and the Child SA we want.
   MessageWriter w;
-  const std::vector<uint8_t> id(auth_.local_id.begin(), auth_.local_id.end());
-  write_id(w, PayloadType::kIdi, static_cast<uint8_t>(IdType::kFqdn), id);
-  idi_body_.assign(4 + id.size(), 0);
-  idi_body_[0] = static_cast<uint8_t>(IdType::kFqdn);
-  std::copy(id.begin(), id.end(), idi_body_.begin() + 4);
-  const auto octets = signed_octets(sa_->chosen.prf, sa_->request, sa_->nr, sa_->keys.sk_pi, idi_body_);
+  const auto idi = id_body(IdType::kFqdn, auth_.local_id);
+  write_id(w, PayloadType::kIdi, idi);
+  const auto octets = signed_octets(sa_->chosen.prf, sa_->request, sa_->nr, sa_->keys.sk_pi, idi);
   if (auth_.credentials) {
     write_cert(w, auth_.credentials->certificate().der());
     write_auth(w, kAuthDigitalSignature, auth_.credentials->sign(octets));
@@ -141,8 +119,7 @@ Initiator::Step Initiator::on_sa_init(const Message& m, std::span<const uint8_t>
   }
   Proposal esp;
   esp.protocol = Protocol::kEsp;
-  esp_spi_ = random_bytes(4);
-  esp_spi_[0] |= 0x10;  // never a reserved SPI (0-255)
+  esp_spi_ = random_esp_spi();
   esp.spi = esp_spi_;
   for (uint16_t bits : auth_.esp_key_bits) esp.transforms.push_back({TransformType::kEncr, kEncrAesGcm16, bits});
   esp.transforms.push_back({TransformType::kEsn, kEsnNone});

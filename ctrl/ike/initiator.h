@@ -52,7 +52,6 @@ class Initiator {
   std::vector<uint8_t> request_;  // the IKE_SA_INIT request as last sent (AUTH signs it)
   std::optional<HalfOpen> sa_;
   std::vector<uint8_t> esp_spi_;
-  std::vector<uint8_t> idi_body_;
   int attempts_ = 0;
 };
 

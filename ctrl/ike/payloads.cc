@@ -264,13 +264,25 @@ void write_notify(MessageWriter& w, uint16_t type, std::span<const uint8_t> data
   w.end();
 }
 
-void write_id(MessageWriter& w, PayloadType which, uint8_t type, std::span<const uint8_t> data) {
+std::vector<uint8_t> id_body(IdType type, std::string_view data) {
+  std::vector<uint8_t> body(4 + data.size());
+  body[0] = static_cast<uint8_t>(type);
+  std::copy(data.begin(), data.end(), body.begin() + 4);
+  return body;
+}
+
+void write_id(MessageWriter& w, PayloadType which, std::span<const uint8_t> body) {
   w.begin(which);
-  w.u8(type);
-  w.u8(0);
-  w.u16(0);
-  w.bytes(data);
+  w.bytes(body);
   w.end();
+}
+
+std::optional<Notify> find_notify(const std::vector<Payload>& payloads, NotifyType type) {
+  std::string error;
+  for (const auto& p : payloads)
+    if (p.type == static_cast<uint8_t>(PayloadType::kNotify))
+      if (auto n = read_notify(p.body, error); n && n->type == static_cast<uint16_t>(type)) return n;
+  return std::nullopt;
 }
 
 void write_auth(MessageWriter& w, uint8_t method, std::span<const uint8_t> data) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ctrl/ike/message.h"
@@ -154,7 +155,11 @@ void write_ke(MessageWriter& w, uint16_t group, std::span<const uint8_t> data);
 void write_nonce(MessageWriter& w, std::span<const uint8_t> nonce);
 void write_notify(MessageWriter& w, uint16_t type, std::span<const uint8_t> data = {}, uint8_t protocol = 0,
                   std::span<const uint8_t> spi = {});
-void write_id(MessageWriter& w, PayloadType which, uint8_t type, std::span<const uint8_t> data);
+// An ID payload's body (type, 3 reserved bytes, data): what it carries, and what AUTH covers.
+std::vector<uint8_t> id_body(IdType type, std::string_view data);
+void write_id(MessageWriter& w, PayloadType which, std::span<const uint8_t> body);
+// The first notify of `type` among `payloads` that reads.
+std::optional<Notify> find_notify(const std::vector<Payload>& payloads, NotifyType type);
 void write_auth(MessageWriter& w, uint8_t method, std::span<const uint8_t> data);
 void write_cert(MessageWriter& w, std::span<const uint8_t> der);
 void write_ts(MessageWriter& w, PayloadType which, const std::vector<TrafficSelector>& selectors);

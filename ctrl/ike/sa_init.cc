@@ -1,25 +1,12 @@
 #include "ctrl/ike/sa_init.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 
 namespace meshplane::ctrl::ike {
 namespace {
-
-std::vector<uint8_t> random_bytes(size_t n) {
-  std::vector<uint8_t> out(n);
-  RAND_bytes(out.data(), static_cast<int>(n));
-  return out;
-}
-
-uint64_t random_spi() {
-  uint64_t spi = 0;
-  while (spi == 0) RAND_bytes(reinterpret_cast<uint8_t*>(&spi), sizeof spi);
-  return spi;
-}
 
 // The best of `offered` transforms of `type` by `ours` (our preference order); nullopt when none.
 template <typename Accept>
@@ -137,15 +124,9 @@ SaInitOutcome respond_sa_init(const Message& m, std::span<const uint8_t> raw, co
     return out;
   }
   std::string error;
-  std::optional<Notify> cookie, natd_source, natd_destination;
-  for (const auto& p : m.payloads) {
-    if (p.type != static_cast<uint8_t>(PayloadType::kNotify)) continue;
-    auto n = read_notify(p.body, error);
-    if (!n) continue;
-    if (n->type == static_cast<uint16_t>(NotifyType::kCookie)) cookie = n;
-    if (n->type == static_cast<uint16_t>(NotifyType::kNatDetectionSourceIp)) natd_source = n;
-    if (n->type == static_cast<uint16_t>(NotifyType::kNatDetectionDestinationIp)) natd_destination = n;
-  }
+  const auto cookie = find_notify(m.payloads, NotifyType::kCookie);
+  const auto natd_source = find_notify(m.payloads, NotifyType::kNatDetectionSourceIp);
+  const auto natd_destination = find_notify(m.payloads, NotifyType::kNatDetectionDestinationIp);
   if (demand_cookie && !(cookie && cookies.valid(cookie->data, nonce->body, from, h.spi_i))) {
     out.reply = notify_only(h, static_cast<uint16_t>(NotifyType::kCookie), cookies.cookie(nonce->body, from, h.spi_i));
     out.why = "cookie required";
@@ -180,7 +161,7 @@ SaInitOutcome respond_sa_init(const Message& m, std::span<const uint8_t> raw, co
   }
   HalfOpen s;
   s.spi_i = h.spi_i;
-  s.spi_r = random_spi();
+  s.spi_r = random_ike_spi();
   s.chosen = *chosen;
   s.ni.assign(nonce->body.begin(), nonce->body.end());
   s.nr = random_bytes(32);

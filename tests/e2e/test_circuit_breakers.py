@@ -9,33 +9,22 @@ count. With overflow: refuse an endpoint's surplus is refused
 even while the other endpoint has room."""
 import pytest
 
-from testbed import Daemon, Topology, lb_policy, service, service_stats
+from testbed import lb_policy, lb_rig, service, service_stats
 from testbed.wrk import Wrk, established
 
 WEB = "10.30.0.10"
 SLOW = f"http://{WEB}/stream?bytes=1000000&rate=500000"
 
 
-def breaker_policy(topo, **breaker):
-    web = service("web", WEB, topo.backend_ips, circuit_breaker=breaker)
-    return topo.policy(lb_policy(web))
+def breaker_services(**breaker):
+    """The load_balancer and services sections: web on both backends with this circuit breaker."""
+    return lb_policy(service("web", WEB, ["10.10.2.11", "10.10.2.12"], circuit_breaker=breaker))
 
 
 @pytest.fixture(scope="module")
 def rig():
-    topo = Topology(prefix="mpb", backends=2).up()
-    procs = topo.named_servers()
-    d = None
-    try:
-        d = Daemon(breaker_policy(topo, max_connections=6, per_endpoint={"max_connections": 4}), name="mpb").start()
-        yield topo, d
-    finally:
-        if d:
-            assert d.stop() == 0
-        for p in procs:
-            p.kill()
-            p.wait()
-        topo.down()
+    with lb_rig("mpb", breaker_services(max_connections=6, per_endpoint={"max_connections": 4}), backends=2) as r:
+        yield r
 
 
 def load(topo, connections=16, seconds=5):
@@ -73,7 +62,7 @@ def test_the_limits_hold_under_wrk(rig, tmp_path):
 def test_overflow_refuse_keeps_an_endpoints_surplus_away_from_the_other(rig, tmp_path):
     topo, d = rig
     refuse = tmp_path / "refuse.yaml"
-    refuse.write_text(breaker_policy(topo, per_endpoint={"max_connections": 2}, overflow="refuse"))
+    refuse.write_text(topo.policy(breaker_services(per_endpoint={"max_connections": 2}, overflow="refuse")))
     d.meshctl("apply", "-f", str(refuse), check=True)
     before = service_stats(d.stats(), "web")["breaker_overflowed"]
     client, backends, result = load(topo, connections=12, seconds=4)

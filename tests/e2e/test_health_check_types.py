@@ -6,7 +6,6 @@ exception namespace with the endpoint in its environment) takes an endpoint
 out when the file appears; with on_unhealthy: reset, a download under way
 from that endpoint is reset at once instead of running on."""
 import os
-import subprocess
 import time
 
 import pytest
@@ -17,13 +16,6 @@ from testbed.paths import NAMED_SERVER, TLS_SERVER
 NETNS = "mps-host"
 WEB, TLS = "10.30.0.10", "10.30.0.11"
 TIMING = {"interval_ms": 300, "timeout_ms": 200, "healthy_threshold": 2, "unhealthy_threshold": 2}
-
-
-def start(topo, i, args):
-    p = subprocess.Popen(["ip", "netns", "exec", topo.backends[i], "/usr/bin/python3"] + args,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    return p
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +29,8 @@ def rig(tmp_path_factory):
     flags.mkdir()
     sh(["ip", "netns", "del", NETNS], check=False)
     topo = Topology(prefix="mps", backends=2).up()
-    servers = {i: start(topo, i, [NAMED_SERVER, f"b{i + 1}", "--http=0.0.0.0:8080"]) for i in range(2)}
-    servers["tls"] = start(topo, 0, [TLS_SERVER, "0.0.0.0", "8443", cert, key])
+    servers = {i: topo.helper(i, NAMED_SERVER, f"b{i + 1}", "--http=0.0.0.0:8080") for i in range(2)}
+    servers["tls"] = topo.helper(0, TLS_SERVER, "0.0.0.0", "8443", cert, key)
     command = ["/bin/sh", "-c", f"test ! -e {flags}/down-$MESHPLANE_ENDPOINT_ADDRESS || "
                                 "{ echo maintenance flag set; exit 1; }"]
     web = service("web", WEB, topo.backend_ips, on_unhealthy="reset", panic_threshold=0,
@@ -70,13 +62,13 @@ def test_https_needs_a_tls_handshake(rig):
     d.wait_for(lambda s: health(s, "tls")["10.10.2.11"] == "healthy", timeout=10)
     servers["tls"].kill()
     servers["tls"].wait()
-    servers["tls"] = start(topo, 0, [NAMED_SERVER, "plain", "--http=0.0.0.0:8443"])  # HTTP, not HTTPS
+    servers["tls"] = topo.helper(0, NAMED_SERVER, "plain", "--http=0.0.0.0:8443")  # HTTP, not HTTPS
     d.wait_for(lambda s: health(s, "tls")["10.10.2.11"] == "unhealthy", timeout=10)
     event = next(e for e in d.events() if e["kind"] == "endpoint_unhealthy" and e["message"].startswith("tls/"))
     assert "TLS" in event["message"], event
     servers["tls"].kill()
     servers["tls"].wait()
-    servers["tls"] = start(topo, 0, [TLS_SERVER, "0.0.0.0", "8443", cert, key])
+    servers["tls"] = topo.helper(0, TLS_SERVER, "0.0.0.0", "8443", cert, key)
     d.wait_for(lambda s: health(s, "tls")["10.10.2.11"] == "healthy", timeout=10)
 
 

@@ -8,7 +8,6 @@ whose kernel resets every SYN is ejected by the workers' counts alone. The
 detection times are printed (docs/benchmarks.md reports them); nothing
 here asserts a speed."""
 import contextlib
-import subprocess
 import time
 
 import pytest
@@ -28,11 +27,7 @@ def policy(topo, extra=""):
 
 
 def start_server(topo, i):
-    p = subprocess.Popen(["ip", "netns", "exec", topo.backends[i], "/usr/bin/python3", NAMED_SERVER,
-                          f"b{i + 1}", "--http=0.0.0.0:8080"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         text=True)
-    assert p.stdout.readline().strip() == "ready"
-    return p
+    return topo.helper(i, NAMED_SERVER, f"b{i + 1}", "--http=0.0.0.0:8080")
 
 
 @contextlib.contextmanager
