@@ -36,18 +36,25 @@ inline std::vector<uint8_t> parse_hex_key(std::string_view text) {
   return out;
 }
 
-// Reads the hex key in `path` into `key`; returns what is wrong (a missing
-// file, one open to group or others, no hex in it), or empty.
-inline std::string read_key_file(const std::string& path, std::vector<uint8_t>& key) {
+// What is wrong with `path` as a file holding a secret (`what` names it in
+// the message): missing, not a regular file, or open to group or others; or empty.
+inline std::string secret_file_problem(const std::string& path, const std::string& what) {
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return "key_file '" + path + "': " + std::strerror(errno);
-  if (!S_ISREG(st.st_mode)) return "key_file '" + path + "' is not a regular file";
+  if (stat(path.c_str(), &st) != 0) return what + " '" + path + "': " + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return what + " '" + path + "' is not a regular file";
   if (st.st_mode & (S_IRWXG | S_IRWXO)) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    return "key_file '" + path + "' is open to group or others (mode " + mode +
+    return what + " '" + path + "' is open to group or others (mode " + mode +
            "); keys must be readable by their owner only (chmod 600)";
   }
+  return {};
+}
+
+// Reads the hex key in `path` into `key`; returns what is wrong (a missing
+// file, one open to group or others, no hex in it), or empty.
+inline std::string read_key_file(const std::string& path, std::vector<uint8_t>& key) {
+  if (auto problem = secret_file_problem(path, "key_file"); !problem.empty()) return problem;
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();

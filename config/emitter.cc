@@ -169,6 +169,11 @@ void emit_peer(YAML::Emitter& out, const Peer& p) {
       << (p.encapsulation == Encapsulation::kEsp ? "esp" : "udp");
   if (p.tcp_mss) out << YAML::Key << "tcp_mss" << YAML::Value << p.tcp_mss;
   if (!p.identity.empty()) out << YAML::Key << "identity" << YAML::Value << p.identity;
+  if (p.ike) {
+    out << YAML::Key << "ike" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "initiate"
+        << YAML::Value << p.ike->initiate << YAML::EndMap << YAML::EndMap;
+    return;
+  }
   out << YAML::Key << "sas" << YAML::Value << YAML::BeginSeq;
   for (const auto& sa : p.sas) {
     out << YAML::BeginMap << YAML::Key << "direction" << YAML::Value
@@ -355,6 +360,16 @@ std::string to_yaml(const Policy& policy) {
   out << YAML::Key << "ipsec" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "max_sas" << YAML::Value
       << policy.ipsec.max_sas << YAML::Key << "sequence_file" << YAML::Value << policy.ipsec.sequence_file
       << YAML::EndMap;
+  if (const auto& ike = policy.ike) {  // paths only: the files are the daemon's to read
+    out << YAML::Key << "ike" << YAML::Value << YAML::BeginMap << YAML::Key << "certificate" << YAML::Value
+        << ike->certificate << YAML::Key << "key" << YAML::Value << ike->key << YAML::Key << "ca" << YAML::Value
+        << ike->ca;
+    if (!ike->id.empty()) out << YAML::Key << "id" << YAML::Value << ike->id;
+    out << YAML::Key << "child_rekey_seconds" << YAML::Value << ike->child_rekey_seconds << YAML::Key
+        << "ike_rekey_seconds" << YAML::Value << ike->ike_rekey_seconds << YAML::Key << "liveness_seconds"
+        << YAML::Value << ike->liveness_seconds << YAML::Key << "retransmits" << YAML::Value << ike->retransmits
+        << YAML::EndMap;
+  }
   if (!policy.peers.empty()) {
     out << YAML::Key << "peers" << YAML::Value << YAML::BeginSeq;
     for (const auto& p : policy.peers) emit_peer(out, p);

@@ -294,6 +294,14 @@ struct SecurityAssociation {
   bool operator==(const SecurityAssociation&) const = default;
 };
 
+// A peer keyed by IKEv2 (docs/config.md "ike"): its SAs are negotiated,
+// not listed; its certificate must carry the peer's `identity`.
+struct PeerIke {
+  bool initiate = true;  // start the IKE SA ourselves (at start, and again after the peer was lost)
+  Mark mark;
+  bool operator==(const PeerIke&) const = default;
+};
+
 // A remote gateway and the prefixes behind it. Traffic routed to those
 // prefixes is encrypted to it; traffic from it must come from them.
 struct Peer {
@@ -307,12 +315,28 @@ struct Peer {
   // packet that arrives over its SAs. Manual keying: as configured; IKE: as
   // its certificate proves.
   std::string identity;
-  std::vector<SecurityAssociation> sas;
+  std::vector<SecurityAssociation> sas;  // manual keying; with `ike` IKE adds and removes them
+  std::optional<PeerIke> ike;            // set: keyed by IKEv2
   Mark mark;
   Mark address_mark;
   Mark local_mark;
   std::vector<Mark> prefix_marks;
   bool operator==(const Peer&) const = default;
+};
+
+// IKEv2 keying (docs/config.md "ike"): who this gateway is and whom it
+// trusts, and how often SAs are renewed and peers checked.
+struct IkeSettings {
+  std::string certificate;  // PEM: this gateway's certificate (intermediates may follow)
+  std::string key;          // PEM: its private key, readable by its owner only
+  std::string ca;           // PEM: the CA bundle peers' certificates must chain to
+  std::string id;           // this gateway's identity, a name in its certificate; empty: the certificate's first
+  uint32_t child_rekey_seconds = 3600;  // a Child SA is replaced after this long (less up to 10%: jitter)
+  uint32_t ike_rekey_seconds = 14400;   // the IKE SA likewise
+  uint32_t liveness_seconds = 30;       // a peer silent this long is asked whether it is alive
+  uint32_t retransmits = 5;             // requests sent again (0.5 s, doubling) before a peer counts as dead
+  Mark mark, certificate_mark, key_mark, ca_mark;
+  bool operator==(const IkeSettings&) const = default;
 };
 
 struct IpsecSettings {
@@ -495,6 +519,7 @@ struct Policy {
   std::vector<Service> services;
   IpsecSettings ipsec;
   std::vector<Peer> peers;
+  std::optional<IkeSettings> ike;  // unset: no IKE (manual keys only)
   AccessPolicy access;
   std::vector<Identity> identities;
   std::vector<Authorization> authorization;

@@ -193,7 +193,7 @@ void parse_exception_path(const YamlNode& n, Diagnostics& d, ExceptionPathSettin
 void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   Fields f(root, "the policy document", d,
            {"node", "ports", "routes", "neighbours", "icmp", "neighbour_table", "dataplane", "load_balancer",
-            "services", "ipsec", "peers", "access", "identities", "authorization", "api", "flow_logs",
+            "services", "ipsec", "ike", "peers", "access", "identities", "authorization", "api", "flow_logs",
             "pattern_sets", "inspection", "exception_path"});
   if (!f.is_map()) return;
   if (auto v = f.get("node"); v.defined()) read_string(v, "node", d, policy.node);
@@ -215,6 +215,7 @@ void parse_document(const YamlNode& root, Diagnostics& d, Policy& policy) {
   if (auto v = f.get("load_balancer"); v.defined()) parse_load_balancer(v, d, policy.load_balancer);
   parse_services(f.get("services"), d, policy.services);
   if (auto v = f.get("ipsec"); v.defined()) parse_ipsec(v, d, policy.ipsec);
+  if (auto v = f.get("ike"); v.defined()) parse_ike(v, d, policy.ike.emplace());
   parse_peers(f.get("peers"), d, policy.peers);
   if (auto v = f.get("access"); v.defined()) parse_access(v, d, policy.access);
   parse_identities(f.get("identities"), d, policy.identities);

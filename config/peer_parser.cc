@@ -95,7 +95,7 @@ void parse_sa(const YamlNode& n, Diagnostics& d, Peer& peer) {
 
 void parse_peer(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers) {
   Fields f(n, "a peer", d,
-           {"name", "address", "local_address", "prefixes", "encapsulation", "tcp_mss", "identity", "sas"});
+           {"name", "address", "local_address", "prefixes", "encapsulation", "tcp_mss", "identity", "sas", "ike"});
   if (!f.is_map()) return;
   Peer p;
   p.mark = f.mark();
@@ -124,8 +124,20 @@ void parse_peer(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers) {
   }
   if (auto v = f.get("tcp_mss"); v.defined()) read_uint_as(v, "peer tcp_mss", d, 536, 9000, p.tcp_mss);
   if (auto v = f.get("identity"); v.defined()) read_string(v, "peer identity", d, p.identity);
+  if (auto v = f.get("ike"); v.defined()) {
+    Fields ike(v, "peer ike", d, {"initiate"});
+    PeerIke& k = p.ike.emplace();
+    k.mark = v.mark();
+    if (auto i = ike.get("initiate"); i.defined()) read_bool(i, "peer ike.initiate", d, k.initiate);
+  }
   items.clear();
-  if (auto v = f.require("sas"); v.defined() && read_list(v, "peer sas", d, items))
+  // IKE negotiates a keyed peer's SAs; a peer keyed by hand lists them.
+  const YamlNode sas = f.get("sas");
+  if (p.ike && sas.defined())
+    d.error(sas.mark(), fmt::format("peer '{}' is keyed by IKE ('ike'): its SAs are negotiated, not listed", p.name));
+  else if (!p.ike && !sas.defined())
+    d.error(p.mark, fmt::format("peer '{}' needs 'sas' (manual keys) or 'ike' (keyed by IKEv2)", p.name));
+  else if (sas.defined() && read_list(sas, "peer sas", d, items))
     for (const auto& item : items) parse_sa(item, d, p);
   peers.push_back(std::move(p));
 }
@@ -138,6 +150,41 @@ void parse_ipsec(const YamlNode& n, Diagnostics& d, IpsecSettings& s) {
   if (auto v = f.get("sequence_file"); v.defined() && read_string(v, "ipsec.sequence_file", d, s.sequence_file) &&
                                         s.sequence_file.front() != '/')
     d.error(v.mark(), fmt::format("ipsec.sequence_file must be an absolute path, found '{}'", s.sequence_file));
+}
+
+namespace {
+
+void read_pem_path(const YamlNode& n, std::string_view what, Diagnostics& d, std::string& out, Mark& mark) {
+  mark = n.mark();
+  if (read_string(n, what, d, out) && (out.empty() || out.front() != '/'))
+    d.error(n.mark(), fmt::format("{} must be an absolute path, found '{}'", what, out));
+}
+
+}  // namespace
+
+void parse_ike(const YamlNode& n, Diagnostics& d, IkeSettings& s) {
+  Fields f(n, "ike", d,
+           {"certificate", "key", "ca", "id", "child_rekey_seconds", "ike_rekey_seconds", "liveness_seconds",
+            "retransmits"});
+  if (!f.is_map()) return;
+  s.mark = s.certificate_mark = s.key_mark = s.ca_mark = f.mark();
+  if (auto v = f.require("certificate"); v.defined())
+    read_pem_path(v, "ike.certificate", d, s.certificate, s.certificate_mark);
+  if (auto v = f.require("key"); v.defined()) {
+    read_pem_path(v, "ike.key", d, s.key, s.key_mark);
+    if (!s.key.empty() && s.key.front() == '/')
+      if (auto problem = secret_file_problem(s.key, "ike.key"); !problem.empty()) d.error(v.mark(), problem);
+  }
+  if (auto v = f.require("ca"); v.defined()) read_pem_path(v, "ike.ca", d, s.ca, s.ca_mark);
+  if (auto v = f.get("id"); v.defined()) read_string(v, "ike.id", d, s.id);
+  constexpr uint64_t kDay = 86400;
+  if (auto v = f.get("child_rekey_seconds"); v.defined())
+    read_uint_as(v, "ike.child_rekey_seconds", d, 10, 7 * kDay, s.child_rekey_seconds);
+  if (auto v = f.get("ike_rekey_seconds"); v.defined())
+    read_uint_as(v, "ike.ike_rekey_seconds", d, 10, 30 * kDay, s.ike_rekey_seconds);
+  if (auto v = f.get("liveness_seconds"); v.defined())
+    read_uint_as(v, "ike.liveness_seconds", d, 1, kDay, s.liveness_seconds);
+  if (auto v = f.get("retransmits"); v.defined()) read_uint_as(v, "ike.retransmits", d, 1, 10, s.retransmits);
 }
 
 void parse_peers(const YamlNode& n, Diagnostics& d, std::vector<Peer>& peers) {

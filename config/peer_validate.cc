@@ -45,6 +45,11 @@ void validate_sas(const Peer& p, std::map<uint32_t, std::string>& inbound_spis, 
                                        algorithm_name(sa.algorithm), key_material_length(sa.algorithm),
                                        2 * key_material_length(sa.algorithm), sa.key.bytes().size()));
   }
+  if (p.ike) {  // IKE installs them: none until it has, at most one outbound at a time
+    if (outbound > 1)
+      d.error(p.mark, fmt::format("peer '{}' has {} outbound SAs; one at a time", p.name, outbound));
+    return;
+  }
   if (outbound != 1)
     d.error(p.mark, fmt::format("peer '{}' needs exactly one outbound SA, found {}", p.name, outbound));
   if (inbound == 0) d.error(p.mark, fmt::format("peer '{}' needs at least one inbound SA", p.name));
@@ -86,12 +91,25 @@ void validate_peers(const Policy& policy, Diagnostics& d) {
   std::set<std::string> names;
   std::map<uint32_t, std::string> inbound_spis;
   std::map<std::pair<uint32_t, uint8_t>, std::string> prefixes;  // -> peer
+  std::map<uint32_t, std::string> ike_addresses;                  // -> peer
   size_t sas = 0;
   for (const auto& p : policy.peers) {
     if (!p.name.empty() && !names.insert(p.name).second)
       d.error(p.mark, fmt::format("two peers are named '{}'", p.name));
     validate_peer(policy, p, d);
     validate_sas(p, inbound_spis, d);
+    if (p.ike) {
+      if (!policy.ike)
+        d.error(p.ike->mark, fmt::format("peer '{}' is keyed by IKE but the policy has no 'ike' section "
+                                         "(certificate, key, ca)", p.name));
+      if (p.identity.empty())
+        d.error(p.ike->mark, fmt::format("peer '{}' is keyed by IKE: give its 'identity', the name its "
+                                         "certificate must carry", p.name));
+      // An IKE request is matched to its peer by the address it comes from.
+      if (auto [it, fresh] = ike_addresses.emplace(p.address, p.name); !fresh)
+        d.error(p.address_mark, fmt::format("peers '{}' and '{}' are both keyed by IKE at {}", it->second, p.name,
+                                            ipv4_to_string(p.address)));
+    }
     for (size_t i = 0; i < p.prefixes.size(); ++i) {
       const auto& prefix = p.prefixes[i];
       auto [it, fresh] = prefixes.emplace(std::pair{prefix.address & prefix_mask(prefix.length), prefix.length}, p.name);

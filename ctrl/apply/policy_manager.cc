@@ -32,6 +32,7 @@ std::string fixed_part_changed(const config::Policy& a, const config::Policy& b)
   if (a.flow_logs != b.flow_logs) return "the flow_logs section changed";
   if (a.inspection.flows_per_worker != b.inspection.flows_per_worker) return "inspection.flows_per_worker changed";
   if (a.exception_path != b.exception_path) return "the exception_path section changed";
+  if (a.ike != b.ike) return "the ike section changed";
   if (a.ipsec.max_sas != b.ipsec.max_sas || a.ipsec.sequence_file != b.ipsec.sequence_file)
     return "the ipsec section changed";
   const auto &l = a.load_balancer, &m = b.load_balancer;

@@ -28,6 +28,7 @@ config::Status compile_peers(const config::Policy& policy, const SaRegistry& sas
     if (tunnel == s.next_hops.end()) return invalid(fmt::format("peer '{}' has no route into its tunnel", peer.name));
     dataplane::PeerView view{};
     view.inner_mtu = tunnel->mtu;
+    view.outbound_sa = dataplane::kNoOutboundSa;  // an IKE peer not keyed yet
     const int32_t toward = s.route(peer.address);  // never a tunnel: validation keeps peers outside prefixes
     if (toward < 0 || s.next_hops[toward].tunnel)
       return invalid(fmt::format("peer '{}': no route to {} outside the tunnels", peer.name,

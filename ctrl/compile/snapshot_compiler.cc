@@ -25,6 +25,11 @@ using config::prefix_mask;
 
 namespace {
 
+// IKE datagrams per second each worker hands the control thread: handshakes
+// and rekeys need a few; a flood beyond it is dropped (ike_limited) before
+// it can crowd ARP and resolution out of the punt rings.
+constexpr uint32_t kIkePacketsPerSecond = 2000;
+
 config::Status invalid(std::string message) {
   return config::Status::failure(config::Status::Code::kInvalid, std::move(message));
 }
@@ -102,6 +107,7 @@ CompileResult compile_snapshot(const config::Policy& policy, const std::vector<P
   s->icmp_errors_per_second = policy.icmp.errors_per_second;
   s->icmp_errors_burst = policy.icmp.errors_burst;
   s->host_packets_per_second = policy.exception_path ? policy.exception_path->packets_per_second : 0;
+  s->ike_packets_per_second = policy.ike ? kIkePacketsPerSecond : 0;
 
   struct RouteEntry {
     uint32_t prefix;

@@ -12,7 +12,8 @@ bool less(const std::array<uint8_t, N>& a, const std::array<uint8_t, N>& b, size
   return std::lexicographical_compare(a.begin(), a.begin() + n, b.begin(), b.begin() + n);
 }
 
-// The first ESP proposal of `offered` we can take, with one transform of each type and our SPI.
+}  // namespace
+
 std::optional<Proposal> choose_esp(const std::vector<Proposal>& offered, const std::vector<uint16_t>& key_bits,
                                    uint16_t& bits, bool& esn) {
   for (const auto& p : offered) {
@@ -41,7 +42,16 @@ std::optional<Proposal> choose_esp(const std::vector<Proposal>& offered, const s
   return std::nullopt;
 }
 
-}  // namespace
+
+Proposal esp_offer(std::span<const uint8_t> spi, const std::vector<uint16_t>& key_bits, uint16_t group) {
+  Proposal esp;
+  esp.protocol = Protocol::kEsp;
+  esp.spi.assign(spi.begin(), spi.end());
+  for (uint16_t bits : key_bits) esp.transforms.push_back({TransformType::kEncr, kEncrAesGcm16, bits});
+  if (group) esp.transforms.push_back({TransformType::kDh, group});
+  esp.transforms.push_back({TransformType::kEsn, kEsnNone});
+  return esp;
+}
 
 std::vector<TrafficSelector> narrow(const std::vector<TrafficSelector>& offered,
                                     const std::vector<TrafficSelector>& allowed) {

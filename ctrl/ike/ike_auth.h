@@ -62,6 +62,16 @@ std::optional<std::string> authenticate_peer(const AuthConfig& config, uint16_t 
 AuthOutcome respond_ike_auth(const HalfOpen& sa, const Message& m, std::span<const uint8_t> raw,
                              const AuthConfig& config, uint64_t iv);
 
+// The first ESP proposal of `offered` we can take (AES-GCM-16 of `key_bits`,
+// no integrity transform), answered with one transform of each type and a
+// fresh SPI of ours; its key size and ESN choice in `bits` and `esn`.
+std::optional<Proposal> choose_esp(const std::vector<Proposal>& offered, const std::vector<uint16_t>& key_bits,
+                                   uint16_t& bits, bool& esn);
+
+// Our ESP offer under `spi`: AES-GCM-16 of each of `key_bits`, no ESN, and
+// with `group` (a CREATE_CHILD_SA with PFS) that DH group.
+Proposal esp_offer(std::span<const uint8_t> spi, const std::vector<uint16_t>& key_bits, uint16_t group = 0);
+
 // The part of `offered` within `allowed`, per selector (the narrowing of RFC 7296 section 2.9);
 // empty when nothing of it is allowed.
 std::vector<TrafficSelector> narrow(const std::vector<TrafficSelector>& offered,

@@ -117,13 +117,8 @@ Initiator::Step Initiator::on_sa_init(const Message& m, std::span<const uint8_t>
   } else {
     write_auth(w, kAuthPsk, psk_auth(sa_->chosen.prf, *auth_.psk, octets));
   }
-  Proposal esp;
-  esp.protocol = Protocol::kEsp;
   esp_spi_ = random_esp_spi();
-  esp.spi = esp_spi_;
-  for (uint16_t bits : auth_.esp_key_bits) esp.transforms.push_back({TransformType::kEncr, kEncrAesGcm16, bits});
-  esp.transforms.push_back({TransformType::kEsn, kEsnNone});
-  write_sa(w, {esp});
+  write_sa(w, {esp_offer(esp_spi_, auth_.esp_key_bits)});
   write_ts(w, PayloadType::kTsi, auth_.local_ts);
   write_ts(w, PayloadType::kTsr, auth_.remote_ts);
   const uint8_t first = w.first_type();

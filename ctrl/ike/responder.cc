@@ -4,8 +4,8 @@
 
 namespace meshplane::ctrl::ike {
 
-Responder::Responder(IkePolicy policy, const AuthConfig& auth, ResponderLimits limits)
-    : policy_(std::move(policy)), auth_(auth), limits_(limits) {}
+Responder::Responder(IkePolicy policy, AuthFor auth_for, ResponderLimits limits)
+    : policy_(std::move(policy)), auth_for_(std::move(auth_for)), limits_(limits) {}
 
 Responder::Result Responder::handle(std::span<const uint8_t> datagram, const Endpoint& from, const Endpoint& to,
                                     uint64_t now_ms) {
@@ -51,7 +51,9 @@ Responder::Result Responder::on_auth(const Message& m, std::span<const uint8_t> 
   if (e.sa.spi_i != m.header.spi_i || m.header.message_id != 1) return {{}, {}, "IKE_AUTH with the wrong SPI or message ID"};
   if (!e.auth_reply.empty())
     return {std::ranges::equal(e.auth_request, raw) ? e.auth_reply : std::vector<uint8_t>{}, {}, {}};
-  AuthOutcome o = respond_ike_auth(e.sa, m, raw, auth_, 1);
+  const AuthConfig* auth = auth_for_(from);
+  if (!auth) return {{}, {}, "IKE_AUTH from an address no peer has"};
+  AuthOutcome o = respond_ike_auth(e.sa, m, raw, *auth, 1);
   Result r{o.reply, {}, o.refused};
   if (o.reply.empty()) return r;  // did not open: not from the initiator; keep waiting
   e.auth_request.assign(raw.begin(), raw.end());
@@ -60,8 +62,8 @@ Responder::Result Responder::on_auth(const Message& m, std::span<const uint8_t> 
   if (auto src = per_source_.find(e.from.address); src != per_source_.end() && --src->second == 0) per_source_.erase(src);
   ++completed_;
   if (o.child)
-    r.established = Established{e.sa.spi_i, e.sa.spi_r, e.sa.chosen, from, e.sa.peer_behind_nat || e.sa.us_behind_nat,
-                                std::move(o.peer_identity), std::move(*o.child)};
+    r.established = Established{e.sa, from, e.sa.peer_behind_nat || e.sa.us_behind_nat, std::move(o.peer_identity),
+                                std::move(*o.child)};
   return r;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,8 +29,7 @@ struct ResponderLimits {
 };
 
 struct Established {
-  uint64_t spi_i = 0, spi_r = 0;
-  Chosen ike;  // the IKE SA's transforms
+  HalfOpen sa;  // the IKE SA: SPIs, transforms, nonces, keys
   Endpoint peer;
   bool natt = false;  // a NAT between us (or forced): ESP in UDP 4500
   std::string peer_identity;
@@ -38,7 +38,12 @@ struct Established {
 
 class Responder {
  public:
-  Responder(IkePolicy policy, const AuthConfig& auth, ResponderLimits limits = {});
+  // The authentication an IKE_AUTH from `from` must pass (the peer configured
+  // at that address); null: nobody there, refused.
+  using AuthFor = std::function<const AuthConfig*(const Endpoint& from)>;
+  Responder(IkePolicy policy, AuthFor auth_for, ResponderLimits limits = {});
+  Responder(IkePolicy policy, const AuthConfig& auth, ResponderLimits limits = {})
+      : Responder(std::move(policy), [&auth](const Endpoint&) { return &auth; }, limits) {}
 
   struct Result {
     std::vector<uint8_t> reply;  // empty: nothing to send
@@ -67,7 +72,7 @@ class Responder {
   Result on_auth(const Message& m, std::span<const uint8_t> raw, const Endpoint& from);
 
   IkePolicy policy_;
-  const AuthConfig& auth_;
+  AuthFor auth_for_;
   ResponderLimits limits_;
   CookieJar cookies_;
   uint64_t cookie_rotated_ms_ = 0;

@@ -471,6 +471,9 @@ void Daemon::drain_punts(Clock::time_point now) {
         case dataplane::PuntReason::kResolve:
           resolver_->on_unresolved(pkts[i], s, now);
           break;
+        case dataplane::PuntReason::kIke:
+          rte_pktmbuf_free(pkts[i]);
+          break;
       }
     }
   }

@@ -18,6 +18,7 @@
 
 namespace meshplane::dataplane {
 
+inline constexpr uint16_t kIkePort = 500;
 inline constexpr uint16_t kIkeNattPort = 4500;
 inline constexpr uint8_t kIpProtoEsp = 50;
 inline constexpr uint32_t kEspHeaderLen = 8;  // SPI, sequence number

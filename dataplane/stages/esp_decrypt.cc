@@ -4,10 +4,14 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include <rte_cycles.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/ipsec/esp.h"
 #include "dataplane/stages/parse.h"
+#include "dataplane/worker/packet_meta.h"
 #include "dataplane/worker/tx.h"
 
 namespace meshplane::dataplane {
@@ -30,6 +34,7 @@ Kind classify(const rte_mbuf* m, const rte_ipv4_hdr* ip, uint32_t& esp_offset) {
   const uint32_t udp_at = kEthLen + ihl;
   if (m->data_len < udp_at + sizeof(rte_udp_hdr)) return Kind::kOther;  // local delivery judges it
   const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, udp_at);
+  if (udp->dst_port == RTE_BE16(kIkePort)) return Kind::kIke;
   if (udp->dst_port != RTE_BE16(kIkeNattPort)) return Kind::kOther;
   // RFC 3948 section 2.2: a lone 0xFF is a keepalive; a zero "non-ESP marker" is IKE; else ESP.
   const uint32_t payload = m->data_len - udp_at - sizeof(rte_udp_hdr);
@@ -101,9 +106,24 @@ bool open_esp(WorkerCtx& w, const Snapshot& s, rte_mbuf* m, uint32_t esp_offset)
   return true;
 }
 
+// IKE goes to the control thread, within a per-worker rate so that a flood
+// (spoofed IKE_SA_INIT) costs the workers a token check and leaves the punt
+// ring to ARP and resolution.
+void punt_ike(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
+  if (!s.ike_packets_per_second) {
+    drop(w, m, DropReason::kIkeNotServed);
+    return;
+  }
+  if (!w.ike_bucket.take_at(s.ike_packets_per_second, s.ike_packets_per_second / 10, rte_rdtsc(), rte_get_tsc_hz())) {
+    drop(w, m, DropReason::kIkeLimited);
+    return;
+  }
+  punt_received(w, m, PuntReason::kIke, in_port);
+}
+
 }  // namespace
 
-uint16_t esp_decrypt_process(WorkerCtx& w, const Snapshot& s, uint16_t, Burst& in) {
+uint16_t esp_decrypt_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, Burst& in) {
   if (s.peers.empty()) return in.n;  // no tunnels: everything passes (ESP is judged as local traffic)
   uint16_t kept = 0;
   for (uint16_t i = 0; i < in.n; ++i) {
@@ -125,7 +145,7 @@ uint16_t esp_decrypt_process(WorkerCtx& w, const Snapshot& s, uint16_t, Burst& i
         if (open_esp(w, s, m, esp_offset)) in.pkts[kept++] = m;
         break;
       case Kind::kIke:
-        drop(w, m, DropReason::kIkeNotServed);
+        punt_ike(w, s, in_port, m);
         break;
       case Kind::kKeepalive:
         drop(w, m, DropReason::kNatKeepalive);

@@ -14,6 +14,10 @@ constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
 
 bool seal(WorkerCtx& w, const Snapshot& s, rte_mbuf* m) {
   const PeerView& peer = s.peers[m->hash.usr];
+  if (peer.outbound_sa == kNoOutboundSa) {
+    drop(w, m, DropReason::kEspNoOutboundSa);
+    return false;
+  }
   const OutboundSa& sa = s.outbound_sas[peer.outbound_sa];
   SaState& state = w.ipsec.states[sa.slot];
   SaCounters& c = w.ipsec.sas[sa.slot];

@@ -43,11 +43,7 @@ bool icmp_error(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m, 
     w.counters->icmp_errors_suppressed.add();
     return false;
   }
-  if (w.icmp_bucket_rate != s.icmp_errors_per_second) {
-    w.icmp_errors.configure(s.icmp_errors_per_second, s.icmp_errors_burst, rte_get_tsc_hz());
-    w.icmp_bucket_rate = s.icmp_errors_per_second;
-  }
-  if (!w.icmp_errors.take(rte_rdtsc())) {
+  if (!w.icmp_errors.take_at(s.icmp_errors_per_second, s.icmp_errors_burst, rte_rdtsc(), rte_get_tsc_hz())) {
     w.counters->icmp_errors_suppressed.add();
     return false;
   }

@@ -23,14 +23,10 @@ constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
 void send_event(WorkerCtx& w, const Snapshot& s, uint32_t f, InspectEvent kind, uint32_t pattern, uint32_t set,
                 uint8_t direction, bool gap) {
   InspectWorker& iw = w.inspect;
-  if (iw.bucket_rate != s.inspect.events_per_second) {
-    iw.bucket.configure(s.inspect.events_per_second, s.inspect.events_per_second, rte_get_tsc_hz());
-    iw.bucket_rate = s.inspect.events_per_second;
-  }
   const Flow& flow = w.lb.flows->flow(f);
   InspectEventRecord r{{flow.key[0], flow.key[1]}, pattern, flow.service, set, kind, direction,
                        static_cast<uint8_t>(flow.routed()), static_cast<uint8_t>(gap)};
-  if (iw.events && iw.bucket.take(rte_rdtsc()) && rte_ring_sp_enqueue_elem(iw.events, &r, sizeof r) == 0)
+  if (iw.events && iw.bucket.take_at(s.inspect.events_per_second, s.inspect.events_per_second, rte_rdtsc(), rte_get_tsc_hz()) && rte_ring_sp_enqueue_elem(iw.events, &r, sizeof r) == 0)
     w.counters->inspect_events.add();
   else
     w.counters->inspect_events_lost.add();

@@ -48,19 +48,12 @@ void echo_reply(WorkerCtx& w, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t ihl) {
 // the per-worker rate. False: there is none, the caller handles it.
 bool to_host(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf* m) {
   if (!s.host_packets_per_second) return false;
-  if (w.host_bucket_rate != s.host_packets_per_second) {
-    w.host_bucket.configure(s.host_packets_per_second, std::max<uint32_t>(s.host_packets_per_second / 10, 32),
-                            rte_get_tsc_hz());
-    w.host_bucket_rate = s.host_packets_per_second;
-  }
-  if (!w.host_bucket.take(rte_rdtsc())) {
+  if (!w.host_bucket.take_at(s.host_packets_per_second, std::max<uint32_t>(s.host_packets_per_second / 10, 32),
+                             rte_rdtsc(), rte_get_tsc_hz())) {
     drop(w, m, DropReason::kExceptionLimited);
     return true;
   }
-  PacketMeta& pm = meta(m);
-  pm.reason = PuntReason::kHost;
-  pm.port = static_cast<uint8_t>(in_port);
-  punt(w, m);
+  punt_received(w, m, PuntReason::kHost, in_port);
   return true;
 }
 

@@ -59,6 +59,13 @@ void punt(WorkerCtx& w, rte_mbuf* m) {
   w.counters->punted.add();
 }
 
+void punt_received(WorkerCtx& w, rte_mbuf* m, PuntReason reason, uint16_t in_port) {
+  PacketMeta& pm = meta(m);
+  pm.reason = reason;
+  pm.port = static_cast<uint8_t>(in_port);
+  punt(w, m);
+}
+
 uint16_t parse_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n) {
   const rte_ether_addr& port_mac = s.ports[in_port].mac;
   PortCounters& pc = w.counters->ports[in_port];
@@ -95,10 +102,7 @@ uint16_t parse_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mb
         drop(w, m, DropReason::kArpMalformed);
         continue;
       }
-      PacketMeta& pm = meta(m);
-      pm.reason = PuntReason::kArp;
-      pm.port = static_cast<uint8_t>(in_port);
-      punt(w, m);
+      punt_received(w, m, PuntReason::kArp, in_port);
     } else if (type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
       drop(w, m, DropReason::kIpv6Unsupported);
     } else {

@@ -7,6 +7,8 @@
 #include "dataplane/tables/snapshot.h"
 #include "dataplane/worker/worker_ctx.h"
 
+#include "dataplane/worker/packet_meta.h"
+
 namespace meshplane::dataplane {
 
 uint16_t parse_process(WorkerCtx& w, const Snapshot& s, uint16_t in_port, rte_mbuf** pkts, uint16_t n);
@@ -18,5 +20,7 @@ DropReason ipv4_problem(rte_mbuf* m);
 
 // Hands a packet to the control thread; drops it if the ring is full.
 void punt(WorkerCtx& w, rte_mbuf* m);
+// The same for a packet that arrived on `in_port`, saying why.
+void punt_received(WorkerCtx& w, rte_mbuf* m, PuntReason reason, uint16_t in_port);
 
 }  // namespace meshplane::dataplane

@@ -50,12 +50,13 @@ static_assert(sizeof(NextHop) == 12);
 
 // A remote gateway as the encrypt stage needs it.
 struct PeerView {
-  uint32_t outbound_sa;  // index into Snapshot::outbound_sas
+  uint32_t outbound_sa;  // index into Snapshot::outbound_sas; kNoOutboundSa: IKE has not keyed the tunnel yet
   uint32_t next_hop;     // index into Snapshot::next_hops: the route to the peer's address
   uint16_t inner_mtu;    // the largest inner packet that fits once encapsulated
   uint16_t tcp_mss;      // clamp SYNs entering the tunnel to this MSS; 0: no clamping
 };
 static_assert(sizeof(PeerView) == 12);
+inline constexpr uint32_t kNoOutboundSa = ~uint32_t{0};
 
 struct Snapshot {
   Snapshot() = default;
@@ -75,6 +76,8 @@ struct Snapshot {
   uint32_t icmp_errors_burst = 50;
   // Packets per second per worker to the host's exception path; 0: none (unserved traffic is dropped).
   uint32_t host_packets_per_second = 0;
+  // IKE datagrams per second per worker to the control thread; 0: the policy has no ike (dropped).
+  uint32_t ike_packets_per_second = 0;
   LbView lb;
 
   // Encryption between gateways (dataplane/stages/esp_*.cc).

@@ -22,10 +22,10 @@ uint16_t inject_process(WorkerCtx& w, const Snapshot& s) {
   if (n == 0) return 0;
   for (unsigned i = 0; i < n; ++i) {
     pkts[i]->port = meta(pkts[i]).port;
-    w.graph.to(Stage::kEgress, pkts[i]);
+    w.graph.to(meta(pkts[i]).inject_at == InjectAt::kRoute ? Stage::kRouteOriginated : Stage::kEgress, pkts[i]);
   }
   w.counters->injected.add(n);
-  w.graph.run(w, s, 0);  // only egress has packets: no stage that reads the ingress port runs
+  w.graph.run(w, s, 0);  // only route-originated and egress have packets: neither reads the ingress port
   return static_cast<uint16_t>(n);
 }
 

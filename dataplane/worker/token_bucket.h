@@ -1,4 +1,4 @@
-// Per-worker token bucket on the TSC, for ICMP error rate limits.
+// Per-worker token bucket on the TSC: ICMP errors, packets to the host and to IKE.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,11 @@ class TokenBucket {
     if (tokens_ < tsc_hz_) return false;
     tokens_ -= tsc_hz_;
     return true;
+  }
+  // take(), at `rate` and `burst` from now on: a snapshot's settings, followed when they change.
+  bool take_at(uint64_t rate, uint64_t burst, uint64_t now, uint64_t tsc_hz) {
+    if (rate != rate_ || burst != burst_) configure(rate, burst, tsc_hz);
+    return take(now);
   }
   uint64_t rate() const { return rate_; }
   uint64_t burst() const { return burst_; }

@@ -65,7 +65,6 @@ struct InspectWorker {
   InspectState* state = nullptr;  // null: this worker inspects nothing
   rte_ring* events = nullptr;     // worker -> control: InspectEventRecord (single producer, single consumer)
   TokenBucket bucket;             // events per second
-  uint64_t bucket_rate = 0;       // rate the bucket was configured with
 };
 
 struct TxQueue {
@@ -92,9 +91,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCtx {
   TokenBucket access_log_bucket;
   uint64_t access_log_rate = 0;  // rate the bucket was configured with
   TokenBucket icmp_errors;
-  uint64_t icmp_bucket_rate = 0;  // rate the bucket was configured with, to follow snapshot changes
   TokenBucket host_bucket;        // towards the exception path
-  uint64_t host_bucket_rate = 0;
+  TokenBucket ike_bucket;         // towards the control thread's IKE daemon
   uint16_t ip_id = 0;             // identification for packets this worker originates
   uint16_t drop_count = 0;
   rte_mbuf* dropped[kRxBurst * 2];

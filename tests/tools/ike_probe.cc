@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
       std::printf("{\"ok\": true, \"refusals\": [%s], \"prf\": %u, \"group\": %u, \"encr_bits\": %u, "
                   "\"natt\": %s, \"auth_over_4500\": %s, \"peer\": \"%s\", \"spi_in\": \"%s\", "
                   "\"spi_out\": \"%s\", \"key_in\": \"%s\", \"key_out\": \"%s\"}\n",
-                  refusals.c_str(), e.ike.prf, e.ike.group, e.ike.encr_key_bits, e.natt ? "true" : "false",
+                  refusals.c_str(), e.sa.chosen.prf, e.sa.chosen.group, e.sa.chosen.encr_key_bits, e.natt ? "true" : "false",
                   natt ? "true" : "false", e.peer_identity.c_str(), hex(e.child.spi_in).c_str(),
                   hex(e.child.spi_out).c_str(), fingerprint(e.child.key_in).c_str(),
                   fingerprint(e.child.key_out).c_str());

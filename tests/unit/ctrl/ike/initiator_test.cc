@@ -10,23 +10,14 @@
 
 #include <filesystem>
 
-#include "tests/support/test_pki.h"
+#include "tests/support/ike_gateways.h"
 
 namespace meshplane::ctrl::ike {
 namespace {
 
-Endpoint at(uint8_t last) {
-  Endpoint e;
-  e.address = {192, 0, 2, last};
-  return e;
-}
-
-TrafficSelector prefix16(uint8_t second) {
-  TrafficSelector t;
-  t.start = {10, second, 0, 0};
-  t.end = {10, second, 255, 255};
-  return t;
-}
+using testing::test_endpoint;
+constexpr auto at = test_endpoint;
+constexpr auto prefix16 = testing::test_prefix16;
 
 struct Gateway {
   std::optional<Credentials> credentials;
@@ -36,31 +27,12 @@ struct Gateway {
 
 class InitiatorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("mp-initiator-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir_);
-    ca_key_ = testing::new_key("ED25519");
-    ca_ = testing::make_cert(ca_key_, "mesh CA", nullptr, ca_key_, -1, 30, "", true);
-    testing::write_pem(ca_, (dir_ / "ca.pem").string());
-  }
-  void TearDown() override {
-    X509_free(ca_);
-    EVP_PKEY_free(ca_key_);
-    std::filesystem::remove_all(dir_);
-  }
   // A gateway named `name` (gw-a, gw-b) with a certificate of key type `type` from `issuer`, expecting `peer`.
   void make(Gateway& g, const std::string& name, const char* type, const std::string& peer, uint8_t own, uint8_t other,
             X509* issuer = nullptr, EVP_PKEY* issuer_key = nullptr) {
-    EVP_PKEY* key = testing::new_key(type);
-    X509* cert = testing::make_cert(key, name.c_str(), issuer ? issuer : ca_, issuer_key ? issuer_key : ca_key_, -1,
-                                    1, "DNS:" + name + ".example,URI:spiffe://mesh.example/gateway/" + name, false);
-    const auto cert_path = (dir_ / (name + ".pem")).string(), key_path = (dir_ / (name + ".key")).string();
-    testing::write_pem(cert, cert_path, key, key_path);
-    X509_free(cert);
-    EVP_PKEY_free(key);
     std::string error;
-    g.credentials = Credentials::load(cert_path, key_path, error);
-    g.trust = TrustStore::load((dir_ / "ca.pem").string(), error);
+    g.credentials = ca_.issue(name, type, error, issuer, issuer_key);
+    g.trust = ca_.trust(error);
     ASSERT_TRUE(g.credentials && g.trust) << error;
     g.auth.local_id = name + ".example";
     g.auth.credentials = &*g.credentials;
@@ -95,9 +67,7 @@ class InitiatorTest : public ::testing::Test {
     }
     return {{}, "did not finish", {}, {}};
   }
-  std::filesystem::path dir_;
-  EVP_PKEY* ca_key_ = nullptr;
-  X509* ca_ = nullptr;
+  testing::TestGatewayCa ca_{"initiator"};
 };
 
 TEST_F(InitiatorTest, TwoGatewaysWithCertificatesAgreeOnTheChildSa) {
