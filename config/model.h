@@ -287,6 +287,9 @@ struct SecurityAssociation {
   bool esn = false;      // extended sequence numbers (RFC 4304)
   uint32_t replay_window = 1024;  // inbound; 0: no replay protection
   SaLifetime soft, hard;
+  // Installed by IKE: a fresh random key that no restart brings back, so its
+  // sequence numbers need no reservation on disk.
+  bool negotiated = false;
   Mark mark;
   Mark lifetime_mark;
   Mark spi_mark;

@@ -70,6 +70,12 @@ class Charon:
     def log(self):
         return open(self.log_path).read() if os.path.exists(self.log_path) else ""
 
+    def kill(self):
+        """Gone without a word (no deletes sent): what a crash or a cut link looks like to its peer."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

@@ -10,6 +10,7 @@ which protects 10.9.0.0/24. Every key is random per topology; A reads its
 inbound key from a file (mode 0600), the rest are inline.
 """
 import contextlib
+import hashlib
 import os
 import secrets
 import subprocess
@@ -49,6 +50,16 @@ class TwoSites:
 
     def ns(self, ns, cmd, check=True, timeout=60):
         return sh(["ip", "netns", "exec", ns] + cmd, check=check, timeout=timeout)
+
+    def fetch(self, ns, url, out, rate=None):
+        """curl `url` from namespace `ns` into `out` (at `rate`, e.g. "400k"); the file's sha256."""
+        args = ["curl", "-sS", "--max-time", "150", "-o", out, "-w", "%{http_code}", url]
+        if rate:
+            args[1:1] = ["--limit-rate", rate]
+        r = self.ns(ns, args, check=False, timeout=180)
+        assert r.returncode == 0 and r.stdout == "200", r.stderr
+        with open(out, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
 
     def up(self):
         self.down()

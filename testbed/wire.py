@@ -1,7 +1,9 @@
 """What crossed a link: tshark captures, ESP fields read back from them, and
 the bytes named_server.py's /stream sends (to check a transfer)."""
+import contextlib
 import hashlib
 import subprocess
+import time
 
 
 def stream_digest(size):
@@ -18,6 +20,18 @@ def capture(ns, iface, path):
         if "Capturing on" in line:
             return p
     raise RuntimeError("tshark did not start")
+
+
+@contextlib.contextmanager
+def captured(ns, iface, path):
+    """A capture (capture()) for the length of a `with` block; its last frames are in the file after it."""
+    cap = capture(ns, iface, path)
+    try:
+        yield cap
+    finally:
+        time.sleep(0.5)
+        cap.terminate()
+        cap.wait(10)
 
 
 def esp_ivs(pcap, src):

@@ -260,6 +260,23 @@ std::string sas_table(const v1::GetStatsResponse& s) {
   return out;
 }
 
+std::string ike_table(const v1::GetStatsResponse& s) {
+  std::string out = fmt::format("{:<14} {:<27} {:<9} {:>8} {:>10} {:>10}  {:<40} {}\n", "PEER", "STATE", "ROLE", "UP",
+                                "REKEYED", "NEXT", "IDENTITY", "CHILD SAS (IN/OUT)");
+  for (const auto& p : s.ike()) {
+    if (p.state() != "established") {
+      out += fmt::format("{:<14} {:<27} {:<9} {:>8} {:>10} {:>10}  {:<40} {}\n", p.peer(), p.state(), "-", "-", "-", "-",
+                         p.last_failure().empty() ? "-" : p.last_failure(), "-");
+      continue;
+    }
+    out += fmt::format("{:<14} {:<27} {:<9} {:>7.0f}s {:>8.0f}s ago {:>9.0f}s  {:<40} {}\n", p.peer(),
+                       p.udp() ? "established (udp 4500)" : "established", p.initiator() ? "initiator" : "responder",
+                       p.established_seconds(), p.last_rekey_seconds(), p.next_rekey_seconds(), p.identity(),
+                       fmt::join(p.child_sas(), " "));
+  }
+  return out;
+}
+
 std::string access_table(const v1::GetStatsResponse& s) {
   size_t width = 4;
   for (const auto& r : s.access_rules()) width = std::max(width, r.name().size());

@@ -31,6 +31,8 @@ std::string endpoints_table(const v1::GetStatsResponse& s, const std::string& se
 // One row per SA: peer, direction, SPI, algorithm, age, sequence number,
 // packets, bytes, replay and authentication drops. Never keys.
 std::string sas_table(const v1::GetStatsResponse& s);
+// Peers keyed by IKE: state, role, ages, the identity their certificate proved, Child SAs.
+std::string ike_table(const v1::GetStatsResponse& s);
 // `meshctl get policies`: the access rules in order, with hits, and the default.
 std::string access_table(const v1::GetStatsResponse& s);
 

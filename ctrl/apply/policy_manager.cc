@@ -181,9 +181,9 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   const auto started = std::chrono::steady_clock::now();
   LbRegistry registry = *registry_;
   if (auto s = registry.update(next.services, now); !s.ok()) return reject(std::move(s));
+  config::Policy effective = with_health(with_negotiated(next));
   SaRegistry sas = *sas_;
-  if (auto s = sas.update(next.peers); !s.ok()) return reject(std::move(s));
-  config::Policy effective = with_health(next);
+  if (auto s = sas.update(effective.peers); !s.ok()) return reject(std::move(s));
   auto compiled =
       compile_snapshot(effective, ports_, generation_ + 1, &registry, {running_, &compiled_policy_}, &sas, &patterns_);
   if (!compiled.ok()) return reject(std::move(compiled.status()));
@@ -192,7 +192,7 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   if (dry_run) return o;
   // Fresh SA slots are named by no running snapshot: set them up before this one is.
   if (hooks_.prepare_sas)
-    if (auto s = hooks_.prepare_sas(next, sas); !s.ok()) return reject(std::move(s));
+    if (auto s = hooks_.prepare_sas(effective, sas); !s.ok()) return reject(std::move(s));
 
   std::vector<std::string> draining;  // those still draining: drain_seconds 0 ends at once
   for (const auto& id : registry.started_draining())
@@ -205,6 +205,10 @@ Outcome PolicyManager::commit(config::Policy next, bool dry_run, Clock::time_poi
   hooks_.publish(std::move(compiled.snapshot));
   apply_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   policy_ = std::move(next);
+  std::erase_if(negotiated_, [&](const auto& entry) {  // peers no longer keyed by IKE keep nothing
+    return std::none_of(policy_.peers.begin(), policy_.peers.end(),
+                        [&](const config::Peer& p) { return p.name == entry.first && p.ike; });
+  });
   // Health and ejections are kept for endpoints that stay; one that returns starts healthy, as its checks do.
   std::erase_if(out_, [&](const auto& entry) {
     const auto& [service, address, port] = entry.first;
@@ -237,6 +241,30 @@ void PolicyManager::end_drains(Clock::time_point now) {
   hooks_.publish(std::move(compiled.snapshot));
   ++generation_;
   for (const auto& name : finished) events_.add("endpoint_drained", generation_, name);
+}
+
+Outcome PolicyManager::set_negotiated(const std::string& peer, NegotiatedSas sas, Clock::time_point now) {
+  const auto p = std::find_if(policy_.peers.begin(), policy_.peers.end(), [&](auto& x) { return x.name == peer; });
+  if (p == policy_.peers.end() || !p->ike)
+    return failure(Outcome::Code::kNotFound, fmt::format("no peer named '{}' keyed by IKE", peer), generation_);
+  for (auto& sa : sas.sas) sa.negotiated = true;
+  NegotiatedSas before = negotiated_[peer];
+  negotiated_[peer] = std::move(sas);
+  Outcome o = commit(policy_, false, now, fmt::format("IKE keyed peer '{}'", peer));
+  if (!o.applied) negotiated_[peer] = std::move(before);
+  return o;
+}
+
+config::Policy PolicyManager::with_negotiated(const config::Policy& p) const {
+  if (negotiated_.empty()) return p;
+  config::Policy out = p;
+  for (auto& peer : out.peers) {
+    const auto it = negotiated_.find(peer.name);
+    if (!peer.ike || it == negotiated_.end()) continue;
+    peer.sas = it->second.sas;
+    if (it->second.udp) peer.encapsulation = config::Encapsulation::kUdp;
+  }
+  return out;
 }
 
 config::Policy PolicyManager::with_health(const config::Policy& p) const {

@@ -41,6 +41,13 @@ struct EndpointChange {
   std::string subset;
 };
 
+// The SAs IKE negotiated for a peer keyed by IKE (every Child SA's inbound
+// SA, the newest one's outbound SA), and whether ESP goes in UDP (a NAT).
+struct NegotiatedSas {
+  std::vector<config::SecurityAssociation> sas;
+  bool udp = false;
+};
+
 struct SaChange {
   enum class Op { kAdd, kDelete };
   Op op = Op::kAdd;
@@ -82,6 +89,10 @@ class PolicyManager {
   Outcome refuse(config::ParseResult loaded, const std::string& source, bool dry_run);
   // Ends the drains that are over, publishing when any did.
   void end_drains(Clock::time_point now);
+  // The SAs of an IKE-keyed peer, as IKE negotiated them: compiled into the
+  // peer (never part of policy(), so no document replaces them), kept until
+  // replaced or the peer stops being keyed by IKE. Published at once.
+  Outcome set_negotiated(const std::string& peer, NegotiatedSas sas, Clock::time_point now);
   // An endpoint's health from active checks (`why` says what the checks saw):
   // an unhealthy endpoint gets no new connections (weight 0 in the published
   // snapshot, the policy unchanged) unless too few of its service's endpoints
@@ -104,6 +115,8 @@ class PolicyManager {
   }
 
   const config::Policy& policy() const { return policy_; }
+  // What the running snapshot was compiled from: policy() with negotiated SAs and health applied.
+  const config::Policy& compiled_policy() const { return compiled_policy_; }
   const LbRegistry& registry() const { return *registry_; }
   const SaRegistry& sa_registry() const { return *sas_; }
   const CompiledSnapshot* running() const { return running_; }  // the last one published
@@ -119,6 +132,8 @@ class PolicyManager {
   Outcome validate_and_commit(config::Policy next, bool dry_run, Clock::time_point now, const std::string& what);
   // `p` as compiled: unhealthy and ejected endpoints at weight 0, unless their service panics.
   config::Policy with_health(const config::Policy& p) const;
+  // `p` with the SAs IKE negotiated in its IKE-keyed peers.
+  config::Policy with_negotiated(const config::Policy& p) const;
   static constexpr uint8_t kUnhealthy = 1, kEjected = 2;  // why an endpoint is out
   uint8_t out_of(const std::string& service, uint32_t address, uint16_t port) const {
     const auto it = out_.find({service, address, port});
@@ -130,6 +145,7 @@ class PolicyManager {
   config::Policy policy_;
   config::Policy compiled_policy_;  // what running_ was compiled from: policy_ with_health
   std::map<std::tuple<std::string, uint32_t, uint16_t>, uint8_t> out_;  // (service, address, port): kUnhealthy | kEjected
+  std::map<std::string, NegotiatedSas> negotiated_;  // by peer name
   std::vector<PortBinding> ports_;
   Hooks hooks_;
   std::unique_ptr<LbRegistry> registry_;

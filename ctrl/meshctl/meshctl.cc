@@ -150,6 +150,13 @@ int get(const Options& o, const std::string& what, const std::string& service) {
       std::fputs(mp::access_table(stats).c_str(), stdout);
     return 0;
   }
+  if (what == "ike") {
+    if (o.json())
+      print_json_list(stats.ike());
+    else
+      std::fputs(mp::ike_table(stats).c_str(), stdout);
+    return 0;
+  }
   if (what == "patterns") {
     if (o.json())
       print_json_list(stats.pattern_sets());
@@ -425,10 +432,10 @@ int main(int argc, char** argv) {
   apply_cmd->add_flag("--dry-run", dry_run, "validate and compile only; change nothing");
 
   std::string what, service;
-  auto* get_cmd = app.add_subcommand("get", "show the running policy, access rules, services, endpoints, SAs or pattern sets");
-  get_cmd->add_option("what", what, "policy, policies (access rules with hits), services, endpoints, sas or patterns")
+  auto* get_cmd = app.add_subcommand("get", "show the running policy, access rules, services, endpoints, SAs, IKE peers or pattern sets");
+  get_cmd->add_option("what", what, "policy, policies (access rules with hits), services, endpoints, sas, ike or patterns")
       ->required()
-      ->check(CLI::IsMember({"policy", "policies", "services", "endpoints", "sas", "patterns"}));
+      ->check(CLI::IsMember({"policy", "policies", "services", "endpoints", "sas", "ike", "patterns"}));
   get_cmd->add_option("service", service, "endpoints: only this service");
 
   std::string action, endpoint;

@@ -26,6 +26,7 @@
 #include "ctrl/apply/policy_manager.h"
 #include "ctrl/runtime/exception_path.h"
 #include "ctrl/runtime/health_checker.h"
+#include "ctrl/runtime/ike_runtime.h"
 #include "ctrl/runtime/inspect_runtime.h"
 #include "ctrl/runtime/log.h"
 #include "ctrl/runtime/neighbour_resolver.h"
@@ -104,6 +105,7 @@ class Daemon {
   void report_authorization_sweeps();
   uint64_t authz_cut_total() const;
   void transmit(uint16_t port, rte_mbuf* m);
+  void inject(rte_mbuf* m);
   void reload();
   void write_stats_file();
   StatsSource stats_source() const;
@@ -138,6 +140,7 @@ class Daemon {
   std::unique_ptr<InspectRuntime> inspect_;  // per-worker payload inspection state
   std::unique_ptr<ExceptionPath> exception_;  // null: no exception_path in the policy
   std::unique_ptr<HealthChecker> health_;     // null: no service has a health_check
+  std::unique_ptr<IkeRuntime> ike_;           // null: the policy has no ike
   OutlierDetector outliers_;
   std::unique_ptr<TraceSession> trace_;     // null: no trace running
   std::vector<std::unique_ptr<dataplane::FlowTable>> flow_tables_;      // one per worker
@@ -263,11 +266,16 @@ void Daemon::start() {
   hooks.prepare_sas = [this](const config::Policy& p, const SaRegistry& r) { return prepare_sas(p, r); };
   hooks.published = [this](const config::Policy& p, const dataplane::Snapshot& s) {
     if (health_) health_->set_targets(HealthChecker::targets_of(p));
+    if (ike_) ike_->configure(p);
     resolver_->configure(p.neighbour_table);
     resolver_->set_static(p, s);
     resolver_->announce(s);
   };
   manager_ = std::make_unique<PolicyManager>(policy_, bindings_, std::move(hooks), Clock::now());
+  if (policy_.ike) {
+    ike_ = std::make_unique<IkeRuntime>(*policy_.ike, pool_, [this](rte_mbuf* m) { inject(m); }, *manager_);
+    ike_->configure(manager_->policy());
+  }
   port_control_ = std::make_unique<PortControl>(ports_, gate_, *snapshots_, manager_->events());
   port_control_->watch_links(manager_->generation());  // ports whose link is down start out of the poll set
 
@@ -442,6 +450,12 @@ void Daemon::end_drains(Clock::time_point now) {
 // The control thread hands packets to worker 0, which owns a transmit queue on every port.
 void Daemon::transmit(uint16_t port, rte_mbuf* m) {
   dataplane::meta(m).port = static_cast<uint8_t>(port);
+  dataplane::meta(m).inject_at = dataplane::InjectAt::kEgress;
+  inject(m);
+}
+
+// A packet for the workers: to egress as it is, or (InjectAt::kRoute) routed first.
+void Daemon::inject(rte_mbuf* m) {
   if (rte_ring_sp_enqueue(workers_[0].inject_ring, m) != 0) {
     counters_[worker_count_].drop(DropReason::kInjectRingFull);
     rte_pktmbuf_free(m);
@@ -472,7 +486,10 @@ void Daemon::drain_punts(Clock::time_point now) {
           resolver_->on_unresolved(pkts[i], s, now);
           break;
         case dataplane::PuntReason::kIke:
-          rte_pktmbuf_free(pkts[i]);
+          if (ike_)
+            ike_->on_packet(pkts[i], now);
+          else
+            rte_pktmbuf_free(pkts[i]);
           break;
       }
     }
@@ -666,6 +683,8 @@ StatsSource Daemon::stats_source() const {
   src.neighbours = neighbours_.get();
   src.generation = manager_->generation();
   src.policy = &manager_->policy();
+  if (ike_) src.ike = [this](v1::GetStatsResponse& out) { ike_->add_stats(out, Clock::now()); };
+  src.peers = &manager_->compiled_policy().peers;
   src.registry = &manager_->registry();
   src.service_counters = service_counters_.get();
   src.endpoint_counters = endpoint_counters_.get();
@@ -731,6 +750,7 @@ void Daemon::control_loop() {
       detect_outliers(now);
       check_sa_lifetimes();
       report_authorization_sweeps();
+      if (ike_) ike_->tick(now);
       next_tick = now + kTick;
     }
     if (g_reload) {
@@ -760,6 +780,12 @@ int Daemon::run() {
     return 3;
   }
   control_loop();
+  if (ike_) {  // peers hear that our SAs are gone, rather than finding out by liveness checks
+    ike_->shutdown(Clock::now());
+    const auto deadline = Clock::now() + std::chrono::milliseconds(200);
+    while (rte_ring_count(workers_[0].inject_ring) && Clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   log::info("stopping: closing the API, waiting for workers");
   api_queue_.close();
   api_->stop();

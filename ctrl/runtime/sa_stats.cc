@@ -5,9 +5,9 @@
 namespace meshplane::ctrl {
 
 void add_sas(const StatsSource& src, v1::GetStatsResponse& out) {
-  if (!src.sa_registry || !src.policy) return;
+  if (!src.sa_registry || !src.peers) return;
   const uint32_t max = src.sa_registry->max_sas();
-  for (const auto& peer : src.policy->peers)
+  for (const auto& peer : *src.peers)
     for (const auto& sa : peer.sas) {
       const uint32_t slot = src.sa_registry->slot(peer, sa);
       const dataplane::SaState& state = src.sa_table->state(slot);

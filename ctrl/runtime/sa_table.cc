@@ -20,6 +20,10 @@ double SaTable::age_seconds(uint32_t slot) const {
 }
 
 config::Status SaTable::extend(const Outbound& o, uint64_t from) {
+  if (!o.persisted) {
+    states_[o.slot].seq_limit.store(o.last_allowed, std::memory_order_release);
+    return {};
+  }
   const uint64_t limit = std::min(from + kReserve, o.last_allowed);
   if (store_)
     if (auto s = store_->reserve(o.spi, o.key, limit); !s.ok()) return s;
@@ -51,7 +55,7 @@ config::Status SaTable::prepare(const config::Policy& policy, const SaRegistry& 
         continue;
       }
       if (fresh) {
-        first_seq_[slot] = store_ ? store_->reserved(sa.spi, sa.key) : 0;
+        first_seq_[slot] = store_ && !sa.negotiated ? store_->reserved(sa.spi, sa.key) : 0;
         state.last_seq.store(first_seq_[slot], std::memory_order_relaxed);
         state.seq_limit.store(first_seq_[slot], std::memory_order_relaxed);  // nothing usable until reserved
       }
@@ -60,7 +64,7 @@ config::Status SaTable::prepare(const config::Policy& policy, const SaRegistry& 
       uint64_t last = sa.esn ? ~uint64_t{0} : kLast32;
       if (sa.hard.packets) last = std::min(last, first_seq_[slot] + sa.hard.packets);
       if (lifetime_reached_[slot] == 2) last = 0;
-      outbound.push_back({slot, sa.spi, sa.key, sa.esn, last});
+      outbound.push_back({slot, sa.spi, sa.key, sa.esn, last, !sa.negotiated});
       if (fresh) {
         if (auto s = extend(outbound.back(), first_seq_[slot]); !s.ok()) return s;
       } else if (state.seq_limit.load(std::memory_order_relaxed) > last) {

@@ -61,6 +61,7 @@ class SaTable {
     config::Secret key;
     bool esn;
     uint64_t last_allowed;  // the hard packet lifetime's last number, or the counter's end
+    bool persisted;         // numbers reserved on disk first (manual keys); IKE's keys need not
   };
   struct Tracked {
     uint32_t slot;

@@ -98,6 +98,7 @@ v1::GetStatsResponse stats_message(const StatsSource& src) {
   add_access_rules(src, out);
   add_authorizations(src, out);
   add_pattern_sets(src, out);
+  if (src.ike) src.ike(out);
   return out;
 }
 

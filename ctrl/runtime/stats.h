@@ -33,6 +33,8 @@ struct StatsSource {
   const dataplane::WorkerCounters* control = nullptr;  // drops counted by the control thread
   const dataplane::NeighbourTable* neighbours = nullptr;
   const config::Policy* policy = nullptr;
+  std::function<void(v1::GetStatsResponse&)> ike;  // adds IKE's peers; empty: no ike
+  const std::vector<config::Peer>* peers = nullptr;  // as running: with the SAs IKE negotiated
   const LbRegistry* registry = nullptr;  // null: no load balancer (counters below unused)
   const dataplane::ServiceCounters* service_counters = nullptr;    // worker-major
   const dataplane::EndpointCounters* endpoint_counters = nullptr;  // worker-major

@@ -2,7 +2,6 @@
 sites (real kernel TCP in namespaces) over a wide-area bridge; scapy, an ESP
 implementation that is not ours, is a third peer. Checked on the wire with
 tshark: only ESP crosses, and tshark decrypts it with the configured keys."""
-import hashlib
 import json
 import os
 import subprocess
@@ -13,7 +12,7 @@ import pytest
 
 from testbed.paths import HELPERS
 from testbed.tunnel import SPI_AB, SPI_B_TO_PEER, SPI_BA, SPI_PEER_TO_B, TwoSites, running
-from testbed.wire import capture, esp_ivs, stream_digest
+from testbed.wire import capture, captured, esp_ivs, stream_digest
 
 ESP_PEER = os.path.join(HELPERS, "esp_peer.py")
 ESP_BAD = os.path.join(HELPERS, "esp_bad.py")
@@ -28,13 +27,6 @@ def sites(request):
         yield t, a, b
 
 
-def fetch(t, ns, url, out):
-    r = t.ns(ns, ["curl", "-sS", "--max-time", "120", "-o", out, "-w", "%{http_code}", url], check=False, timeout=150)
-    assert r.returncode == 0 and r.stdout == "200", r.stderr
-    with open(out, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def tshark(path, *args):
     r = subprocess.run(["tshark", "-r", path, *args], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -45,14 +37,9 @@ def test_twenty_megabytes_each_way_arrive_intact_and_only_esp_crosses(sites):
     t, a, b = sites
     work = tempfile.mkdtemp(prefix="mpe-transfer-")
     pcap = os.path.join(work, "wan.pcapng")
-    cap = capture(t.wan, "br0", pcap)
-    try:
-        got_a = fetch(t, t.site_a, f"http://{t.host_b}:8080/stream?bytes={SIZE}", os.path.join(work, "at-a"))
-        got_b = fetch(t, t.site_b, f"http://{t.host_a}:8080/stream?bytes={SIZE}", os.path.join(work, "at-b"))
-    finally:
-        time.sleep(0.5)  # the last frames reach the capture file
-        cap.terminate()
-        cap.wait(10)
+    with captured(t.wan, "br0", pcap):
+        got_a = t.fetch(t.site_a, f"http://{t.host_b}:8080/stream?bytes={SIZE}", os.path.join(work, "at-a"))
+        got_b = t.fetch(t.site_b, f"http://{t.host_a}:8080/stream?bytes={SIZE}", os.path.join(work, "at-b"))
     assert got_a == stream_digest(SIZE) and got_b == stream_digest(SIZE)
 
     # On the wire: IPv4 between the gateways is ESP (or ESP in UDP 4500) and nothing else.

@@ -19,6 +19,7 @@ import pytest
 
 from testbed import sh
 from testbed.paths import ROOT
+from testbed.pki import ED25519, P256, RSA, make_ca, make_cert
 from testbed.strongswan import Charon
 
 PROBE = f"{ROOT}/build/tests/ike_probe"
@@ -173,34 +174,6 @@ def test_a_cookie_is_returned_before_any_state(link, tmp_path):
     assert established(log), log[-3000:]
 
 
-def openssl(*args):
-    sh(["openssl", *args])
-
-
-def make_cert(d, name, key_algorithm, ca, sans, days=1):
-    """A key (PKCS#8 PEM, mode 0600) and a certificate for it signed by `ca` (its .crt and .key)."""
-    key, csr, cert, ext = (str(d / f"{name}.{x}") for x in ("key", "csr", "crt", "ext"))
-    openssl("genpkey", *key_algorithm, "-out", key)
-    os.chmod(key, 0o600)
-    openssl("req", "-new", "-key", key, "-subj", f"/CN={name}", "-out", csr)
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName = {sans}\nkeyUsage = critical, digitalSignature\n")
-    openssl("x509", "-req", "-in", csr, "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key", "-CAcreateserial",
-            "-days", str(days), "-extfile", ext, "-out", cert)
-    return cert, key
-
-
-def make_ca(d, name):
-    key, cert = str(d / f"{name}.key"), str(d / f"{name}.crt")
-    openssl("genpkey", *P256, "-out", key)
-    openssl("req", "-x509", "-new", "-key", key, "-subj", f"/CN={name}", "-days", "2", "-out", cert,
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    return str(d / name)
-
-
-ED25519 = ("-algorithm", "ed25519")
-P256 = ("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
-RSA = ("-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048")
 GW_A = "spiffe://mesh.example/gateway/gw-a"
 GW_B_NAMES = "DNS:gw-b.example, URI:spiffe://mesh.example/gateway/gw-b"
 
