@@ -45,7 +45,7 @@ namespace meshplane::dataplane {
   X(kEspSequenceExhausted, "esp_sequence_exhausted", "outbound SA used up its sequence numbers or lifetime (rekey)") \
   X(kEspSaExpired, "esp_sa_expired", "inbound SA past its hard lifetime")                                       \
   X(kEspNoRoom, "esp_no_room", "no room in the buffer for the ESP headers and trailer")                      \
-  X(kIkeNotServed, "ike_not_served", "IKE (UDP 500, or 4500 with the non-ESP marker) and the policy has no ike")   \
+  X(kIkeNotServed, "ike_not_served", "IKE (UDP 500, or 4500 with the non-ESP marker) and the policy has no ike")  \
   X(kIkeLimited, "ike_limited", "IKE to the control thread over its per-worker rate (a flood)")           \
   X(kEspNoOutboundSa, "esp_tunnel_down", "routed into a peer's tunnel before IKE keyed it (no outbound SA)")  \
   X(kNatKeepalive, "nat_keepalive", "NAT-T keepalive (RFC 3948): consumed, not an error")                  \

@@ -171,6 +171,57 @@ TEST(PeerParser, ShownPoliciesHideKeysAndSayHowToGiveThemBack) {
   std::remove(file.c_str());
 }
 
+std::string ike_section(const std::string& key_path) {
+  return "ike:\n  certificate: /etc/meshplane/gw-a.pem\n  key: " + key_path +
+         "\n  ca: /etc/meshplane/ca.pem\n  child_rekey_seconds: 600\n";
+}
+
+std::string ike_peer(const std::string& name, const std::string& address, const std::string& extra) {
+  return "  - name: " + name + "\n    address: " + address + "\n    local_address: 192.0.2.1\n    prefixes: [10." +
+         address.substr(address.size() - 1) + ".0.0/16]\n" + extra;
+}
+
+TEST(PeerParser, ReadsIkeAndPeersKeyedByIt) {
+  const std::string key = key_file("-----BEGIN PRIVATE KEY-----\n", 0600);
+  const std::string doc = kPorts + ike_section(key) + "peers:\n" +
+                          ike_peer("site-b", "192.0.2.2",
+                                   "    identity: spiffe://mesh.example/gateway/gw-b\n    ike: {initiate: false}\n");
+  auto r = load_policy_text(doc, "p.yaml");
+  ASSERT_TRUE(r.ok()) << r.message;
+  ASSERT_TRUE(r.policy.ike);
+  EXPECT_EQ(r.policy.ike->certificate, "/etc/meshplane/gw-a.pem");
+  EXPECT_EQ(r.policy.ike->child_rekey_seconds, 600u);
+  EXPECT_EQ(r.policy.ike->ike_rekey_seconds, 14400u) << "the default";
+  ASSERT_TRUE(r.policy.peers.at(0).ike);
+  EXPECT_FALSE(r.policy.peers[0].ike->initiate);
+  EXPECT_TRUE(r.policy.peers[0].sas.empty());
+  // Shown and read back, it is the same policy.
+  auto again = load_policy_text(to_yaml(r.policy), "shown.yaml");
+  ASSERT_TRUE(again.ok()) << again.message << to_yaml(r.policy);
+  EXPECT_EQ(again.policy.ike, r.policy.ike);
+  EXPECT_EQ(again.policy.peers[0].ike, r.policy.peers[0].ike);
+  std::remove(key.c_str());
+}
+
+TEST(PeerParser, IkeMistakesAreNamedWhereTheyAre) {
+  const std::string open_key = key_file("-----BEGIN PRIVATE KEY-----\n", 0640);
+  const std::string doc = kPorts + ike_section(open_key) + "  retransmits: 0\npeers:\n" +
+                          ike_peer("b", "192.0.2.2", "    ike: {initiate: yes}\n") +
+                          ike_peer("c", "192.0.2.3", "    identity: gw-c.example\n    ike: {}\n    sas: []\n") +
+                          ike_peer("d", "192.0.2.4", "    identity: gw-d.example\n");
+  auto r = load_policy_text(doc, "p.yaml");
+  EXPECT_TRUE(error_at(r, doc, 6, open_key, "open to group or others (mode 0640)"));
+  EXPECT_TRUE(error_at(r, doc, 9, "0", "ike.retransmits must be between 1 and 10"));
+  EXPECT_TRUE(error_at(r, doc, 15, "{", "give its 'identity', the name its certificate must carry"));
+  EXPECT_TRUE(error_at(r, doc, 22, "[]", "is keyed by IKE ('ike'): its SAs are negotiated, not listed"));
+  EXPECT_TRUE(error_at(r, doc, 23, "name", "peer 'd' needs 'sas' (manual keys) or 'ike' (keyed by IKEv2)"));
+  std::remove(open_key.c_str());
+
+  const std::string no_ike = kPorts + "peers:\n" + ike_peer("b", "192.0.2.2", "    identity: gw-b.example\n    ike: {}\n");
+  auto n = load_policy_text(no_ike, "p.yaml");
+  EXPECT_TRUE(error_at(n, no_ike, 10, "{", "the policy has no 'ike' section"));
+}
+
 TEST(PeerParser, HexKeys) {
   EXPECT_EQ(parse_hex_key(" 0xA0ff\n"), (std::vector<uint8_t>{0xa0, 0xff}));
   EXPECT_EQ(parse_hex_key("a0ff"), (std::vector<uint8_t>{0xa0, 0xff}));

@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <rte_byteorder.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "config/emitter.h"
@@ -263,6 +267,84 @@ services:
     pm.set_health("web", 0x0a00020b, 0, true, "2 checks passed", PolicyManager::Clock::now());
     EXPECT_TRUE(current->lb.live(slot));
   }
+}
+
+// SAs IKE negotiated are compiled into their peer (ESP in UDP when NAT-T),
+// are never part of the document, survive applies while the peer stays keyed
+// by IKE, and go when it does not.
+TEST(PolicyManagerIke, NegotiatedSasAreCompiledIntoThePeerAndOutliveApplies) {
+  char key[] = "/tmp/mp-ike-key-XXXXXX";
+  close(mkstemp(key));  // mode 0600
+  const std::string ike_doc = fmt::format(R"(ports:
+  - {{name: lan, device: d0, addresses: [10.1.0.1/24]}}
+  - {{name: wan, device: d1, addresses: [192.0.2.1/24]}}
+ike: {{certificate: /etc/gw.pem, key: {}, ca: /etc/ca.pem}}
+peers:
+  - name: site-b
+    address: 192.0.2.2
+    local_address: 192.0.2.1
+    prefixes: [10.2.0.0/16]
+    identity: gw-b.example
+    ike: {{}}
+)", key);
+  auto parsed = config::load_policy_text(ike_doc, "ike.yaml");
+  ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
+  std::unique_ptr<dataplane::Snapshot> current;
+  PolicyManager::Hooks hooks;
+  hooks.publish = [&](std::unique_ptr<dataplane::Snapshot> s) { current = std::move(s); };
+  PolicyManager pm(parsed.policy, {{0, {}}, {1, {}}}, hooks, PolicyManager::Clock::now());
+  ASSERT_EQ(current->peers.size(), 1u);
+  EXPECT_EQ(current->peers[0].outbound_sa, dataplane::kNoOutboundSa) << "not keyed yet: its traffic is dropped";
+  EXPECT_GT(current->ike_packets_per_second, 0u);
+
+  auto sa = [](config::SaDirection d, uint32_t spi, uint8_t fill) {
+    config::SecurityAssociation s;
+    s.direction = d;
+    s.spi = spi;
+    s.key = config::Secret(std::vector<uint8_t>(20, fill));
+    return s;
+  };
+  NegotiatedSas keyed;
+  keyed.sas = {sa(config::SaDirection::kInbound, 0x1000, 1), sa(config::SaDirection::kOutbound, 0x2000, 2)};
+  keyed.udp = true;
+  ASSERT_TRUE(pm.set_negotiated("site-b", keyed, PolicyManager::Clock::now()).applied);
+  auto keyed_right = [&] {
+    const auto& peer = current->peers.at(0);
+    return peer.outbound_sa != dataplane::kNoOutboundSa &&
+           current->outbound_sas[peer.outbound_sa].spi == rte_cpu_to_be_32(0x2000) &&
+           current->outbound_sas[peer.outbound_sa].encapsulation == dataplane::Encapsulation::kUdp &&
+           current->inbound_by_spi.find(rte_cpu_to_be_32(0x1000)) != dataplane::StaticMap::kMissing;
+  };
+  EXPECT_TRUE(keyed_right());
+  EXPECT_TRUE(pm.policy().peers[0].sas.empty()) << "never part of the document";
+  EXPECT_EQ(pm.compiled_policy().peers[0].sas.size(), 2u);
+  EXPECT_TRUE(pm.compiled_policy().peers[0].sas[0].negotiated);
+  EXPECT_EQ(config::to_yaml(pm.policy()).find("0x1000"), std::string::npos);
+
+  ASSERT_TRUE(pm.apply(config::load_policy_text(ike_doc, "again.yaml"), "again.yaml", false,
+                       PolicyManager::Clock::now()).applied);
+  EXPECT_TRUE(keyed_right()) << "an apply keeps what IKE negotiated";
+
+  EXPECT_EQ(pm.set_negotiated("nobody", keyed, PolicyManager::Clock::now()).code, Outcome::Code::kNotFound);
+  const std::string manual = fmt::format(R"(ports:
+  - {{name: lan, device: d0, addresses: [10.1.0.1/24]}}
+  - {{name: wan, device: d1, addresses: [192.0.2.1/24]}}
+ike: {{certificate: /etc/gw.pem, key: {}, ca: /etc/ca.pem}}
+peers:
+  - name: site-b
+    address: 192.0.2.2
+    local_address: 192.0.2.1
+    prefixes: [10.2.0.0/16]
+    sas:
+      - {{direction: outbound, spi: 0x3000, key: 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4}}
+      - {{direction: inbound, spi: 0x3001, key: 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4}}
+)", key);
+  ASSERT_TRUE(pm.apply(config::load_policy_text(manual, "manual.yaml"), "manual.yaml", false,
+                       PolicyManager::Clock::now()).applied);
+  EXPECT_EQ(current->outbound_sas.at(current->peers[0].outbound_sa).spi, rte_cpu_to_be_32(0x3000));
+  EXPECT_EQ(current->inbound_by_spi.find(rte_cpu_to_be_32(0x1000)), dataplane::StaticMap::kMissing)
+      << "keyed by hand now: IKE's SAs are gone";
+  std::remove(key);
 }
 
 }  // namespace
