@@ -275,7 +275,9 @@ services:
 TEST(PolicyManagerIke, NegotiatedSasAreCompiledIntoThePeerAndOutliveApplies) {
   char key[] = "/tmp/mp-ike-key-XXXXXX";
   close(mkstemp(key));  // mode 0600
-  const std::string ike_doc = fmt::format(R"(ports:
+  // The peer site-b, keyed as `keying` says.
+  auto with_peer = [&](const std::string& keying) {
+    return fmt::format(R"(ports:
   - {{name: lan, device: d0, addresses: [10.1.0.1/24]}}
   - {{name: wan, device: d1, addresses: [192.0.2.1/24]}}
 ike: {{certificate: /etc/gw.pem, key: {}, ca: /etc/ca.pem}}
@@ -284,9 +286,9 @@ peers:
     address: 192.0.2.2
     local_address: 192.0.2.1
     prefixes: [10.2.0.0/16]
-    identity: gw-b.example
-    ike: {{}}
-)", key);
+)", key) + keying;
+  };
+  const std::string ike_doc = with_peer("    identity: gw-b.example\n    ike: {}\n");
   auto parsed = config::load_policy_text(ike_doc, "ike.yaml");
   ASSERT_TRUE(parsed.ok()) << config::format(parsed.errors);
   std::unique_ptr<dataplane::Snapshot> current;
@@ -326,19 +328,10 @@ peers:
   EXPECT_TRUE(keyed_right()) << "an apply keeps what IKE negotiated";
 
   EXPECT_EQ(pm.set_negotiated("nobody", keyed, PolicyManager::Clock::now()).code, Outcome::Code::kNotFound);
-  const std::string manual = fmt::format(R"(ports:
-  - {{name: lan, device: d0, addresses: [10.1.0.1/24]}}
-  - {{name: wan, device: d1, addresses: [192.0.2.1/24]}}
-ike: {{certificate: /etc/gw.pem, key: {}, ca: /etc/ca.pem}}
-peers:
-  - name: site-b
-    address: 192.0.2.2
-    local_address: 192.0.2.1
-    prefixes: [10.2.0.0/16]
-    sas:
-      - {{direction: outbound, spi: 0x3000, key: 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4}}
-      - {{direction: inbound, spi: 0x3001, key: 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4}}
-)", key);
+  const std::string manual = with_peer(R"(    sas:
+      - {direction: outbound, spi: 0x3000, key: 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4}
+      - {direction: inbound, spi: 0x3001, key: 0x0102030405060708090a0b0c0d0e0f10a1a2a3a4}
+)");
   ASSERT_TRUE(pm.apply(config::load_policy_text(manual, "manual.yaml"), "manual.yaml", false,
                        PolicyManager::Clock::now()).applied);
   EXPECT_EQ(current->outbound_sas.at(current->peers[0].outbound_sa).spi, rte_cpu_to_be_32(0x3000));
