@@ -11,11 +11,10 @@ meshplane is gw-a.example / spiffe://mesh.example/gateway/gw-a (ECDSA),
 charon gw-b.example / spiffe://mesh.example/gateway/gw-b (Ed25519)."""
 import json
 import os
-import subprocess
 import time
 
 from testbed.daemon import Daemon
-from testbed.paths import NAMED_SERVER, sh
+from testbed.paths import sh
 from testbed.pki import ED25519, P256, make_ca, make_cert
 from testbed.strongswan import Charon
 from testbed.tunnel import TwoSites
@@ -117,15 +116,29 @@ peers:
                       credentials={"x509": [cert], "pkcs8": [key], "x509ca": [pki["ca"]]},
                       log_levels="ike = 2\n      cfg = 2\n      chd = 2")
 
-    def start_servers(self):
-        """A self-naming server (HTTP 8080, UDP 7) on each site host."""
-        servers = []
-        for ns, name in ((self.site_a, "site-a"), (self.site_b, "site-b")):
-            servers.append(subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", NAMED_SERVER, name,
-                                             "--http=0.0.0.0:8080", "--udp=0.0.0.0:7"],
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
-            assert servers[-1].stdout.readline().strip() == "ready"
-        return servers
+def meshplane_pair_policy(t, pki, side, sequence_file, initiate=True):
+    """Gateway `side` ("a" or "b") of TwoSites `t` keyed by IKE with the other: plain ESP, no NAT between them."""
+    me, other = ("a", "b") if side == "a" else ("b", "a")
+    lan = "10.1.0.1/24" if side == "a" else "10.2.0.1/24"
+    lan_if, wan_if = (t.if_a_lan, t.if_a_wan) if side == "a" else (t.if_b_lan, t.if_b_wan)
+    wan, peer_wan = (t.gw_a_wan, t.gw_b_wan) if side == "a" else (t.gw_b_wan, t.gw_a_wan)
+    cert, key = pki[me]
+    return f"""node: {t.prefix}-gateway-{me}
+ports:
+  - {{name: lan, device: "net_af_packet0,iface={lan_if}", addresses: [{lan}]}}
+  - {{name: wan, device: "net_af_packet1,iface={wan_if}", addresses: [{wan}/24]}}
+dataplane: {{mbufs: 4095}}
+ipsec: {{sequence_file: {sequence_file}}}
+ike: {{certificate: {cert}, key: {key}, ca: {pki["ca"]}, liveness_seconds: 2, retransmits: 3}}
+peers:
+  - name: site-{other}
+    address: {peer_wan}
+    local_address: {wan}
+    prefixes: [10.{2 if side == "a" else 1}.0.0/24]
+    tcp_mss: 1360
+    identity: spiffe://mesh.example/gateway/gw-{other}
+    ike: {{initiate: {str(initiate).lower()}}}
+"""
 
 
 def ike_peers(daemon):

@@ -156,6 +156,17 @@ peers:
 {self._sa("outbound", SPI_B_TO_PEER, self.keys["b_to_peer"], esn=self.peer_esn)}{self._sa("inbound", SPI_PEER_TO_B, self.keys["peer_to_b"], esn=self.peer_esn)}{self.extra_b}"""
 
 
+def start_servers(t):
+    """A self-naming server (HTTP 8080, UDP 7) on each site host."""
+    servers = []
+    for ns, name in ((t.site_a, "site-a"), (t.site_b, "site-b")):
+        servers.append(subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", NAMED_SERVER, name,
+                                         "--http=0.0.0.0:8080", "--udp=0.0.0.0:7"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        assert servers[-1].stdout.readline().strip() == "ready"
+    return servers
+
+
 @contextlib.contextmanager
 def running(t, eal_args=None):
     """Brings `t` up with a self-naming server on each site host (HTTP 8080,
@@ -165,11 +176,7 @@ def running(t, eal_args=None):
     state = tempfile.mkdtemp(prefix=f"{t.prefix}-state-")
     servers, gateways = [], []
     try:
-        for ns, name in ((t.site_a, "site-a"), (t.site_b, "site-b")):
-            servers.append(subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", NAMED_SERVER, name,
-                                             "--http=0.0.0.0:8080", "--udp=0.0.0.0:7"],
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
-            assert servers[-1].stdout.readline().strip() == "ready"
+        servers = start_servers(t)
         for side, policy in (("a", t.policy_a), ("b", t.policy_b)):
             gateways.append(Daemon(policy(os.path.join(state, f"{side}.seq")), name=f"{t.prefix}-gw{side}",
                                    eal_args=eal_args).start())

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from testbed.ike_sites import GW_B, CharonSites, ike_peers, make_pki, start_meshplane, wait_established
+from testbed.tunnel import start_servers
 from testbed.wire import captured, stream_digest
 
 
@@ -25,7 +26,7 @@ from testbed.wire import captured, stream_digest
 def sites(tmp_path_factory):
     t = CharonSites().up()
     pki = make_pki(tmp_path_factory.mktemp("ike-pki"))
-    servers = t.start_servers()
+    servers = start_servers(t)
     try:
         yield t, pki
     finally:

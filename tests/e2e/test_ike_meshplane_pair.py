@@ -1,0 +1,77 @@
+"""Two meshplane gateways keyed by each other with IKEv2 (testbed/tunnel.py's
+two sites, certificates from one test CA): both initiate at start (one IKE
+SA stays), no NAT between them, so ESP is plain IP protocol 50 and IKE stays
+on UDP 500. 20 MB cross each way intact with nothing else on the link; a
+restarted gateway comes back and its peer takes the new IKE SA."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from testbed.daemon import Daemon
+from testbed.ike_sites import GW_A, GW_B, make_pki, meshplane_pair_policy, wait_established
+from testbed.tunnel import TwoSites, start_servers
+from testbed.wire import captured, stream_digest
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    t = TwoSites(prefix="mpkp").up()
+    pki = make_pki(tmp_path_factory.mktemp("ike-pair-pki"))
+    state = tempfile.mkdtemp(prefix="mpkp-state-")
+    servers = start_servers(t)
+    gateways = []
+    try:
+        for side in ("a", "b"):
+            gateways.append(Daemon(meshplane_pair_policy(t, pki, side, os.path.join(state, f"{side}.seq")),
+                                   name=f"mpkp-gw{side}").start())
+        yield t, gateways[0], gateways[1]
+    finally:
+        for d in gateways:
+            d.stop()
+        for s in servers:
+            s.kill()
+            s.wait()
+        t.down()
+
+
+def test_two_meshplane_gateways_key_each_other_and_carry_plain_esp(pair):
+    t, a, b = pair
+    peer_a, peer_b = wait_established(a), wait_established(b)
+    assert peer_a["identity"] == GW_B and peer_b["identity"] == GW_A
+    assert peer_a["spi_i"] == peer_b["spi_i"], "one IKE SA, though both initiated"
+    assert not peer_a["udp"] and not peer_b["udp"], "no NAT: plain ESP"
+    work = tempfile.mkdtemp(prefix="mpkp-transfer-")
+    pcap = os.path.join(work, "wan.pcapng")
+    size = 20_000_000
+    with captured(t.wan, "br0", pcap):
+        got_a = t.fetch(t.site_a, f"http://{t.host_b}:8080/stream?bytes={size}", os.path.join(work, "at-a"))
+        got_b = t.fetch(t.site_b, f"http://{t.host_a}:8080/stream?bytes={size}", os.path.join(work, "at-b"))
+    assert got_a == stream_digest(size) and got_b == stream_digest(size)
+    fields = subprocess.run(["tshark", "-r", pcap, "-Y", "ip", "-T", "fields", "-e", "ip.proto", "-e",
+                             "udp.dstport"], capture_output=True, text=True, timeout=300, check=True).stdout
+    rows = [line.split("\t") for line in fields.splitlines()]
+    others = [r for r in rows if r[0] != "50" and r != ["17", "500"]]
+    assert not others, f"neither ESP nor IKE on the link: {others[:10]}"
+    assert sum(r[0] == "50" for r in rows) > 20_000
+    for d in (a, b):
+        for sa in json.loads(d.meshctl("-o", "json", "get", "sas", check=True).stdout):
+            assert sa["encapsulation"] == "esp" and sa["auth_failed"] == 0, sa
+
+
+def test_a_restarted_gateway_is_keyed_again(pair):
+    t, a, b = pair
+    before = wait_established(b)
+    a.stop()
+    a.start()
+    restarted = wait_established(a, timeout=60)
+    # B takes the new IKE SA (a later one replaces the one before) and traffic flows on it.
+    deadline = time.time() + 30
+    while (now := wait_established(b))["spi_i"] != restarted["spi_i"] and time.time() < deadline:
+        time.sleep(0.1)
+    assert now["spi_i"] != before["spi_i"] and now["spi_i"] == restarted["spi_i"], (before, now)
+    r = t.ns(t.site_a, ["ping", "-n", "-q", "-c", "5", "-i", "0.2", "-W", "2", t.host_b], check=False, timeout=30)
+    assert " 0% packet loss" in r.stdout, r.stdout
