@@ -93,6 +93,9 @@ config::SecurityAssociation sa_of(config::SaDirection direction, const std::vect
 
 void IkeRuntime::add_stats(v1::GetStatsResponse& out, Clock::time_point now) const {
   const uint64_t at = ms(now);
+  auto& counters = *out.mutable_counters();
+  counters["ike_half_open"] = keying_->responder().half_open();
+  counters["ike_cookies_sent"] = keying_->responder().cookies_sent();
   auto seconds = [](uint64_t ms) { return static_cast<double>(ms) / 1000.0; };
   auto hex = [](const std::vector<uint8_t>& b) { return fmt::format("0x{:08x}", spi_of(b)); };
   for (const auto& p : keying_->status()) {

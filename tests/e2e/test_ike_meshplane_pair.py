@@ -12,9 +12,12 @@ import time
 import pytest
 
 from testbed.daemon import Daemon
+from testbed.paths import HELPERS
 from testbed.ike_sites import GW_A, GW_B, make_pki, meshplane_pair_policy, wait_established
 from testbed.tunnel import TwoSites, start_servers
 from testbed.wire import captured, stream_digest
+
+IKE_FLOOD = os.path.join(HELPERS, "ike_flood.py")
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +78,25 @@ def test_a_restarted_gateway_is_keyed_again(pair):
     assert now["spi_i"] != before["spi_i"] and now["spi_i"] == restarted["spi_i"], (before, now)
     r = t.ns(t.site_a, ["ping", "-n", "-q", "-c", "5", "-i", "0.2", "-W", "2", t.host_b], check=False, timeout=30)
     assert " 0% packet loss" in r.stdout, r.stdout
+
+
+def test_a_flood_of_spoofed_ike_sa_init_leaves_the_tunnel_alone(pair):
+    """RFC 7296 section 2.6: past a threshold of half-open SAs every new
+    IKE_SA_INIT must bring a cookie back first, so spoofed sources leave no
+    state; the workers hand IKE over at a bounded rate; the established
+    tunnel carries on."""
+    t, a, b = pair
+    before = wait_established(a)
+    flood = subprocess.Popen(["ip", "netns", "exec", t.peer, "/usr/bin/python3", IKE_FLOOD, t.gw_a_wan, "6"],
+                             stdout=subprocess.PIPE, text=True)
+    r = t.ns(t.site_a, ["ping", "-n", "-q", "-c", "80", "-i", "0.05", "-W", "2", t.host_b], check=False, timeout=60)
+    sent = json.loads(flood.communicate(timeout=60)[0])
+    assert " 0% packet loss" in r.stdout, r.stdout
+    after = wait_established(a)
+    assert after["spi_i"] == before["spi_i"] and after["child_sas"] == before["child_sas"]
+    s = a.stats()
+    print(f"flood: {sent['sent']} IKE_SA_INIT in {sent['seconds']:.1f} s; half-open {s['ike_half_open']}, "
+          f"cookies {s['ike_cookies_sent']}, ike_limited {s['drops'].get('ike_limited', 0)}")
+    assert sent["sent"] > 1000
+    assert s["ike_cookies_sent"] > 0, "past the threshold, cookies"
+    assert s["ike_half_open"] <= 256, "half-open SAs stop at the cookie threshold"
