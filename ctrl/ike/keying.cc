@@ -229,6 +229,11 @@ void Keying::lost(Peer& p, const std::string& why, uint64_t now_ms, Output& out)
   p.retry_delay_ms = std::min(p.retry_delay_ms * 2, settings_.retry_max_ms);
 }
 
+void Keying::traffic_waiting(uint64_t now_ms) {
+  for (auto& [name, p] : peers_)
+    if (!p.sa && !p.initiator && p.setup.initiate && p.retry_at_ms > now_ms) p.retry_at_ms = now_ms;
+}
+
 void Keying::tick(uint64_t now_ms, Output& out) {
   responder_.expire(now_ms);
   for (auto& [name, p] : peers_) {

@@ -74,6 +74,9 @@ class Keying {
   void on_datagram(std::span<const uint8_t> bytes, const Endpoint& from, const Endpoint& to, uint64_t now_ms,
                    Output& out);
   void tick(uint64_t now_ms, Output& out);
+  // Traffic waits for a tunnel that is down: peers we initiate to that are
+  // backing off try again now rather than at the end of their back-off.
+  void traffic_waiting(uint64_t now_ms);
   void shutdown(uint64_t now_ms, Output& out);  // every IKE SA deleted
 
   // The peer's Child SAs, the oldest first (the newest carries traffic out); empty when it is down.

@@ -750,7 +750,11 @@ void Daemon::control_loop() {
       detect_outliers(now);
       check_sa_lifetimes();
       report_authorization_sweeps();
-      if (ike_) ike_->tick(now);
+      if (ike_) {
+        uint64_t waiting = 0;  // packets for tunnels IKE has not keyed (yet, or again)
+        for (uint16_t w = 0; w < worker_count_; ++w) waiting += counters_[w].dropped(DropReason::kEspNoOutboundSa);
+        ike_->tick(now, waiting);
+      }
       next_tick = now + kTick;
     }
     if (g_reload) {

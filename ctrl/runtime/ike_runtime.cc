@@ -178,7 +178,9 @@ void IkeRuntime::on_packet(rte_mbuf* m, Clock::time_point now) {
   flush(out, now);
 }
 
-void IkeRuntime::tick(Clock::time_point now) {
+void IkeRuntime::tick(Clock::time_point now, uint64_t tunnel_down_drops) {
+  if (tunnel_down_drops > tunnel_down_drops_) keying_->traffic_waiting(ms(now));
+  tunnel_down_drops_ = tunnel_down_drops;
   if (reconfigure_) {
     keying_->set_peers(std::move(*reconfigure_), ms(now), pending_);
     reconfigure_.reset();

@@ -45,7 +45,9 @@ class IkeRuntime {
   void configure(const config::Policy& policy);
   // A punted IKE packet (Ethernet, IPv4, UDP); always consumed.
   void on_packet(rte_mbuf* m, Clock::time_point now);
-  void tick(Clock::time_point now);
+  // `tunnel_down_drops`: the workers' esp_tunnel_down count so far; when it
+  // grows, traffic waits for a tunnel, and peers backing off try now.
+  void tick(Clock::time_point now, uint64_t tunnel_down_drops);
   // Deletes every IKE SA (the peers hear it) before the daemon stops.
   void shutdown(Clock::time_point now);
 
@@ -68,6 +70,7 @@ class IkeRuntime {
   Clock::time_point started_ = Clock::now();
   std::optional<std::vector<ike::PeerSetup>> reconfigure_;  // taken at the next tick
   ike::Keying::Output pending_;
+  uint64_t tunnel_down_drops_ = 0;
 };
 
 }  // namespace meshplane::ctrl

@@ -120,10 +120,11 @@ def test_strongswan_initiates_to_us(gateways):
 
 def test_rekeys_from_both_sides_under_load_lose_nothing(gateways):
     """Both sides rekey the Child SA every 20 s (theirs and ours jittered, so
-    either may start, and at times both at once) while 20 MB cross at a pace
-    that takes about 50 s and pings go every 50 ms."""
+    either may start, and at times both at once), and the IKE SA every 35-40 s,
+    while 20 MB cross at a pace that takes about 50 s and pings go every 50 ms."""
     t, start = gateways
-    a, charon = start(charon={"child_rekey": "20s"}, meshplane={"initiate": True, "child_rekey": 20})
+    a, charon = start(charon={"child_rekey": "20s", "ike_rekey": "35s"},
+                      meshplane={"initiate": True, "child_rekey": 20, "ike_rekey": 40})
     wait_established(a)
     work = tempfile.mkdtemp(prefix="mpk-rekey-")
     pinger = subprocess.Popen(["ip", "netns", "exec", t.site_a, "ping", "-n", "-q", "-c", "1000", "-i", "0.05", "-W",
@@ -137,6 +138,7 @@ def test_rekeys_from_both_sides_under_load_lose_nothing(gateways):
     assert len(rekeys) >= 2, rekeys
     assert len(wait_established(a)["child_sas"]) <= 2, "old Child SAs are deleted after each rekey"
     assert charon.log().count("CHILD_SA net{") >= 3, "strongSwan saw the rekeys too"
+    assert [e for e in events(a) if "rekeyed the IKE SA" in e["message"]], "the IKE SA was rekeyed too"
 
 
 def test_a_dead_strongswan_is_noticed_and_the_tunnel_returns_with_it(gateways, sites, tmp_path):

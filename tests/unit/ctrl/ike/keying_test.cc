@@ -218,6 +218,20 @@ TEST_F(KeyingTest, ASilentPeerIsDeclaredDeadAndComesBack) {
   EXPECT_EQ(a_.keying->status()[0].state, "established");
 }
 
+TEST_F(KeyingTest, TrafficWaitingForADownTunnelCutsTheBackOffShort) {
+  b_.deaf = true;
+  advance(settings_.liveness_ms);
+  for (int i = 0; i < 12; ++i) advance(8'000);  // dead, then tries again and again: the back-off grows
+  ASSERT_TRUE(a_.keying->children("gw-b").empty());
+  while (a_.keying->status()[0].state == "connecting") advance(1'000);  // between attempts
+  wire_.clear();
+  b_.deaf = false;
+  a_.keying->traffic_waiting(now_);
+  advance(100);
+  pump();
+  EXPECT_EQ(agree(), 1u) << "up within a tick, not at the end of the back-off";
+}
+
 TEST_F(KeyingTest, ARetransmittedRequestIsAnsweredFromCacheWithoutRekeyingTwice) {
   Keying::Output out;
   a_.keying->tick(now_ + settings_.child_rekey_ms, out);
