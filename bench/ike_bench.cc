@@ -4,7 +4,10 @@
 // authentication: a pre-shared key, or certificates with Ed25519, ECDSA
 // P-256 or RSA-2048 signatures and chain checks). Also what the responder
 // spends answering an IKE_SA_INIT (a key share and ECDH) against what a
-// cookie costs it (a keyed hash), the price a spoofed flood pays.
+// cookie costs it (a keyed hash), the price a spoofed flood pays. And Child
+// SA rekeys on an established IKE SA (ctrl/ike/ike_sa.cc): CREATE_CHILD_SA
+// with a fresh DH share (PFS) and the INFORMATIONAL that deletes the old
+// Child SA, both sides.
 //   build/bench/ike_bench [handshakes]   (default 200)
 #include <chrono>
 #include <cstdio>
@@ -12,6 +15,7 @@
 #include <filesystem>
 #include <string>
 
+#include "ctrl/ike/ike_sa.h"
 #include "ctrl/ike/initiator.h"
 #include "ctrl/ike/responder.h"
 #include "tests/support/ike_capture.h"
@@ -103,6 +107,53 @@ double handshakes_per_second(const std::string& type, uint16_t group, int n, con
   return n / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Complete Child SA rekeys per second (both sides' work): CREATE_CHILD_SA
+// with PFS in `group`, then the delete of the old Child SA.
+double rekeys_per_second(uint16_t group, int n, const std::filesystem::path& dir) {
+  Side a, b;
+  make_sides("", a, b, dir);
+  IkePolicy policy;
+  policy.groups = {group};
+  Responder responder(policy, b.auth);
+  Initiator initiator(policy, a.auth, at(1, 1), at(2, 2));
+  std::vector<uint8_t> request = initiator.start();
+  std::optional<Established> established;
+  std::optional<ChildSa> child;
+  while (!child) {
+    Responder::Result r = responder.handle(request, at(1, 1), at(2, 2), 0);
+    if (r.established) established = std::move(r.established);
+    Initiator::Step step = initiator.on_response(*parse(r.reply).message, r.reply);
+    child = std::move(step.child);
+    request = step.send;
+  }
+  IkeSa x(*initiator.sa(), true, policy, a.auth, {}, 0), y(established->sa, false, policy, b.auth, {}, 0);
+  x.adopt_children({*child});
+  y.adopt_children({established->child});
+  // Delivers everything in flight until both sides are quiet.
+  auto settle = [&](IkeSa::Out first) {
+    std::vector<std::pair<IkeSa*, std::vector<uint8_t>>> wire;
+    for (auto& m : first.send) wire.push_back({&y, std::move(m)});
+    while (!wire.empty()) {
+      auto [to, bytes] = std::move(wire.back());
+      wire.pop_back();
+      IkeSa::Out o;
+      to->on_message(*parse(bytes).message, bytes, 0, o);
+      for (auto& m : o.send) wire.push_back({to == &x ? &y : &x, std::move(m)});
+    }
+  };
+  const auto start = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    IkeSa::Out o;
+    x.rekey_child(0, o);
+    settle(std::move(o));
+    if (x.children().size() != 1 || y.children().size() != 1) {
+      std::fprintf(stderr, "rekey %d left %zu and %zu Child SAs\n", i, x.children().size(), y.children().size());
+      std::exit(1);
+    }
+  }
+  return n / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,6 +184,10 @@ int main(int argc, char** argv) {
     std::printf("IKE_SA_INIT %-22s %26.0f per second\n", cookie ? "answered with a cookie" : "answered (P-256)",
                 count / std::chrono::duration<double>(Clock::now() - start).count());
   }
+  for (uint16_t group : {kDhCurve25519, kDhP256})
+    std::printf("%-46s %12.0f per second\n",
+                group == kDhCurve25519 ? "Child SA rekeys with PFS (Curve25519)" : "Child SA rekeys with PFS (P-256)",
+                rekeys_per_second(group, n * 5, dir));
   std::filesystem::remove_all(dir);
   return 0;
 }

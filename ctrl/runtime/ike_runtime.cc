@@ -20,42 +20,6 @@ namespace {
 constexpr uint32_t kEthLen = sizeof(rte_ether_hdr);
 constexpr size_t kMarker = 4;  // RFC 3948's non-ESP marker before IKE on port 4500
 
-// The ID we send (an FQDN ID payload): `id`, or the certificate's first DNS name.
-std::string local_id(const config::IkeSettings& s, const ike::Credentials& c, std::string& error) {
-  const auto names = c.certificate().names();
-  if (!s.id.empty()) {
-    if (!c.certificate().has_identity(s.id))
-      error = fmt::format("ike.id '{}' is not a name of the certificate {} (its names: {})", s.id, s.certificate,
-                          fmt::join(names, ", "));
-    return s.id;
-  }
-  for (const auto& n : names)
-    if (n.rfind("dns:", 0) == 0) return n.substr(4);
-  error = fmt::format("the certificate {} has no DNS name to send as this gateway's ID: give ike.id", s.certificate);
-  return {};
-}
-
-struct Loaded {
-  std::optional<ike::Credentials> credentials;
-  std::optional<ike::TrustStore> trust;
-  std::string id, error;
-};
-
-Loaded load(const config::IkeSettings& s) {
-  Loaded l;
-  l.credentials = ike::Credentials::load(s.certificate, s.key, l.error);
-  if (!l.credentials) return l;
-  l.trust = ike::TrustStore::load(s.ca, l.error);
-  if (!l.trust) return l;
-  std::string why;
-  if (!l.trust->verify(l.credentials->certificate(), {}, why)) {
-    l.error = fmt::format("the certificate {} does not verify against ike.ca {}: {}", s.certificate, s.ca, why);
-    return l;
-  }
-  l.id = local_id(s, *l.credentials, l.error);
-  return l;
-}
-
 ike::Endpoint endpoint(rte_be32_t address, rte_be16_t port) {
   ike::Endpoint e;
   std::memcpy(e.address.data(), &address, 4);
@@ -117,21 +81,18 @@ void IkeRuntime::add_stats(v1::GetStatsResponse& out, Clock::time_point now) con
   }
 }
 
-std::string check_ike_credentials(const config::IkeSettings& settings) { return load(settings).error; }
-
 IkeRuntime::IkeRuntime(const config::IkeSettings& settings, rte_mempool* pool, Inject inject, PolicyManager& manager)
     : pool_(pool), inject_(std::move(inject)), manager_(manager) {
-  Loaded l = load(settings);
-  if (!l.error.empty()) throw std::runtime_error("ike: " + l.error);
-  credentials_ = std::move(l.credentials);
-  trust_ = std::move(l.trust);
+  std::string error;
+  identity_ = ike::load_gateway_identity(settings, error);
+  if (!identity_) throw std::runtime_error("ike: " + error);
   ike::KeyingSettings k;
   k.child_rekey_ms = uint64_t{settings.child_rekey_seconds} * 1000;
   k.ike_rekey_ms = uint64_t{settings.ike_rekey_seconds} * 1000;
   k.liveness_ms = uint64_t{settings.liveness_seconds} * 1000;
   k.timing.retransmits = settings.retransmits;
-  keying_ = std::make_unique<ike::Keying>(k, l.id, &*credentials_, &*trust_);
-  log::info("ike: this gateway is {} ({})", l.id, settings.certificate);
+  keying_ = std::make_unique<ike::Keying>(k, identity_->id, &identity_->credentials, &identity_->trust);
+  log::info("ike: this gateway is {} ({})", identity_->id, settings.certificate);
 }
 
 IkeRuntime::~IkeRuntime() = default;

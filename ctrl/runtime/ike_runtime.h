@@ -19,17 +19,13 @@
 
 #include "config/model.h"
 #include "ctrl/apply/policy_manager.h"
+#include "ctrl/ike/gateway_identity.h"
 #include "ctrl/ike/keying.h"
 #include "meshplane.pb.h"
 
 struct rte_mempool;
 
 namespace meshplane::ctrl {
-
-// What is wrong with the policy's `ike` credentials (files that do not load,
-// an `id` the certificate does not carry, a certificate its own CA bundle
-// does not verify), or empty. --check and start-up ask.
-std::string check_ike_credentials(const config::IkeSettings& settings);
 
 class IkeRuntime {
  public:
@@ -61,8 +57,7 @@ class IkeRuntime {
   void flush(ike::Keying::Output& out, Clock::time_point now);
   void send(const ike::Datagram& d);
 
-  std::optional<ike::Credentials> credentials_;
-  std::optional<ike::TrustStore> trust_;
+  std::optional<ike::GatewayIdentity> identity_;
   std::unique_ptr<ike::Keying> keying_;
   rte_mempool* pool_;
   Inject inject_;

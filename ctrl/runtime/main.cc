@@ -12,7 +12,7 @@
 
 #include "config/parser.h"
 #include "ctrl/runtime/daemon.h"
-#include "ctrl/runtime/ike_runtime.h"
+#include "ctrl/ike/gateway_identity.h"
 #include "ctrl/telemetry/metrics.h"
 #include "ctrl/runtime/log.h"
 
@@ -25,8 +25,8 @@ constexpr int kExitStartup = 3;
 int check_policy(const std::string& path, bool quiet) {
   auto r = meshplane::config::load_policy_file(path);
   if (r.ok() && r.policy.ike)  // the files behind `ike`: they load, and the certificate is what it says
-    if (auto problem = meshplane::ctrl::check_ike_credentials(*r.policy.ike); !problem.empty())
-      r.status() = meshplane::config::Status::invalid({{path, r.policy.ike->mark, "ike: " + problem}});
+    if (std::string problem; !meshplane::ctrl::ike::load_gateway_identity(*r.policy.ike, problem))
+      r.status() = meshplane::config::Status::invalid({{path, r.policy.ike->certificate_mark, "ike: " + problem}});
   if (!r.ok()) {
     std::fputs(meshplane::config::format(r.errors).c_str(), stderr);
     std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), r.errors.size());

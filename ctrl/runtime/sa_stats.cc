@@ -28,6 +28,8 @@ void add_sas(const StatsSource& src, v1::GetStatsResponse& out) {
       }
       s->set_age_seconds(src.sa_table->age_seconds(slot));
       s->set_lifetime(src.sa_table->lifetime_state(slot));
+      s->set_keying(sa.negotiated ? "ike" : "manual");
+      s->set_identity(peer.identity);
       auto& counters = *s->mutable_counters();
       for (const auto& c : dataplane::kSaCounters) {
         uint64_t n = 0;

@@ -30,6 +30,8 @@ DOCS = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.pat
 # Commands not run here: (pattern, file that runs it instead, text that file must contain, why).
 ELSEWHERE = [
     (r"^\./scripts/test\.sh$", ".ci/run", "scripts/test.sh", "CI runs it; running it here would recurse"),
+    (r"^\./scripts/fuzz\.sh 30$", "tests/meson.build", "find_program('../scripts/fuzz.sh'), args : ['30']",
+     "the test suite's fuzz suite runs it (30 s for each of its targets: longer than a command here may take)"),
     (r"^\./scripts/bench\.sh$", "tests/e2e/test_benchmark_suite.py", "bench/run.py",
      "rewrites docs/benchmarks.md for 5+ minutes; its memif suite runs in test_benchmark_suite, its in-process "
      "benchmarks (build/bench/*) here"),

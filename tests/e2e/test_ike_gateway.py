@@ -18,6 +18,7 @@ import time
 import pytest
 
 from testbed.ike_sites import GW_B, CharonSites, ike_peers, make_pki, start_meshplane, wait_established
+from testbed.paths import MESHPLANE
 from testbed.tunnel import start_servers
 from testbed.wire import captured, stream_digest
 
@@ -102,6 +103,7 @@ def test_we_initiate_and_twenty_megabytes_cross_as_udp_4500_only(gateways):
         a.meshctl("-o", "json", "get", "sas", check=True).stdout)}
     assert sas[("site-b", "inbound")]["packets"] > 10_000 and sas[("site-b", "inbound")]["auth_failed"] == 0
     assert sas[("site-b", "outbound")]["encapsulation"] == "udp"
+    assert sas[("site-b", "inbound")]["keying"] == "ike" and sas[("site-b", "inbound")]["identity"] == GW_B
     table = a.meshctl("get", "ike", check=True).stdout
     assert "established (udp 4500)" in table and GW_B in table, table
 
@@ -172,3 +174,22 @@ def test_a_certificate_of_another_identity_or_ca_is_refused(gateways, which, why
     received, _ = ping(t, 2)
     assert received == 0, "nothing crosses without a tunnel"
     assert a.stats()["drops"].get("esp_tunnel_down", 0) >= 2, "pings for the peer are dropped, counted"
+
+
+def test_check_names_credentials_that_do_not_belong_together(sites, tmp_path):
+    """`meshplane --check` reads the files behind `ike` as start-up does."""
+    t, pki = sites
+    cert, key = pki["b-other-ca"]  # ours would be a certificate our own CA bundle does not verify
+    policy = t.meshplane_policy(dict(pki, a=(cert, key)), str(tmp_path / "a.seq"))
+    path = tmp_path / "policy.yaml"
+    path.write_text(policy)
+    r = subprocess.run([MESHPLANE, "--check", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, r
+    line = next(n for n, text in enumerate(policy.splitlines(), 1) if text.startswith("  certificate:"))
+    assert f"{path}:{line}:" in r.stderr and "does not verify against ike.ca" in r.stderr, r.stderr
+    os.chmod(key, 0o644)
+    try:
+        r = subprocess.run([MESHPLANE, "--check", str(path)], capture_output=True, text=True, timeout=30)
+        assert "open to group or others (mode 0644)" in r.stderr and "BEGIN" not in r.stderr, r.stderr
+    finally:
+        os.chmod(key, 0o600)
