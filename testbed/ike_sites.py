@@ -130,6 +130,7 @@ ports:
 dataplane: {{mbufs: 4095}}
 ipsec: {{sequence_file: {sequence_file}}}
 ike: {{certificate: {cert}, key: {key}, ca: {pki["ca"]}, liveness_seconds: 2, retransmits: 3}}
+api: {{metrics: 127.0.0.1:0}}
 peers:
   - name: site-{other}
     address: {peer_wan}

@@ -209,6 +209,29 @@ void pattern_sets(Families& f, const v1::GetStatsResponse* s, double tsc_hz) {
       f.sample(matches, {set.name(), p.name(), p.action()}, static_cast<double>(p.matches()));
 }
 
+void ike(Families& f, const v1::GetStatsResponse* s) {
+  const size_t up = f.declare("meshplane_ike_peer_up", MetricType::Gauge, {"peer"},
+                              "1 while the peer keyed by IKE has an established IKE SA, else 0");
+  const size_t children = f.declare("meshplane_ike_child_sas", MetricType::Gauge, {"peer"},
+                                    "Child SAs of the peer (2 briefly during a rekey)");
+  const size_t retransmits = f.declare("meshplane_ike_retransmissions_total", MetricType::Counter, {"peer"},
+                                       "our requests sent again on the peer's current IKE SA");
+  const size_t half_open = f.declare("meshplane_ike_half_open", MetricType::Gauge, {},
+                                     "IKE SAs the responder answered and waits on (capped; past 256, cookies)");
+  const size_t cookies = f.declare("meshplane_ike_cookies_sent_total", MetricType::Counter, {},
+                                   "IKE_SA_INIT requests answered with a cookie instead of state");
+  if (!s) return;
+  for (const auto& p : s->ike()) {
+    f.sample(up, {p.peer()}, p.state() == "established" ? 1 : 0);
+    f.sample(children, {p.peer()}, p.child_sas_size());
+    f.sample(retransmits, {p.peer()}, p.retransmissions());
+  }
+  if (s->ike_size()) {
+    f.sample(half_open, {}, static_cast<double>(value(s->counters(), "ike_half_open")));
+    f.sample(cookies, {}, static_cast<double>(value(s->counters(), "ike_cookies_sent")));
+  }
+}
+
 void policy(Families& f, const MetricsInput& in) {
   const v1::GetStatsResponse* s = in.stats;
   const size_t hits = f.declare("meshplane_access_rule_hits_total", MetricType::Counter, {"rule"},
@@ -241,6 +264,7 @@ std::vector<Families::Declared> build(const MetricsInput& in) {
   workers(f, in);
   services(f, in.stats, in.tsc_hz);
   sas(f, in.stats, in.tsc_hz);
+  ike(f, in.stats);
   pattern_sets(f, in.stats, in.tsc_hz);
   policy(f, in);
   return std::move(f.all());

@@ -8,6 +8,7 @@ import os
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -63,6 +64,13 @@ def test_two_meshplane_gateways_key_each_other_and_carry_plain_esp(pair):
     for d in (a, b):
         for sa in json.loads(d.meshctl("-o", "json", "get", "sas", check=True).stdout):
             assert sa["encapsulation"] == "esp" and sa["auth_failed"] == 0, sa
+    # The IKE metrics, as Prometheus reads them (promtool checks the exposition).
+    url = json.loads(a.meshctl("-o", "json", "status", check=True).stdout)["metrics"]
+    with urllib.request.urlopen(url, timeout=10) as r:
+        text = r.read().decode()
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert 'meshplane_ike_peer_up{peer="site-b"} 1' in text and 'meshplane_ike_child_sas{peer="site-b"} 1' in text
 
 
 def test_a_restarted_gateway_is_keyed_again(pair):
