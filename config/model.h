@@ -314,6 +314,9 @@ struct Peer {
   std::vector<Ipv4Prefix> prefixes;
   Encapsulation encapsulation = Encapsulation::kEsp;
   uint16_t tcp_mss = 0;  // clamp the MSS of SYNs entering the tunnel to this; 0: no clamping
+  // ESP in UDP goes to this port of the peer: 4500, or, when IKE found the
+  // peer behind a NAT, the port that NAT maps (set by IKE, never by the file).
+  uint16_t udp_port = 4500;
   // Who the remote gateway is (a SPIFFE URI, DNS name...): believed for every
   // packet that arrives over its SAs. Manual keying: as configured; IKE: as
   // its certificate proves.

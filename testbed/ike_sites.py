@@ -38,7 +38,7 @@ def make_pki(d):
 class CharonSites(TwoSites):
     def __init__(self, prefix="mpk"):
         super().__init__(prefix=prefix, encapsulation="udp")
-        self.charon_ip = self.peer_ip
+        self.charon_ip = self.public_ip = self.peer_ip  # charon's own address, and where meshplane finds it
 
     def up(self):
         super().up()
@@ -67,7 +67,7 @@ ike:
   retransmits: 3
 peers:
   - name: site-b
-    address: {self.charon_ip}
+    address: {self.public_ip}
     local_address: {self.gw_a_wan}
     prefixes: [10.2.0.0/24]
     tcp_mss: 1300
@@ -115,6 +115,49 @@ peers:
         return Charon(self.peer, workdir, self.charon_conf(cert, **conf),
                       credentials={"x509": [cert], "pkcs8": [key], "x509ca": [pki["ca"]]},
                       log_levels="ike = 2\n      cfg = 2\n      chd = 2")
+
+class NattedCharonSites(CharonSites):
+    """CharonSites with charon behind a NAT: charon at 10.99.0.2 in the peer
+    namespace, and a NAT namespace holding 192.0.2.9 on the bridge that
+    masquerades charon's IKE and ESP to ports 40000-40999, so meshplane sees
+    the peer at 192.0.2.9 with another port than 4500."""
+
+    def __init__(self, prefix="mpkn"):
+        super().__init__(prefix=prefix)
+        self.nat = f"{prefix}-nat"
+        self.charon_ip = "10.99.0.2"
+
+    def up(self):
+        super().up()
+        sh(["ip", "netns", "add", self.nat])
+        self.ns(self.nat, ["ip", "link", "set", "lo", "up"])
+        # The peer namespace's link to the bridge becomes the NAT's outside.
+        sh(["ip", "-n", self.peer, "link", "set", "eth0", "netns", self.nat])
+        self.ns(self.nat, ["ip", "addr", "add", f"{self.public_ip}/24", "dev", "eth0"])
+        self.ns(self.nat, ["ip", "link", "set", "eth0", "up"])
+        self.ns(self.nat, ["ethtool", "-K", "eth0", "tx", "off"])
+        sh(["ip", "link", "add", f"{self.prefix}-ni", "netns", self.nat, "type", "veth", "peer", "name", "eth0",
+            "netns", self.peer])
+        self.ns(self.nat, ["ip", "addr", "add", "10.99.0.1/24", "dev", f"{self.prefix}-ni"])
+        self.ns(self.nat, ["ip", "link", "set", f"{self.prefix}-ni", "up"])
+        self.ns(self.peer, ["ip", "addr", "add", f"{self.charon_ip}/24", "dev", "eth0"])
+        self.ns(self.peer, ["ip", "link", "set", "eth0", "up"])
+        self.ns(self.peer, ["ethtool", "-K", "eth0", "tx", "off"])
+        self.ns(self.peer, ["ip", "route", "add", "default", "via", "10.99.0.1"])
+        self.ns(self.nat, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        sh(["ip", "netns", "exec", self.nat, "nft", "-f", "-"], input="""table ip nat {
+  chain post {
+    type nat hook postrouting priority srcnat;
+    oifname "eth0" udp dport { 500, 4500 } masquerade to :40000-40999
+  }
+}
+""")
+        return self
+
+    def down(self):
+        sh(["ip", "netns", "del", self.nat], check=False)
+        super().down()
+
 
 def meshplane_pair_policy(t, pki, side, sequence_file, initiate=True):
     """Gateway `side` ("a" or "b") of TwoSites `t` keyed by IKE with the other: plain ESP, no NAT between them."""

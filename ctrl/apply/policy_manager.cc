@@ -262,7 +262,10 @@ config::Policy PolicyManager::with_negotiated(const config::Policy& p) const {
     const auto it = negotiated_.find(peer.name);
     if (!peer.ike || it == negotiated_.end()) continue;
     peer.sas = it->second.sas;
-    if (it->second.udp) peer.encapsulation = config::Encapsulation::kUdp;
+    if (it->second.udp) {
+      peer.encapsulation = config::Encapsulation::kUdp;
+      peer.udp_port = it->second.udp_port;
+    }
   }
   return out;
 }

@@ -42,10 +42,12 @@ struct EndpointChange {
 };
 
 // The SAs IKE negotiated for a peer keyed by IKE (every Child SA's inbound
-// SA, the newest one's outbound SA), and whether ESP goes in UDP (a NAT).
+// SA, the newest one's outbound SA), whether ESP goes in UDP (a NAT), and to
+// which of the peer's ports.
 struct NegotiatedSas {
   std::vector<config::SecurityAssociation> sas;
   bool udp = false;
+  uint16_t udp_port = 4500;  // the peer's port for ESP in UDP (its NAT's mapping, behind one)
 };
 
 struct SaChange {

@@ -50,6 +50,7 @@ config::Status compile_peers(const config::Policy& policy, const SaRegistry& sas
         out.esn = sa.esn;
         out.encapsulation = peer.encapsulation == config::Encapsulation::kUdp ? dataplane::Encapsulation::kUdp
                                                                                : dataplane::Encapsulation::kEsp;
+        out.remote_port = rte_cpu_to_be_16(peer.udp_port);
         out.slot = slot;
         s.outbound_sas.push_back(out);
       } else {

@@ -302,6 +302,11 @@ bool Keying::natt(const std::string& peer) const {
   return it != peers_.end() && it->second.natt;
 }
 
+Endpoint Keying::remote(const std::string& peer) const {
+  const auto it = peers_.find(peer);
+  return it == peers_.end() ? Endpoint{} : it->second.sending_to;
+}
+
 std::vector<PeerStatus> Keying::status() const {
   std::vector<PeerStatus> out;
   for (const auto& [name, p] : peers_) {

@@ -82,6 +82,8 @@ class Keying {
   // The peer's Child SAs, the oldest first (the newest carries traffic out); empty when it is down.
   std::vector<ChildSa> children(const std::string& peer) const;
   bool natt(const std::string& peer) const;
+  // Where the peer's IKE comes from now: after a move to 4500 behind a NAT, the NAT's mapping.
+  Endpoint remote(const std::string& peer) const;
   std::vector<PeerStatus> status() const;
   const Responder& responder() const { return responder_; }
 

@@ -167,6 +167,7 @@ void IkeRuntime::flush(ike::Keying::Output& out, Clock::time_point now) {
   for (const auto& peer : out.changed) {
     NegotiatedSas sas;
     sas.udp = keying_->natt(peer);
+    sas.udp_port = keying_->remote(peer).port;
     const auto children = keying_->children(peer);
     for (const auto& c : children) sas.sas.push_back(sa_of(config::SaDirection::kInbound, c.spi_in, c, c.key_in));
     if (!children.empty()) {

@@ -57,7 +57,7 @@ DropReason esp_seal(GcmEngine& gcm, const EspSeal& p, rte_mbuf* m) {
   if (p.udp) {
     auto* udp = reinterpret_cast<rte_udp_hdr*>(esp);
     udp->src_port = RTE_BE16(kIkeNattPort);
-    udp->dst_port = RTE_BE16(kIkeNattPort);
+    udp->dst_port = p.dst_port;
     udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(outer_len - kOuterIpv4Len));
     udp->dgram_cksum = 0;  // RFC 3948 section 2.1: zero for ESP in UDP over IPv4
     esp += kUdpHeaderLen;

@@ -48,6 +48,7 @@ struct EspSeal {
   uint32_t dst;     // outer destination, network order
   bool udp;         // UDP-encapsulated (RFC 3948)
   uint16_t ip_id;   // outer identification
+  uint16_t dst_port = RTE_BE16(kIkeNattPort);  // UDP: the peer's port (its NAT's, behind one), network order
 };
 
 // Encapsulates and encrypts the IPv4 packet after `m`'s Ethernet header.

@@ -51,6 +51,7 @@ struct OutboundSa {
   uint32_t remote;       // outer destination (the peer), network order
   bool esn;              // extended sequence numbers (RFC 4304)
   Encapsulation encapsulation;
+  uint16_t remote_port;  // UDP encapsulation: the peer's port, 4500 or what its NAT maps (network order)
   uint32_t slot;  // SaState and counters
 };
 

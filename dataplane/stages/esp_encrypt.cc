@@ -35,7 +35,7 @@ bool seal(WorkerCtx& w, const Snapshot& s, rte_mbuf* m) {
   if (peer.tcp_mss) clamp_tcp_mss(ip, m->data_len - kEthLen, peer.tcp_mss);
   const uint32_t inner_len = m->data_len - kEthLen;
   const EspSeal p{&sa.key, sa.spi, seq, sa.esn, sa.local, sa.remote, sa.encapsulation == Encapsulation::kUdp,
-                  w.ip_id++};
+                  w.ip_id++, sa.remote_port};
   if (const DropReason r = esp_seal(*w.ipsec.gcm, p, m); r != DropReason::kCount) {
     drop(w, m, r);
     return false;

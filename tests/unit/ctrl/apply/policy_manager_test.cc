@@ -309,12 +309,14 @@ peers:
   NegotiatedSas keyed;
   keyed.sas = {sa(config::SaDirection::kInbound, 0x1000, 1), sa(config::SaDirection::kOutbound, 0x2000, 2)};
   keyed.udp = true;
+  keyed.udp_port = 40001;  // the peer is behind a NAT that maps its 4500 here
   ASSERT_TRUE(pm.set_negotiated("site-b", keyed, PolicyManager::Clock::now()).applied);
   auto keyed_right = [&] {
     const auto& peer = current->peers.at(0);
     return peer.outbound_sa != dataplane::kNoOutboundSa &&
            current->outbound_sas[peer.outbound_sa].spi == rte_cpu_to_be_32(0x2000) &&
            current->outbound_sas[peer.outbound_sa].encapsulation == dataplane::Encapsulation::kUdp &&
+           current->outbound_sas[peer.outbound_sa].remote_port == rte_cpu_to_be_16(40001) &&
            current->inbound_by_spi.find(rte_cpu_to_be_32(0x1000)) != dataplane::StaticMap::kMissing;
   };
   EXPECT_TRUE(keyed_right());
