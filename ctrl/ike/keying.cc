@@ -106,8 +106,13 @@ void Keying::on_datagram(std::span<const uint8_t> bytes, const Endpoint& from, c
   const ParseResult parsed = parse(bytes);
   if (!parsed.message) return;
   const Header& h = parsed.message->header;
+  // IKE_SA_INIT and IKE_AUTH requests are the responder's, retransmissions
+  // included (it answers those from cache, also once the IKE SA is up).
+  const bool setup_request =
+      !h.response() && (h.exchange == Exchange::kIkeSaInit || h.exchange == Exchange::kIkeAuth);
   // An established (or retiring) IKE SA of a peer.
   for (auto& [name, p] : peers_) {
+    if (setup_request) break;
     std::vector<IkeSa*> sas;
     if (p.sa) sas.push_back(p.sa.get());
     for (auto& r : p.retiring) sas.push_back(r.get());

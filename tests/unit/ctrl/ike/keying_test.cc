@@ -247,6 +247,31 @@ TEST_F(KeyingTest, ARetransmittedRequestIsAnsweredFromCacheWithoutRekeyingTwice)
   EXPECT_EQ(b_.keying->children("gw-a").size(), 2u) << "one new Child SA, not two";
 }
 
+TEST_F(KeyingTest, ALostIkeAuthAnswerIsSentAgainFromCache) {
+  // A fresh start where B's IKE_AUTH answer is lost: A sends its IKE_AUTH
+  // again, and B, its IKE SA already up, answers it as before.
+  make(a_, "gw-a", "ED25519");
+  make(b_, "gw-b", "EC");
+  configure(b_, "gw-a", 2, 1, false);
+  configure(a_, "gw-b", 1, 2, true);
+  size_t delivered = 0;
+  // IKE_SA_INIT to B, its answer to A, IKE_AUTH to B: then B's answer goes missing.
+  for (int i = 0; i < 3; ++i) {
+    auto [to, d] = std::move(wire_.front());
+    wire_.pop_front();
+    Keying::Output out;
+    to->keying->on_datagram(d.bytes, d.from, d.to, now_, out);
+    take(*to, out);
+  }
+  ASSERT_EQ(b_.keying->children("gw-a").size(), 1u) << "B is up";
+  wire_.clear();
+  EXPECT_TRUE(a_.keying->children("gw-b").empty());
+  advance(600);  // A retransmits its IKE_AUTH
+  pump(&delivered);
+  EXPECT_EQ(agree(), 1u);
+  EXPECT_GE(delivered, 2u);
+}
+
 TEST_F(KeyingTest, APeerRemovedFromThePolicyIsDeletedOnBothSides) {
   Keying::Output out;
   b_.keying->set_peers({}, now_, out);
