@@ -61,6 +61,11 @@ class TwoSites:
         with open(out, "rb") as f:
             return hashlib.sha256(f.read()).hexdigest()
 
+    def stream_both_ways(self, size, work):
+        """`size` bytes from each site's server to the other site's host, saved under `work`: both sha256s."""
+        return (self.fetch(self.site_a, f"http://{self.host_b}:8080/stream?bytes={size}", os.path.join(work, "at-a")),
+                self.fetch(self.site_b, f"http://{self.host_a}:8080/stream?bytes={size}", os.path.join(work, "at-b")))
+
     def up(self):
         self.down()
         for ns in (self.site_a, self.site_b, self.wan, self.peer):
@@ -168,16 +173,17 @@ def start_servers(t):
 
 
 @contextlib.contextmanager
-def running(t, eal_args=None):
+def running(t, eal_args=None, policies=None):
     """Brings `t` up with a self-naming server on each site host (HTTP 8080,
-    UDP 7) and both gateways started; yields (gateway A, gateway B); tears
-    everything down."""
+    UDP 7) and both gateways started, with `policies` ({"a": f, "b": g}, each
+    given its sequence file; default: t.policy_a and t.policy_b); yields
+    (gateway A, gateway B); tears everything down."""
     t.up()
     state = tempfile.mkdtemp(prefix=f"{t.prefix}-state-")
     servers, gateways = [], []
     try:
         servers = start_servers(t)
-        for side, policy in (("a", t.policy_a), ("b", t.policy_b)):
+        for side, policy in (policies or {"a": t.policy_a, "b": t.policy_b}).items():
             gateways.append(Daemon(policy(os.path.join(state, f"{side}.seq")), name=f"{t.prefix}-gw{side}",
                                    eal_args=eal_args).start())
         yield gateways[0], gateways[1]

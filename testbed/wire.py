@@ -34,6 +34,13 @@ def captured(ns, iface, path):
         cap.wait(10)
 
 
+def ip_fields(pcap, *names):
+    """The fields `names` (tshark's, e.g. "udp.dstport") of every IPv4 packet in the capture, a list per packet."""
+    out = subprocess.run(["tshark", "-r", pcap, "-Y", "ip", "-T", "fields"] + [a for n in names for a in ("-e", n)],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
 def esp_ivs(pcap, src):
     """(SPI, IV) of every ESP packet from `src` in the capture, parsed here (RFC 4303, RFC 3948)."""
     from scapy.all import IP, UDP, PcapNgReader

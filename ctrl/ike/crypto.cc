@@ -27,12 +27,6 @@ std::vector<uint8_t> concat(std::initializer_list<std::span<const uint8_t>> part
   return out;
 }
 
-std::vector<uint8_t> spi_bytes(uint64_t spi) {
-  std::vector<uint8_t> out(8);
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(spi >> (56 - 8 * i));
-  return out;
-}
-
 // Splits `keymat` into consecutive pieces of the given sizes.
 std::vector<config::Secret> split(const config::Secret& keymat, std::initializer_list<size_t> sizes) {
   std::vector<config::Secret> out;
@@ -48,7 +42,7 @@ IkeKeys keys_from_seed(uint16_t prf_id, size_t encr_key_bytes, const std::vector
                        std::span<const uint8_t> ni, std::span<const uint8_t> nr, uint64_t spi_i, uint64_t spi_r) {
   const size_t p = prf_size(prf_id);
   const size_t e = encr_key_bytes + kGcmSaltSize;
-  const auto seed = concat({ni, nr, spi_bytes(spi_i), spi_bytes(spi_r)});
+  const auto seed = concat({ni, nr, be_bytes(spi_i, 8), be_bytes(spi_r, 8)});
   const config::Secret keymat = prf_plus(prf_id, skeyseed, seed, p + 2 * e + 2 * p);
   auto parts = split(keymat, {p, e, e, p, p});
   return {std::move(parts[0]), std::move(parts[1]), std::move(parts[2]), std::move(parts[3]), std::move(parts[4])};

@@ -1,38 +1,11 @@
 #include "ctrl/ike/ike_sa.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace meshplane::ctrl::ike {
 namespace {
-
-std::vector<uint8_t> u16_bytes(uint16_t v) { return {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}; }
-
-std::vector<uint8_t> spi_bytes(uint64_t spi) {
-  std::vector<uint8_t> out(8);
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(spi >> (56 - 8 * i));
-  return out;
-}
-
-uint64_t spi_value(std::span<const uint8_t> b) {
-  uint64_t v = 0;
-  for (uint8_t x : b) v = v << 8 | x;
-  return v;
-}
-
-const Payload* find(const std::vector<Payload>& payloads, PayloadType t) {
-  for (const auto& p : payloads)
-    if (p.type == static_cast<uint8_t>(t)) return &p;
-  return nullptr;
-}
-
-// The first error notify, as "error notify N".
-std::optional<uint16_t> error_of(const std::vector<Payload>& payloads) {
-  std::string error;
-  for (const auto& p : payloads)
-    if (p.type == static_cast<uint8_t>(PayloadType::kNotify))
-      if (auto n = read_notify(p.body, error); n && n->error()) return n->type;
-  return std::nullopt;
-}
 
 bool offers_group(const Proposal& p, uint16_t group) {
   return std::any_of(p.transforms.begin(), p.transforms.end(),
@@ -44,12 +17,7 @@ bool offers_pfs(const Proposal& p) {
                      [](const Transform& t) { return t.type == TransformType::kDh && t.id != 0; });
 }
 
-std::string hex(std::span<const uint8_t> b) {
-  static const char* digits = "0123456789abcdef";
-  std::string s = "0x";
-  for (uint8_t x : b) s += digits[x >> 4], s += digits[x & 15];
-  return s;
-}
+std::string hex(std::span<const uint8_t> b) { return fmt::format("0x{:02x}", fmt::join(b, "")); }
 
 }  // namespace
 
@@ -116,7 +84,7 @@ void IkeSa::on_request(const Message& m, const std::vector<Payload>& inner, uint
   if (m.header.exchange == Exchange::kCreateChildSa) {
     std::vector<Proposal> offered;
     std::string error;
-    const Payload* sa = find(inner, PayloadType::kSa);
+    const Payload* sa = find_payload(inner, PayloadType::kSa);
     if (sa && read_sa(sa->body, offered, error) && !offered.empty() && offered[0].protocol == Protocol::kIke)
       answer_rekey_ike(offered[0], inner, w, out);
     else
@@ -137,9 +105,9 @@ void IkeSa::answer_create_child(const std::vector<Payload>& inner, MessageWriter
   std::string error;
   std::vector<Proposal> offered;
   std::vector<TrafficSelector> ts_i, ts_r;
-  const Payload *sa = find(inner, PayloadType::kSa), *nonce = find(inner, PayloadType::kNonce),
-                *tsi = find(inner, PayloadType::kTsi), *tsr = find(inner, PayloadType::kTsr),
-                *ke = find(inner, PayloadType::kKe);
+  const Payload *sa = find_payload(inner, PayloadType::kSa), *nonce = find_payload(inner, PayloadType::kNonce),
+                *tsi = find_payload(inner, PayloadType::kTsi), *tsr = find_payload(inner, PayloadType::kTsr),
+                *ke = find_payload(inner, PayloadType::kKe);
   const auto rekey = find_notify(inner, NotifyType::kRekeySa);
   auto refuse = [&](NotifyType type, std::string why) {
     write_notify(w, static_cast<uint16_t>(type));
@@ -170,7 +138,7 @@ void IkeSa::answer_create_child(const std::vector<Payload>& inner, MessageWriter
         std::find(policy_.groups.begin(), policy_.groups.end(), k->group) == policy_.groups.end()) {
       const uint16_t ours = policy_.groups.front();
       if (offers_group(theirs, ours)) {
-        write_notify(w, static_cast<uint16_t>(NotifyType::kInvalidKePayload), u16_bytes(ours));
+        write_notify(w, static_cast<uint16_t>(NotifyType::kInvalidKePayload), be_bytes(ours, 2));
         out.events.push_back("asked the peer's CREATE_CHILD_SA for another DH group");
         return;
       }
@@ -218,7 +186,7 @@ void IkeSa::answer_rekey_ike(const Proposal& offered, const std::vector<Payload>
     out.events.push_back("IKE SA rekey collision: both try again");
     return;
   }
-  const Payload *nonce = find(inner, PayloadType::kNonce), *ke = find(inner, PayloadType::kKe);
+  const Payload *nonce = find_payload(inner, PayloadType::kNonce), *ke = find_payload(inner, PayloadType::kKe);
   Proposal without_spi = offered;
   without_spi.spi.clear();
   const auto chosen = choose_ike_proposal({without_spi}, policy_);
@@ -233,7 +201,7 @@ void IkeSa::answer_rekey_ike(const Proposal& offered, const std::vector<Payload>
     return;
   }
   if (k->group != chosen->group) {
-    write_notify(w, static_cast<uint16_t>(NotifyType::kInvalidKePayload), u16_bytes(chosen->group));
+    write_notify(w, static_cast<uint16_t>(NotifyType::kInvalidKePayload), be_bytes(chosen->group, 2));
     return;
   }
   auto share = KeyShare::generate(chosen->group);
@@ -243,7 +211,7 @@ void IkeSa::answer_rekey_ike(const Proposal& offered, const std::vector<Payload>
     return;
   }
   HalfOpen next;
-  next.spi_i = spi_value(offered.spi);
+  next.spi_i = be_value(offered.spi);
   next.spi_r = random_ike_spi();
   next.chosen = *chosen;
   next.ni.assign(nonce->body.begin(), nonce->body.end());
@@ -251,7 +219,7 @@ void IkeSa::answer_rekey_ike(const Proposal& offered, const std::vector<Payload>
   next.keys = derive_rekeyed_ike_keys(chosen->prf, chosen->encr_key_bits / 8, sa_.keys.sk_d, next.ni, next.nr, *shared,
                                       next.spi_i, next.spi_r);
   Proposal answer = chosen->as_proposal();
-  answer.spi = spi_bytes(next.spi_r);
+  answer.spi = be_bytes(next.spi_r, 8);
   write_sa(w, {answer});
   write_nonce(w, next.nr);
   write_ke(w, share->group(), share->public_value());
@@ -304,16 +272,16 @@ void IkeSa::on_response(const std::vector<Payload>& inner, uint64_t now_ms, Out&
 
 void IkeSa::finish_rekey_child(const std::vector<Payload>& inner, Out& out) {
   const Pending& p = *pending_;
-  if (auto e = error_of(inner)) {
+  if (auto e = find_error_notify(inner)) {
     out.events.push_back("the peer refused our Child SA rekey: error notify " + std::to_string(*e));
     return;  // the old one carries on; the next rekey tries again
   }
   std::string error;
   std::vector<Proposal> chosen;
   std::vector<TrafficSelector> ts_i, ts_r;
-  const Payload *sa = find(inner, PayloadType::kSa), *nonce = find(inner, PayloadType::kNonce),
-                *ke = find(inner, PayloadType::kKe), *tsi = find(inner, PayloadType::kTsi),
-                *tsr = find(inner, PayloadType::kTsr);
+  const Payload *sa = find_payload(inner, PayloadType::kSa), *nonce = find_payload(inner, PayloadType::kNonce),
+                *ke = find_payload(inner, PayloadType::kKe), *tsi = find_payload(inner, PayloadType::kTsi),
+                *tsr = find_payload(inner, PayloadType::kTsr);
   if (!sa || !nonce || !tsi || !tsr || !read_sa(sa->body, chosen, error) || chosen.size() != 1 ||
       chosen[0].spi.size() != 4 || !read_ts(tsi->body, ts_i, error) || !read_ts(tsr->body, ts_r, error)) {
     out.events.push_back("the peer's answer to our Child SA rekey is incomplete");
@@ -352,15 +320,15 @@ void IkeSa::finish_rekey_child(const std::vector<Payload>& inner, Out& out) {
 
 void IkeSa::finish_rekey_ike(const std::vector<Payload>& inner, uint64_t now_ms, Out& out) {
   const Pending& p = *pending_;
-  if (auto e = error_of(inner)) {
+  if (auto e = find_error_notify(inner)) {
     out.events.push_back("the peer refused our IKE SA rekey: error notify " + std::to_string(*e));
     out.ike_rekey_refused = true;
     return;
   }
   std::string error;
   std::vector<Proposal> chosen;
-  const Payload *sa = find(inner, PayloadType::kSa), *nonce = find(inner, PayloadType::kNonce),
-                *ke = find(inner, PayloadType::kKe);
+  const Payload *sa = find_payload(inner, PayloadType::kSa), *nonce = find_payload(inner, PayloadType::kNonce),
+                *ke = find_payload(inner, PayloadType::kKe);
   const auto k = ke ? read_ke(ke->body, error) : std::nullopt;
   if (!sa || !nonce || !k || !read_sa(sa->body, chosen, error) || chosen.size() != 1 || chosen[0].spi.size() != 8) {
     out.events.push_back("the peer's answer to our IKE SA rekey is incomplete");
@@ -376,7 +344,7 @@ void IkeSa::finish_rekey_ike(const std::vector<Payload>& inner, uint64_t now_ms,
   }
   HalfOpen next;
   next.spi_i = p.new_ike_spi;
-  next.spi_r = spi_value(chosen[0].spi);
+  next.spi_r = be_value(chosen[0].spi);
   next.chosen = *c;
   next.ni = p.nonce;
   next.nr.assign(nonce->body.begin(), nonce->body.end());
@@ -432,7 +400,7 @@ void IkeSa::send_next(uint64_t now_ms, Out& out) {
         p.nonce = random_bytes(32);
         p.new_ike_spi = random_ike_spi();
         Proposal offer = sa_.chosen.as_proposal();
-        offer.spi = spi_bytes(p.new_ike_spi);
+        offer.spi = be_bytes(p.new_ike_spi, 8);
         write_sa(w, {offer});
         write_nonce(w, p.nonce);
         write_ke(w, p.share->group(), p.share->public_value());

@@ -11,10 +11,7 @@ constexpr int kMaxSaInitAttempts = 4;  // a cookie and a group change fit twice 
 
 // The first error notify among `payloads`, as text.
 std::optional<std::string> error_notify(const std::vector<Payload>& payloads) {
-  std::string error;
-  for (const auto& p : payloads)
-    if (p.type == static_cast<uint8_t>(PayloadType::kNotify))
-      if (auto n = read_notify(p.body, error); n && n->error()) return "the responder answered error notify " + std::to_string(n->type);
+  if (auto type = find_error_notify(payloads)) return "the responder answered error notify " + std::to_string(*type);
   return std::nullopt;
 }
 

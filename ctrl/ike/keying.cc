@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "config/address.h"
+
 namespace meshplane::ctrl::ike {
 namespace {
 
@@ -15,8 +17,7 @@ constexpr uint64_t kDuplicateWindowMs = 10'000;
 constexpr uint64_t kRetiringMs = 30'000;
 
 std::string address_text(const Endpoint& e) {
-  return std::to_string(e.address[0]) + "." + std::to_string(e.address[1]) + "." + std::to_string(e.address[2]) +
-         "." + std::to_string(e.address[3]);
+  return config::ipv4_to_string(static_cast<uint32_t>(be_value(e.bytes())));
 }
 
 }  // namespace
@@ -68,16 +69,7 @@ void Keying::set_peers(std::vector<PeerSetup> peers, uint64_t now_ms, Output& ou
     s.auth.trust = trust_;
     auto [it, fresh] = peers_.try_emplace(s.name);
     Peer& p = it->second;
-    p.setup.auth.local_ts = s.auth.local_ts;  // in place: IKE SAs hold a reference to it
-    p.setup.auth.remote_ts = s.auth.remote_ts;
-    p.setup.auth.peer_identity = s.auth.peer_identity;
-    p.setup.auth.local_id = s.auth.local_id;
-    p.setup.auth.credentials = s.auth.credentials;
-    p.setup.auth.trust = s.auth.trust;
-    p.setup.name = s.name;
-    p.setup.local = s.local;
-    p.setup.remote = s.remote;
-    p.setup.initiate = s.initiate;
+    p.setup = std::move(s);  // assigned in place: IKE SAs keep referring to p.setup.auth
     if (fresh) {
       p.sending_to = s.remote;
       p.retry_delay_ms = settings_.retry_ms;
@@ -112,7 +104,7 @@ void Keying::on_datagram(std::span<const uint8_t> bytes, const Endpoint& from, c
       !h.response() && (h.exchange == Exchange::kIkeSaInit || h.exchange == Exchange::kIkeAuth);
   // An established (or retiring) IKE SA of a peer.
   for (auto& [name, p] : peers_) {
-    if (setup_request) break;
+    if (setup_request) break;  // not an exchange of an established IKE SA
     std::vector<IkeSa*> sas;
     if (p.sa) sas.push_back(p.sa.get());
     for (auto& r : p.retiring) sas.push_back(r.get());

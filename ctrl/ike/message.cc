@@ -26,10 +26,24 @@ const char* to_string(ParseError e) {
   return "?";
 }
 
-const Payload* Message::find(PayloadType t) const {
+const Payload* find_payload(const std::vector<Payload>& payloads, PayloadType t) {
   for (const auto& p : payloads)
     if (p.type == static_cast<uint8_t>(t)) return &p;
   return nullptr;
+}
+
+const Payload* Message::find(PayloadType t) const { return find_payload(payloads, t); }
+
+std::vector<uint8_t> be_bytes(uint64_t v, size_t n) {
+  std::vector<uint8_t> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
+  return out;
+}
+
+uint64_t be_value(std::span<const uint8_t> bytes) {
+  uint64_t v = 0;
+  for (uint8_t b : bytes) v = v << 8 | b;
+  return v;
 }
 
 namespace {

@@ -85,6 +85,13 @@ enum class ParseError : uint8_t {
 };
 const char* to_string(ParseError e);
 
+// The first payload of type `t` in a chain (an SK payload's inner ones too); null when there is none.
+const Payload* find_payload(const std::vector<Payload>& payloads, PayloadType t);
+
+// Network byte order, as IKE writes SPIs and numbers: the low `n` bytes of `v`, and back.
+std::vector<uint8_t> be_bytes(uint64_t v, size_t n);
+uint64_t be_value(std::span<const uint8_t> bytes);
+
 struct ParseResult {
   std::optional<Message> message;
   ParseError error = ParseError::kTruncated;

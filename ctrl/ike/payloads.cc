@@ -285,6 +285,14 @@ std::optional<Notify> find_notify(const std::vector<Payload>& payloads, NotifyTy
   return std::nullopt;
 }
 
+std::optional<uint16_t> find_error_notify(const std::vector<Payload>& payloads) {
+  std::string error;
+  for (const auto& p : payloads)
+    if (p.type == static_cast<uint8_t>(PayloadType::kNotify))
+      if (auto n = read_notify(p.body, error); n && n->error()) return n->type;
+  return std::nullopt;
+}
+
 void write_auth(MessageWriter& w, uint8_t method, std::span<const uint8_t> data) {
   w.begin(PayloadType::kAuth);
   w.u8(method);

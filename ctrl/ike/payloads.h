@@ -160,6 +160,8 @@ std::vector<uint8_t> id_body(IdType type, std::string_view data);
 void write_id(MessageWriter& w, PayloadType which, std::span<const uint8_t> body);
 // The first notify of `type` among `payloads` that reads.
 std::optional<Notify> find_notify(const std::vector<Payload>& payloads, NotifyType type);
+// The type of the first error notify (below 16384) among `payloads` that reads.
+std::optional<uint16_t> find_error_notify(const std::vector<Payload>& payloads);
 void write_auth(MessageWriter& w, uint8_t method, std::span<const uint8_t> data);
 void write_cert(MessageWriter& w, std::span<const uint8_t> der);
 void write_ts(MessageWriter& w, PayloadType which, const std::vector<TrafficSelector>& selectors);

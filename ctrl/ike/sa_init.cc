@@ -21,8 +21,6 @@ bool has(const Proposal& p, TransformType type) {
   return std::any_of(p.transforms.begin(), p.transforms.end(), [&](const Transform& t) { return t.type == type; });
 }
 
-std::vector<uint8_t> u16_bytes(uint16_t v) { return {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}; }
-
 // A response that carries only notify `type` (an IKE_SA_INIT refusal or a cookie request), with SPIr zero.
 std::vector<uint8_t> notify_only(const Header& request, uint16_t type, std::span<const uint8_t> data) {
   Header h;
@@ -149,7 +147,7 @@ SaInitOutcome respond_sa_init(const Message& m, std::span<const uint8_t> raw, co
     return out;
   }
   if (key_exchange->group != chosen->group) {
-    out.reply = notify_only(h, static_cast<uint16_t>(NotifyType::kInvalidKePayload), u16_bytes(chosen->group));
+    out.reply = notify_only(h, static_cast<uint16_t>(NotifyType::kInvalidKePayload), be_bytes(chosen->group, 2));
     out.why = "key exchange in another group than the one chosen";
     return out;
   }

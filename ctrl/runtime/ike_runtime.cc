@@ -38,15 +38,11 @@ ike::TrafficSelector selector(const config::Ipv4Prefix& p) {
   return t;
 }
 
-uint32_t spi_of(const std::vector<uint8_t>& b) {
-  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
-}
-
 config::SecurityAssociation sa_of(config::SaDirection direction, const std::vector<uint8_t>& spi,
                                   const ike::ChildSa& c, const config::Secret& key) {
   config::SecurityAssociation sa;
   sa.direction = direction;
-  sa.spi = spi_of(spi);
+  sa.spi = static_cast<uint32_t>(ike::be_value(spi));
   sa.algorithm = c.key_bits == 256 ? config::EspAlgorithm::kAesGcm256 : config::EspAlgorithm::kAesGcm128;
   sa.key = key;
   sa.esn = c.esn;
@@ -61,7 +57,7 @@ void IkeRuntime::add_stats(v1::GetStatsResponse& out, Clock::time_point now) con
   counters["ike_half_open"] = keying_->responder().half_open();
   counters["ike_cookies_sent"] = keying_->responder().cookies_sent();
   auto seconds = [](uint64_t ms) { return static_cast<double>(ms) / 1000.0; };
-  auto hex = [](const std::vector<uint8_t>& b) { return fmt::format("0x{:08x}", spi_of(b)); };
+  auto hex = [](const std::vector<uint8_t>& b) { return fmt::format("0x{:08x}", ike::be_value(b)); };
   for (const auto& p : keying_->status()) {
     auto* s = out.add_ike();
     s->set_peer(p.name);

@@ -38,8 +38,7 @@ def test_twenty_megabytes_each_way_arrive_intact_and_only_esp_crosses(sites):
     work = tempfile.mkdtemp(prefix="mpe-transfer-")
     pcap = os.path.join(work, "wan.pcapng")
     with captured(t.wan, "br0", pcap):
-        got_a = t.fetch(t.site_a, f"http://{t.host_b}:8080/stream?bytes={SIZE}", os.path.join(work, "at-a"))
-        got_b = t.fetch(t.site_b, f"http://{t.host_a}:8080/stream?bytes={SIZE}", os.path.join(work, "at-b"))
+        got_a, got_b = t.stream_both_ways(SIZE, work)
     assert got_a == stream_digest(SIZE) and got_b == stream_digest(SIZE)
 
     # On the wire: IPv4 between the gateways is ESP (or ESP in UDP 4500) and nothing else.

@@ -20,7 +20,7 @@ import pytest
 from testbed.ike_sites import GW_B, CharonSites, ike_peers, make_pki, start_meshplane, wait_established
 from testbed.paths import MESHPLANE
 from testbed.tunnel import start_servers
-from testbed.wire import captured, stream_digest
+from testbed.wire import captured, ip_fields, stream_digest
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +90,9 @@ def test_we_initiate_and_twenty_megabytes_cross_as_udp_4500_only(gateways):
     pcap = os.path.join(work, "wan.pcapng")
     size = 20_000_000
     with captured(t.wan, "br0", pcap):
-        got_a = t.fetch(t.site_a, f"http://{t.host_b}:8080/stream?bytes={size}", os.path.join(work, "at-a"))
-        got_b = t.fetch(t.site_b, f"http://{t.host_a}:8080/stream?bytes={size}", os.path.join(work, "at-b"))
+        got_a, got_b = t.stream_both_ways(size, work)
     assert got_a == stream_digest(size) and got_b == stream_digest(size)
-    fields = subprocess.run(["tshark", "-r", pcap, "-Y", "ip", "-T", "fields", "-e", "ip.proto", "-e", "udp.srcport",
-                             "-e", "udp.dstport"], capture_output=True, text=True, timeout=300, check=True).stdout
-    rows = [line.split("\t") for line in fields.splitlines()]
+    rows = ip_fields(pcap, "ip.proto", "udp.srcport", "udp.dstport")
     others = [r for r in rows if r != ["17", "4500", "4500"]]
     assert not others, f"not UDP 4500 on the link: {others[:10]}"
     assert len(rows) > 20_000

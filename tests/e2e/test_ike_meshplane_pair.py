@@ -12,34 +12,21 @@ import urllib.request
 
 import pytest
 
-from testbed.daemon import Daemon
 from testbed.paths import HELPERS
 from testbed.ike_sites import GW_A, GW_B, make_pki, meshplane_pair_policy, wait_established
-from testbed.tunnel import TwoSites, start_servers
-from testbed.wire import captured, stream_digest
+from testbed.tunnel import TwoSites, running
+from testbed.wire import captured, ip_fields, stream_digest
 
 IKE_FLOOD = os.path.join(HELPERS, "ike_flood.py")
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    t = TwoSites(prefix="mpkp").up()
+    t = TwoSites(prefix="mpkp")
     pki = make_pki(tmp_path_factory.mktemp("ike-pair-pki"))
-    state = tempfile.mkdtemp(prefix="mpkp-state-")
-    servers = start_servers(t)
-    gateways = []
-    try:
-        for side in ("a", "b"):
-            gateways.append(Daemon(meshplane_pair_policy(t, pki, side, os.path.join(state, f"{side}.seq")),
-                                   name=f"mpkp-gw{side}").start())
-        yield t, gateways[0], gateways[1]
-    finally:
-        for d in gateways:
-            d.stop()
-        for s in servers:
-            s.kill()
-            s.wait()
-        t.down()
+    policies = {side: (lambda seq, side=side: meshplane_pair_policy(t, pki, side, seq)) for side in ("a", "b")}
+    with running(t, policies=policies) as (a, b):
+        yield t, a, b
 
 
 def test_two_meshplane_gateways_key_each_other_and_carry_plain_esp(pair):
@@ -52,12 +39,9 @@ def test_two_meshplane_gateways_key_each_other_and_carry_plain_esp(pair):
     pcap = os.path.join(work, "wan.pcapng")
     size = 20_000_000
     with captured(t.wan, "br0", pcap):
-        got_a = t.fetch(t.site_a, f"http://{t.host_b}:8080/stream?bytes={size}", os.path.join(work, "at-a"))
-        got_b = t.fetch(t.site_b, f"http://{t.host_a}:8080/stream?bytes={size}", os.path.join(work, "at-b"))
+        got_a, got_b = t.stream_both_ways(size, work)
     assert got_a == stream_digest(size) and got_b == stream_digest(size)
-    fields = subprocess.run(["tshark", "-r", pcap, "-Y", "ip", "-T", "fields", "-e", "ip.proto", "-e",
-                             "udp.dstport"], capture_output=True, text=True, timeout=300, check=True).stdout
-    rows = [line.split("\t") for line in fields.splitlines()]
+    rows = ip_fields(pcap, "ip.proto", "udp.dstport")
     others = [r for r in rows if r[0] != "50" and r != ["17", "500"]]
     assert not others, f"neither ESP nor IKE on the link: {others[:10]}"
     assert sum(r[0] == "50" for r in rows) > 20_000
