@@ -35,6 +35,10 @@ struct ChildSa {
   bool esn = false;
   config::Secret key_in, key_out;  // key and salt
   std::vector<TrafficSelector> ts_local, ts_remote;
+  // Whether our traffic out may use it. A Child SA made by answering the
+  // peer's rekey waits until the peer deletes the old one: the peer installs
+  // its inbound half only when our answer arrives (as strongSwan does).
+  bool outbound_ready = true;
 };
 
 struct AuthOutcome {

@@ -161,7 +161,7 @@ void IkeSa::answer_create_child(const std::vector<Payload>& inner, MessageWriter
   ChildKeys keys =
       derive_child_keys(sa_.chosen.prf, bits / 8 + kGcmSaltSize, sa_.keys.sk_d, ni, nr, shared ? &*shared : nullptr);
   ChildSa child{chosen->spi, theirs.spi, bits, esn, std::move(keys.initiator_to_responder),
-                std::move(keys.responder_to_initiator), std::move(local), std::move(remote)};
+                std::move(keys.responder_to_initiator), std::move(local), std::move(remote), !old};
   // Our own rekey of the same Child SA is out: remember this one's lower nonce (section 2.8.1).
   if (old && pending_ && pending_->intent == Intent::kRekeyChild && pending_->old_spi == old->spi_in) {
     their_rekey_low_nonce_ = std::min(ni, nr);
@@ -457,6 +457,11 @@ void IkeSa::drop_child(const std::vector<uint8_t>& spi_in, Out& out) {
   if (it == children_.end()) return;
   children_.erase(it);
   out.down.push_back(spi_in);
+  // The old Child SA gone, the newest one carries our traffic out.
+  if (!children_.empty() && std::none_of(children_.begin(), children_.end(), [](const ChildSa& c) {
+        return c.outbound_ready;
+      }))
+    children_.back().outbound_ready = true;
 }
 
 void IkeSa::end(std::string why, Out& out) {

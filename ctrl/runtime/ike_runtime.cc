@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -166,10 +167,12 @@ void IkeRuntime::flush(ike::Keying::Output& out, Clock::time_point now) {
     sas.udp_port = keying_->remote(peer).port;
     const auto children = keying_->children(peer);
     for (const auto& c : children) sas.sas.push_back(sa_of(config::SaDirection::kInbound, c.spi_in, c, c.key_in));
-    if (!children.empty()) {
-      const auto& newest = children.back();
-      sas.sas.push_back(sa_of(config::SaDirection::kOutbound, newest.spi_out, newest, newest.key_out));
-    }
+    // Out: the newest Child SA our traffic may use (make before break).
+    const auto out_sa = std::find_if(children.rbegin(), children.rend(), [](const ike::ChildSa& c) {
+      return c.outbound_ready;
+    });
+    if (out_sa != children.rend())
+      sas.sas.push_back(sa_of(config::SaDirection::kOutbound, out_sa->spi_out, *out_sa, out_sa->key_out));
     const Outcome o = manager_.set_negotiated(peer, std::move(sas), now);
     if (!o.applied && o.code != Outcome::Code::kNotFound) {
       log::error("ike: cannot install the SAs of peer '{}': {}", peer, o.message);

@@ -141,6 +141,25 @@ TEST_F(KeyingTest, RekeysTheChildSaMakeBeforeBreakWithFreshKeys) {
   EXPECT_TRUE(has_event(a_, "rekeyed Child SA") || has_event(a_, "the peer rekeyed Child SA"));
 }
 
+TEST_F(KeyingTest, TheRekeysResponderKeepsSendingOnTheOldChildSaUntilItIsDeleted) {
+  Keying::Output out;
+  a_.keying->tick(now_ + settings_.child_rekey_ms, out);  // A asks B to rekey
+  now_ += settings_.child_rekey_ms;
+  ASSERT_EQ(out.send.size(), 1u);
+  Keying::Output answer;
+  b_.keying->on_datagram(out.send[0].bytes, out.send[0].from, out.send[0].to, now_, answer);
+  auto b_children = b_.keying->children("gw-a");
+  ASSERT_EQ(b_children.size(), 2u);
+  EXPECT_TRUE(b_children[0].outbound_ready) << "the old one still carries B's traffic out";
+  EXPECT_FALSE(b_children[1].outbound_ready) << "A has not installed the new one yet";
+  take(b_, answer);
+  pump();  // A installs it, sends out on it, deletes the old one
+  b_children = b_.keying->children("gw-a");
+  ASSERT_EQ(b_children.size(), 1u);
+  EXPECT_TRUE(b_children[0].outbound_ready);
+  EXPECT_EQ(agree(), 1u);
+}
+
 TEST_F(KeyingTest, SimultaneousRekeysLeaveOneChildSaOnBothSides) {
   // Both requests are on the wire before either answer: a collision (RFC 7296 section 2.8.1).
   Keying::Output oa, ob;
